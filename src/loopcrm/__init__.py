@@ -1,0 +1,3 @@
+"""LoopCRM: customer data, insight, action and feedback in one closed loop."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,153 @@
+"""Engine, session factory and the columns every table shares.
+
+One code path serves the embedded SQLite default and PostgreSQL in production. SQLite is
+tuned for a web server: WAL so readers never block the writer, foreign keys enforced, and a
+busy timeout so concurrent writers wait instead of failing.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, Integer, String, TypeDecorator, create_engine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, sessionmaker
+from sqlalchemy.orm import Session as OrmSession
+
+# Writers on SQLite wait up to this long for the write lock before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def new_id() -> str:
+    """A UUIDv7 (RFC 9562) as a string: opaque to clients, time-ordered for index locality."""
+    milliseconds = time.time_ns() // 1_000_000
+    random_bits = int.from_bytes(os.urandom(10), "big")
+    value = (milliseconds & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76  # version 7
+    value |= ((random_bits >> 68) & 0xFFF) << 64  # 12 random bits
+    value |= 0b10 << 62  # RFC 4122 variant
+    value |= random_bits & ((1 << 62) - 1)
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC; every stored time is UTC."""
+    return datetime.now(UTC)
+
+
+def new_token(nbytes: int = 32) -> str:
+    """A URL-safe random secret (session cookies, API tokens, reset links)."""
+    return secrets.token_urlsafe(nbytes)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware.
+
+    SQLite keeps no time zone; without this, values read back would be naive and compare
+    wrongly with aware ones.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware UTC time")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every LoopCRM table."""
+
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class Record:
+    """Columns every business record carries: id, who and when, and an optimistic-lock version.
+
+    ``version`` is SQLAlchemy's version counter: an UPDATE that finds another version than the
+    one it read fails instead of overwriting someone else's change.
+    """
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    created_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    updated_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.version}
+
+
+class SoftDeletable:
+    """A record that is hidden rather than removed, so deletes stay reversible and audited."""
+
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode across application crashes
+    cursor.close()
+
+
+def create_database_engine(url: str, *, echo: bool = False) -> Engine:
+    """Build the engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+        event.listen(engine, "connect", _configure_sqlite)
+        _begin_sqlite_transactions_explicitly(engine)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _begin_sqlite_transactions_explicitly(engine: Engine) -> None:
+    """Let SQLAlchemy, not the sqlite3 module, decide when a transaction begins.
+
+    The sqlite3 module otherwise starts transactions lazily and commits implicitly before
+    some statements, which breaks savepoints and makes transaction boundaries unclear.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _disable_pysqlite_transactions(dbapi_connection: Any, connection_record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        # IMMEDIATE takes the write lock up front, so a transaction that reads and then writes
+        # waits its turn (busy timeout) instead of failing when another writer got in between.
+        # Read-only units of work ask for DEFERRED and never block writers.
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def create_session_factory(engine: Engine) -> sessionmaker[OrmSession]:
+    """Sessions that keep loaded objects usable after commit (services return them as schemas)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)

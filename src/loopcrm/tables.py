@@ -1,0 +1,13 @@
+"""Imports every table definition so that ``Base.metadata`` describes the whole database.
+
+Alembic's autogenerate and the schema checks read the metadata from here; each module adds
+its ``models`` import when it adds tables.
+"""
+
+from loopcrm.platform.audit import models as audit_models
+from loopcrm.platform.auth import models as auth_models
+from loopcrm.platform.db import Base
+
+metadata = Base.metadata
+
+__all__ = ["audit_models", "auth_models", "metadata"]
