@@ -167,6 +167,19 @@ def upgrade() -> None:
 
 
 
+    op.create_table(
+        "idempotent_requests",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("principal", sa.String(length=64), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("response_headers", sa.JSON(), nullable=False),
+        sa.Column("response_body", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("principal", "key", name="uq_idempotent_requests_principal_key"),
+    )
     _make_audit_log_append_only()
     _insert_builtin_roles()
 
@@ -245,6 +258,7 @@ def _insert_builtin_roles() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("idempotent_requests")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_entries_append_only ON audit_entries")
         op.execute("DROP FUNCTION IF EXISTS audit_entries_refuse_change()")

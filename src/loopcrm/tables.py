@@ -7,7 +7,8 @@ its ``models`` import when it adds tables.
 from loopcrm.platform.audit import models as audit_models
 from loopcrm.platform.auth import models as auth_models
 from loopcrm.platform.db import Base
+from loopcrm.platform.http import models as http_models
 
 metadata = Base.metadata
 
-__all__ = ["audit_models", "auth_models", "metadata"]
+__all__ = ["audit_models", "auth_models", "http_models", "metadata"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Select
@@ -17,10 +17,9 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
 Item = TypeVar("Item")
-Row = TypeVar("Row")
 
 
-class Page[Item](BaseModel):
+class Page(BaseModel, Generic[Item]):
     """One page of a list: ``next_cursor`` is ``None`` on the last page."""
 
     items: list[Item]

@@ -1,0 +1,68 @@
+"""The composition root: builds the engine, session factory and job worker, and mounts the
+platform's and every module's routers. Nothing else wires parts together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+
+from loopcrm import __version__
+from loopcrm.platform.audit.api import router as audit_router
+from loopcrm.platform.auth.api import router as auth_router
+from loopcrm.platform.db import create_database_engine, create_session_factory
+from loopcrm.platform.http.health import router as health_router
+from loopcrm.platform.http.idempotency import IdempotencyMiddleware
+from loopcrm.platform.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from loopcrm.platform.http.problems import install_problem_handlers
+from loopcrm.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def build_api_router() -> APIRouter:
+    """Every REST route under ``/api/v1``: the platform's, then each module's."""
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(auth_router)
+    api.include_router(audit_router)
+    return api
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the LoopCRM web application for ``settings`` (read from the environment if omitted)."""
+    settings = settings or load_settings()
+    engine = engine or create_database_engine(settings.resolved_database_url)
+    session_factory = create_session_factory(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = FastAPI(
+        title="LoopCRM",
+        version=__version__,
+        description="REST API of LoopCRM. Authenticate with a personal API token: `Authorization: Bearer <token>`.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory
+    app.state.secret_key = settings.resolved_secret_key()
+
+    install_problem_handlers(app)
+    app.include_router(health_router)
+    app.include_router(build_api_router())
+
+    # Middleware runs outermost-last-added: request id first, then the body limit, then idempotency.
+    app.add_middleware(IdempotencyMiddleware, session_factory=session_factory)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,207 @@
+"""Contracts of users, teams, roles and API tokens: what the API accepts and returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import available_timezones
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from loopcrm.platform.permissions import TokenScope
+
+SUPPORTED_LOCALES = ("zh_CN", "en")
+# NIST SP 800-63B: at least 8 characters, no composition rules; long passphrases are welcome.
+MINIMUM_PASSWORD_LENGTH = 8
+MAXIMUM_PASSWORD_LENGTH = 256
+
+_TIMEZONES = frozenset(available_timezones())
+
+
+class Input(BaseModel):
+    """Base of every input contract: unknown fields are an error, strings are trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _check_locale(value: str | None) -> str | None:
+    if value is not None and value not in SUPPORTED_LOCALES:
+        raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+    return value
+
+
+def _check_timezone(value: str | None) -> str | None:
+    if value is not None and value not in _TIMEZONES:
+        raise ValueError("is not a known IANA time zone, such as Asia/Shanghai")
+    return value
+
+
+Password = Field(min_length=MINIMUM_PASSWORD_LENGTH, max_length=MAXIMUM_PASSWORD_LENGTH)
+
+
+class UserCreate(Input):
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(min_length=1, max_length=64, description="role key, e.g. sales_rep")
+    password: str | None = Field(default=None, min_length=MINIMUM_PASSWORD_LENGTH, max_length=MAXIMUM_PASSWORD_LENGTH)
+    phone: str | None = Field(default=None, max_length=32)
+    locale: str = "zh_CN"
+    timezone: str = "Asia/Shanghai"
+    team_ids: list[str] = Field(default_factory=list)
+
+    _locale = field_validator("locale")(_check_locale)
+    _timezone = field_validator("timezone")(_check_timezone)
+
+
+class UserUpdate(Input):
+    """Fields to change; absent fields stay as they are."""
+
+    email: EmailStr | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: str | None = Field(default=None, min_length=1, max_length=64)
+    phone: str | None = Field(default=None, max_length=32)
+    locale: str | None = None
+    timezone: str | None = None
+    is_active: bool | None = None
+    team_ids: list[str] | None = None
+    password: str | None = Field(default=None, min_length=MINIMUM_PASSWORD_LENGTH, max_length=MAXIMUM_PASSWORD_LENGTH)
+
+    _locale = field_validator("locale")(_check_locale)
+    _timezone = field_validator("timezone")(_check_timezone)
+
+
+class ProfileUpdate(Input):
+    """What users change about themselves."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    locale: str | None = None
+    timezone: str | None = None
+
+    _locale = field_validator("locale")(_check_locale)
+    _timezone = field_validator("timezone")(_check_timezone)
+
+
+class PasswordChange(Input):
+    current_password: str = Field(max_length=MAXIMUM_PASSWORD_LENGTH)
+    new_password: str = Field(min_length=MINIMUM_PASSWORD_LENGTH, max_length=MAXIMUM_PASSWORD_LENGTH)
+
+
+class UserOut(BaseModel):
+    """A user as others see it; fields above the reader's clearance are ``None`` and listed in
+    ``masked_fields``."""
+
+    id: str
+    email: str
+    name: str
+    phone: str | None
+    role: str
+    locale: str
+    timezone: str
+    is_active: bool
+    team_ids: list[str]
+    last_login_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    masked_fields: list[str] = Field(default_factory=list)
+
+
+class UserFilter(Input):
+    q: str | None = Field(default=None, max_length=200, description="matches name or email")
+    role: str | None = None
+    team_id: str | None = None
+    is_active: bool | None = None
+
+
+class TeamCreate(Input):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=1000)
+    parent_id: str | None = None
+    manager_id: str | None = None
+    member_ids: list[str] = Field(default_factory=list)
+
+
+class TeamUpdate(Input):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=1000)
+    parent_id: str | None = None
+    manager_id: str | None = None
+    member_ids: list[str] | None = None
+
+
+class TeamOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    parent_id: str | None
+    manager_id: str | None
+    member_ids: list[str]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class RoleCreate(Input):
+    key: str = Field(min_length=2, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=1000)
+    clearance: str = Field(default="internal", description="public, internal, confidential or secret")
+    grants: dict[str, dict[str, str]] = Field(default_factory=dict, description="object type → action → scope")
+
+
+class RoleUpdate(Input):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=1000)
+    clearance: str | None = None
+    grants: dict[str, dict[str, str]] | None = None
+
+
+class RoleOut(BaseModel):
+    id: str
+    key: str
+    name: str
+    description: str
+    clearance: str
+    is_builtin: bool
+    grants: dict[str, dict[str, str]] = Field(description="effective grants: stored, else the defaults")
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class TokenCreate(Input):
+    name: str = Field(min_length=1, max_length=200)
+    scope: TokenScope = TokenScope.READ
+    expires_at: datetime | None = None
+
+
+class TokenOut(BaseModel):
+    id: str
+    user_id: str
+    name: str
+    prefix: str
+    scope: TokenScope
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    created_at: datetime
+    version: int
+
+
+class TokenCreated(TokenOut):
+    """Returned once, at creation: the only time the secret is shown."""
+
+    token: str
+
+
+class PasswordResetRequest(Input):
+    email: EmailStr
+
+
+class PasswordResetConfirm(Input):
+    token: str = Field(min_length=10, max_length=200)
+    new_password: str = Field(min_length=MINIMUM_PASSWORD_LENGTH, max_length=MAXIMUM_PASSWORD_LENGTH)
+
+
+class LoginInput(Input):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=MAXIMUM_PASSWORD_LENGTH)
