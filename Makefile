@@ -95,10 +95,10 @@ test: install
 lint: install
 	@failed=""; \
 	run() { echo "==> $$*"; "$$@" || failed="$$failed [$$*]"; }; \
-	run $(BIN)/ruff check --quiet .; \
-	run $(BIN)/ruff format --check --quiet .; \
+	run $(BIN)/ruff check --quiet --output-format concise .; \
+	run $(BIN)/ruff format --check --quiet --output-format concise .; \
 	run $(BIN)/mypy; \
-	run $(BIN)/lint-imports --no-cache; \
+	run $(BIN)/lint-imports --no-cache --no-logo; \
 	if [ -n "$$failed" ]; then echo "==> lint FAILED:$$failed" >&2; exit 1; fi; \
 	echo "==> lint passed"
 
