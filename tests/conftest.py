@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -61,9 +62,9 @@ def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
     engine = create_database_engine(f"sqlite:///{path}")
     upgrade(engine)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
+    with sqlite3.connect(path) as connection:  # fold the WAL into the file, so one file copy is whole
+        connection.execute("PRAGMA journal_mode=DELETE")
     yield path
 
 
@@ -100,3 +101,100 @@ def uow_factory(engine: Engine) -> Callable[[], UnitOfWork]:
     """Makes a fresh unit of work, as an entry point does for each call to a service."""
     session_factory = create_session_factory(engine)
     return lambda: UnitOfWork(session_factory)
+
+
+# ---------------------------------------------------------------- people, clients, mail
+
+from collections.abc import Iterator as _Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+from aiosmtpd.controller import Controller  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+
+from loopcrm.app import create_app  # noqa: E402
+from loopcrm.platform.auth import service as auth  # noqa: E402
+from loopcrm.platform.auth.schemas import TokenCreate, UserCreate, UserOut  # noqa: E402
+from loopcrm.platform.permissions import Actor, TokenScope, system_actor  # noqa: E402
+
+TEST_PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user made for a test, with the actor its service calls use and an API token."""
+
+    user: UserOut
+    actor: Actor
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_person(uow_factory: Callable[[], UnitOfWork]) -> Callable[..., Person]:
+    """Creates a user with a role, teams and a read-write API token."""
+    counter = iter(range(1, 1_000_000))
+
+    def make(role: str, *, name: str | None = None, email: str | None = None, team_ids: tuple[str, ...] = (),
+             phone: str | None = None, token_scope: TokenScope = TokenScope.READ_WRITE) -> Person:
+        number = next(counter)
+        user = auth.create_user(
+            uow_factory(),
+            system_actor(),
+            UserCreate(
+                email=email or f"{role}{number}@example.com",
+                name=name or f"{role} {number}",
+                role=role,
+                password=TEST_PASSWORD,
+                phone=phone,
+                team_ids=list(team_ids),
+            ),
+        )
+        token = auth.create_token(uow_factory(), system_actor(), TokenCreate(name="test", scope=token_scope), user_id=user.id)
+        return Person(user, auth.actor_for_user(uow_factory(), user.id), token.token)
+
+    return make
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine) -> _Iterator[TestClient]:
+    """The whole application over HTTP, in process."""
+    with TestClient(create_app(settings, engine=engine)) as test_client:
+        yield test_client
+
+
+class _CollectingHandler:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802 (aiosmtpd API)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))  # type: ignore[attr-defined]
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    handler: _CollectingHandler
+
+    @property
+    def messages(self) -> list[tuple[str, list[str], bytes]]:
+        return self.handler.messages
+
+
+@pytest.fixture
+def smtp_server() -> _Iterator[SmtpServer]:
+    """A real SMTP server on a free loopback port, keeping what it receives."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = _CollectingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield SmtpServer("127.0.0.1", port, handler)
+    controller.stop()

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from pathlib import Path
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Integer, String, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Engine, Integer, String, TypeDecorator, create_engine, event, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, sessionmaker
 from sqlalchemy.orm import Session as OrmSession
@@ -117,6 +118,9 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
 def create_database_engine(url: str, *, echo: bool = False) -> Engine:
     """Build the engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)  # first start: make the data directory
         engine = create_engine(
             url,
             echo=echo,

@@ -6,6 +6,7 @@ roles and API tokens.
 
 from loopcrm.platform.auth.service.authentication import (
     BrowserSession,
+    actor_for_user,
     RequestOrigin,
     SignedIn,
     authenticate_token,
@@ -48,6 +49,7 @@ __all__ = [
     "TOKEN",
     "USER",
     "BrowserSession",
+    "actor_for_user",
     "RequestOrigin",
     "SignedIn",
     "authenticate_token",

@@ -96,6 +96,15 @@ def build_actor(
     )
 
 
+def actor_for_user(uow: UnitOfWork, user_id: str, origin: RequestOrigin | None = None) -> Actor:
+    """The actor of an active user, for jobs and commands that act on a user's behalf."""
+    with uow:
+        user = uow.session.get(User, user_id)
+        if user is None or not user.is_active:
+            raise NotAuthenticated("The user does not exist or is deactivated")
+        return build_actor(uow.session, user, origin=origin)
+
+
 def _with_descendants(team_ids: set[str], parents: dict[str, str | None]) -> set[str]:
     """The teams and every team below them in the hierarchy."""
     children: dict[str, list[str]] = {}

@@ -1,0 +1,31 @@
+"""Demo data for trying LoopCRM: the platform's people first, then each module's records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from loopcrm.platform.auth.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, create_demo_people
+from loopcrm.platform.db import create_database_engine, create_session_factory
+from loopcrm.platform.migrations import upgrade
+from loopcrm.platform.permissions import system_actor
+from loopcrm.platform.unit_of_work import UnitOfWork
+from loopcrm.settings import Settings
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    password: str
+    created: bool  # False when the demo data was already there
+
+
+def load_demo_data(settings: Settings) -> DemoLogin:
+    """Migrate the database and add the demo data once; running it again changes nothing."""
+    engine = create_database_engine(settings.resolved_database_url)
+    try:
+        upgrade(engine)
+        session_factory = create_session_factory(engine)
+        created = create_demo_people(lambda: UnitOfWork(session_factory), system_actor("demo"))
+    finally:
+        engine.dispose()
+    return DemoLogin(DEMO_ADMIN_EMAIL, DEMO_PASSWORD, created)
