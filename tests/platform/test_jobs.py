@@ -1,0 +1,627 @@
+"""The job queue's promises: transactional enqueue, one run per job, retries with backoff, delays,
+idempotency keys, periodic slots, fenced leases, and what admins may see and do.
+
+Workers here run in the test process against the real database, with a clock the test moves by
+hand; process crashes, signals and racing workers are in ``test_jobs_worker.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, insert, inspect, select
+from sqlalchemy.orm import sessionmaker
+
+from loopcrm.platform.audit.models import AuditEntry
+from loopcrm.platform.db import Base, create_database_engine, create_session_factory, utc_now
+from loopcrm.platform.errors import Conflict, NotFound, PermissionDenied
+from loopcrm.platform.jobs.models import Job, JobStatus
+from loopcrm.platform.jobs.registry import TaskRegistry, UnknownTaskError, task
+from loopcrm.platform.jobs.schemas import JobOut
+from loopcrm.platform.jobs.service import (
+    JobOutcome,
+    cancel_job,
+    claim_next_job,
+    count_jobs_by_status,
+    enqueue,
+    get_job,
+    list_jobs,
+    retry_job,
+)
+from loopcrm.platform.jobs.worker import Scheduler, Worker
+from loopcrm.platform.migrations import alembic_config, upgrade
+from loopcrm.platform.permissions import Actor, SecurityLevel, system_actor
+from loopcrm.platform.unit_of_work import UnitOfWork
+from loopcrm.settings import Settings
+
+EFFECTS = Table(
+    "test_job_effects",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("label", String(100), nullable=False),
+)
+
+ADMIN = Actor(user_id="admin-1", label="Admin", role_key="admin", grants={}, clearance=SecurityLevel.SECRET)
+SALES_REP = Actor(
+    user_id="rep-1", label="Rep", role_key="sales_rep", grants={}, clearance=SecurityLevel.INTERNAL
+)
+
+
+@task("tests.jobs.record_effect")
+def record_effect(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    uow.session.execute(insert(EFFECTS).values(label=payload["label"]))
+
+
+@task("tests.jobs.record_then_fail", max_attempts=3)
+def record_then_fail(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    uow.session.execute(insert(EFFECTS).values(label=payload["label"]))
+    raise RuntimeError("the mail server refused the message")
+
+
+@task("tests.jobs.greet_customer", max_attempts=1)
+def greet_customer(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    """Fails until the customer it greets exists: a job an admin retries once the data is fixed."""
+    customer = uow.session.scalar(select(EFFECTS.c.label).where(EFFECTS.c.label == payload["customer"]))
+    if customer is None:
+        raise LookupError(f"no customer {payload['customer']}")
+    uow.session.execute(insert(EFFECTS).values(label=f"greeted {customer}"))
+
+
+@task("tests.jobs.overtaken")
+def overtaken(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    """Another worker takes the job over (its lease looks expired an hour later) while this runs."""
+    claim_next_job(
+        create_session_factory(uow.session.get_bind()),  # type: ignore[arg-type]
+        worker_id="thief",
+        now=utc_now() + timedelta(hours=1),
+        lease=timedelta(minutes=5),
+    )
+    uow.session.execute(insert(EFFECTS).values(label="written by the overtaken worker"))
+
+
+class HandClock:
+    """A clock the test moves by hand. It starts at the real time, so jobs enqueued before it are due."""
+
+    def __init__(self) -> None:
+        self.now = utc_now()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@pytest.fixture
+def effects(engine: Engine) -> Iterator[Table]:
+    """A table only the test tasks write to: what a handler did, visible once committed."""
+    EFFECTS.create(engine)
+    yield EFFECTS
+    EFFECTS.drop(engine)  # on PostgreSQL the per-test reset knows only the migrated tables
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Any]:
+    return create_session_factory(engine)
+
+
+def effect_labels(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return list(connection.scalars(select(EFFECTS.c.label).order_by(EFFECTS.c.id)))
+
+
+def job_count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(Job)) or 0)
+
+
+def read_job(uow_factory: Callable[[], UnitOfWork], job_id: str) -> JobOut:
+    return get_job(uow_factory(), system_actor(), job_id)
+
+
+def enqueue_committed(
+    uow_factory: Callable[[], UnitOfWork], name: str, payload: dict[str, Any], **options: Any
+) -> JobOut:
+    with uow_factory() as uow:
+        job = enqueue(uow, name, payload, **options)
+        uow.commit()
+    return job
+
+
+# --- Enqueue is part of the caller's transaction ---------------------------------------------------
+
+
+def test_a_job_enqueued_in_a_rolled_back_transaction_never_runs(
+    engine: Engine,
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+) -> None:
+    with uow_factory() as uow:
+        enqueue(uow, "tests.jobs.record_effect", {"label": "rolled back"})
+        # leaving without commit() rolls back, as a failing service would
+
+    ran = Worker(session_factory, settings).run_once()
+
+    assert ran is False
+    assert job_count(engine) == 0
+    assert effect_labels(engine) == []
+
+
+def test_a_committed_job_runs_once_and_its_effect_commits_with_the_succeeded_status(
+    engine: Engine,
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+) -> None:
+    job = enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": "welcome email"})
+    clock = HandClock()
+    worker = Worker(session_factory, settings, clock=clock)
+
+    first = worker.run_next()
+    second = worker.run_next()
+
+    assert (first, second) == (JobOutcome.SUCCEEDED, None)
+    assert effect_labels(engine) == ["welcome email"]
+    done = read_job(uow_factory, job.id)
+    assert done.status is JobStatus.SUCCEEDED
+    assert done.attempts == 1
+    assert done.worker_id == worker.worker_id
+    assert done.started_at == clock.now
+    assert done.finished_at == clock.now
+    assert done.lease_until is None
+    assert done.last_error is None
+
+
+def test_a_failing_job_rolls_back_its_effects_and_retries_with_exponential_backoff(
+    engine: Engine,
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+) -> None:
+    job = enqueue_committed(uow_factory, "tests.jobs.record_then_fail", {"label": "should never stick"})
+    clock = HandClock()
+    start = clock.now
+    worker = Worker(session_factory, settings, clock=clock)
+
+    first = worker.run_next()
+    after_first = read_job(uow_factory, job.id)
+    clock.advance(timedelta(seconds=1.999))
+    too_early = worker.run_next()
+    clock.advance(timedelta(milliseconds=1))
+    second = worker.run_next()
+    after_second = read_job(uow_factory, job.id)
+
+    assert (first, too_early, second) == (JobOutcome.RETRY_SCHEDULED, None, JobOutcome.RETRY_SCHEDULED)
+    assert after_first.status is JobStatus.QUEUED
+    assert after_first.attempts == 1
+    assert after_first.run_at == start + timedelta(seconds=2)
+    assert after_second.attempts == 2
+    assert after_second.run_at == start + timedelta(seconds=2) + timedelta(seconds=4)
+    assert after_second.worker_id is None
+    assert after_second.last_error is not None
+    assert after_second.last_error.splitlines()[-1] == "RuntimeError: the mail server refused the message"
+    assert effect_labels(engine) == []
+
+
+def test_a_job_fails_for_good_after_its_last_attempt_and_keeps_the_error(
+    engine: Engine,
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+) -> None:
+    job = enqueue_committed(uow_factory, "tests.jobs.record_then_fail", {"label": "x"}, max_attempts=2)
+    clock = HandClock()
+    worker = Worker(session_factory, settings, clock=clock)
+
+    outcomes = [worker.run_next()]
+    clock.advance(timedelta(seconds=2))
+    outcomes.append(worker.run_next())
+    clock.advance(timedelta(days=1))
+    outcomes.append(worker.run_next())
+
+    assert outcomes == [JobOutcome.RETRY_SCHEDULED, JobOutcome.FAILED, None]
+    failed = read_job(uow_factory, job.id)
+    assert failed.status is JobStatus.FAILED
+    assert failed.attempts == 2
+    assert failed.max_attempts == 2
+    assert failed.finished_at == clock.now - timedelta(days=1)
+    assert failed.last_error is not None
+    assert failed.last_error.startswith("Traceback (most recent call last):")
+    assert failed.last_error.splitlines()[-1] == "RuntimeError: the mail server refused the message"
+    assert effect_labels(engine) == []
+
+
+def test_a_delayed_job_does_not_run_before_it_is_due(
+    engine: Engine,
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+) -> None:
+    job = enqueue_committed(
+        uow_factory, "tests.jobs.record_effect", {"label": "reminder"}, delay=timedelta(hours=1)
+    )
+    clock = HandClock()
+    worker = Worker(session_factory, settings, clock=clock)
+
+    now = worker.run_next()
+    clock.now = job.run_at - timedelta(microseconds=1)
+    just_before = worker.run_next()
+    clock.now = job.run_at
+    on_time = worker.run_next()
+
+    assert job.run_at - job.created_at == timedelta(hours=1)
+    assert (now, just_before, on_time) == (None, None, JobOutcome.SUCCEEDED)
+    assert effect_labels(engine) == ["reminder"]
+
+
+def test_enqueue_with_a_known_idempotency_key_returns_the_existing_job_and_keeps_the_transaction(
+    engine: Engine, uow_factory: Callable[[], UnitOfWork], effects: Table
+) -> None:
+    first = enqueue_committed(
+        uow_factory, "tests.jobs.record_effect", {"label": "first"}, idempotency_key="welcome:42"
+    )
+
+    with uow_factory() as uow:
+        uow.session.execute(insert(EFFECTS).values(label="the caller's own write"))
+        second = enqueue(uow, "tests.jobs.record_effect", {"label": "second"}, idempotency_key="welcome:42")
+        other = enqueue(uow, "tests.jobs.record_effect", {"label": "other"})
+        uow.commit()
+
+    assert second.id == first.id
+    assert second.payload == {"label": "first"}
+    assert job_count(engine) == 2
+    assert read_job(uow_factory, other.id).status is JobStatus.QUEUED
+    assert effect_labels(engine) == ["the caller's own write"]
+
+
+def test_concurrent_enqueues_of_one_idempotency_key_make_one_job_and_both_transactions_commit(
+    engine: Engine, uow_factory: Callable[[], UnitOfWork], effects: Table
+) -> None:
+    # Given one transaction has enqueued the key and not yet committed,
+    first_enqueued = threading.Event()
+    results: dict[str, str] = {}
+
+    def enqueue_first() -> None:
+        with uow_factory() as uow:
+            results["first"] = enqueue(
+                uow, "tests.jobs.record_effect", {"label": "a"}, idempotency_key="k"
+            ).id
+            first_enqueued.set()
+            threading.Event().wait(0.3)  # the second transaction now waits on our uncommitted key
+            uow.commit()
+
+    def enqueue_second() -> None:
+        first_enqueued.wait()
+        with uow_factory() as uow:
+            uow.session.execute(insert(EFFECTS).values(label="second caller's write"))
+            results["second"] = enqueue(
+                uow, "tests.jobs.record_effect", {"label": "b"}, idempotency_key="k"
+            ).id
+            uow.commit()
+
+    # when a second transaction enqueues the same key,
+    threads = [threading.Thread(target=enqueue_first), threading.Thread(target=enqueue_second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+
+    # then it gets the first one's job, and its own other writes still commit.
+    assert results["second"] == results["first"]
+    assert job_count(engine) == 1
+    assert effect_labels(engine) == ["second caller's write"]
+
+
+def test_enqueue_refuses_unknown_tasks_and_payloads_that_are_not_json(
+    uow_factory: Callable[[], UnitOfWork],
+) -> None:
+    with uow_factory() as uow:
+        with pytest.raises(
+            UnknownTaskError, match=re.escape("no task named 'tests.jobs.typo' is registered")
+        ):
+            enqueue(uow, "tests.jobs.typo", {})
+        with pytest.raises(
+            TypeError, match=re.escape("the payload of a 'tests.jobs.record_effect' job must be JSON")
+        ):
+            enqueue(uow, "tests.jobs.record_effect", {"when": datetime(2026, 1, 1, tzinfo=UTC)})
+        with pytest.raises(ValueError, match="pass run_at or delay, not both"):
+            enqueue(uow, "tests.jobs.record_effect", {}, run_at=utc_now(), delay=timedelta(1))
+
+
+# --- Leases --------------------------------------------------------------------------------------
+
+
+def test_a_worker_that_lost_its_lease_rolls_back_its_handler_effects(
+    engine: Engine,
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+) -> None:
+    job = enqueue_committed(uow_factory, "tests.jobs.overtaken", {})
+    worker = Worker(session_factory, settings)
+
+    outcome = worker.run_next()
+
+    assert outcome is JobOutcome.LEASE_LOST
+    assert effect_labels(engine) == []
+    taken_over = read_job(uow_factory, job.id)
+    assert taken_over.status is JobStatus.RUNNING
+    assert taken_over.worker_id == "thief"
+    assert taken_over.attempts == 2
+
+
+def test_a_job_whose_worker_died_on_its_last_attempt_fails_with_the_expired_lease_as_its_error(
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+) -> None:
+    # Given a worker claimed the job's only attempt and then died (it never reports back),
+    job = enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": "x"}, max_attempts=1)
+    clock = HandClock()
+    claim_next_job(session_factory, worker_id="dead-host:7:abc", now=clock.now, lease=timedelta(seconds=30))
+
+    # when another worker looks for work while the lease holds, and after it expired,
+    worker = Worker(session_factory, settings, clock=clock)
+    clock.advance(timedelta(seconds=30))
+    while_leased = worker.run_next()
+    clock.advance(timedelta(microseconds=1))
+    after_expiry = worker.run_next()
+
+    # then the job is not run again but failed, saying why.
+    assert (while_leased, after_expiry) == (None, None)
+    failed = read_job(uow_factory, job.id)
+    assert failed.status is JobStatus.FAILED
+    assert failed.attempts == 1
+    assert failed.finished_at == clock.now
+    assert failed.last_error == "worker dead-host:7:abc stopped during attempt 1: its lease expired"
+
+
+# --- Periodic tasks --------------------------------------------------------------------------------
+
+PERIODIC = TaskRegistry()  # not the application's registry: other tests' schedulers must not see it
+
+
+@PERIODIC.periodic("tests.jobs.hourly_digest", every=timedelta(hours=1))
+def hourly_digest(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    uow.session.execute(insert(EFFECTS).values(label=f"digest {payload['slot_start']}"))
+
+
+def test_two_schedulers_ticking_in_one_slot_enqueue_the_periodic_task_once(
+    engine: Engine, session_factory: sessionmaker[Any], effects: Table
+) -> None:
+    now = datetime(2026, 11, 23, 10, 17, 5, tzinfo=UTC)
+    schedulers = [Scheduler(session_factory, tasks=PERIODIC), Scheduler(session_factory, tasks=PERIODIC)]
+    barrier = threading.Barrier(2)
+    ticks: list[list[JobOut]] = [[], []]
+
+    def tick(index: int) -> None:
+        barrier.wait()
+        ticks[index] = schedulers[index].tick(now)
+
+    threads = [threading.Thread(target=tick, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    later_in_the_slot = [
+        scheduler.tick(datetime(2026, 11, 23, 10, 59, 59, tzinfo=UTC)) for scheduler in schedulers
+    ]
+    fresh_scheduler = Scheduler(session_factory, tasks=PERIODIC).tick(now)
+
+    assert job_count(engine) == 1
+    (job,) = ticks[0]
+    assert ticks[1] == [job]
+    assert fresh_scheduler == [job]
+    assert later_in_the_slot == [[], []]
+    assert job.name == "tests.jobs.hourly_digest"
+    assert job.idempotency_key == "tests.jobs.hourly_digest@2026-11-23T10:00:00+00:00"
+    assert job.run_at == datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    assert job.payload == {"slot_start": "2026-11-23T10:00:00+00:00"}
+
+
+def test_the_scheduler_skips_a_slot_while_the_previous_run_is_unfinished(
+    engine: Engine, session_factory: sessionmaker[Any], settings: Settings, effects: Table
+) -> None:
+    # Given the 10:00 run was enqueued and no worker has run it by 11:05,
+    scheduler = Scheduler(session_factory, tasks=PERIODIC)
+    scheduler.tick(datetime(2026, 11, 23, 10, 17, tzinfo=UTC))
+    skipped = scheduler.tick(datetime(2026, 11, 23, 11, 5, tzinfo=UTC))
+
+    # when a worker finally runs it and the scheduler ticks again in the 11:00 slot,
+    clock = HandClock()
+    clock.now = datetime(2026, 11, 23, 11, 6, tzinfo=UTC)
+    ran = Worker(session_factory, settings, clock=clock, tasks=PERIODIC, run_scheduler=False).run_next()
+    caught_up = scheduler.tick(datetime(2026, 11, 23, 11, 7, tzinfo=UTC))
+
+    # then the 11:00 slot is enqueued once, not stacked behind the unfinished run.
+    assert skipped == []
+    assert ran is JobOutcome.SUCCEEDED
+    assert effect_labels(engine) == ["digest 2026-11-23T10:00:00+00:00"]
+    assert [job.idempotency_key for job in caught_up] == [
+        "tests.jobs.hourly_digest@2026-11-23T11:00:00+00:00"
+    ]
+    assert job_count(engine) == 2
+
+
+# --- Administration -------------------------------------------------------------------------------
+
+
+def test_an_admin_retries_a_failed_job_and_it_runs_again_with_all_its_attempts(
+    engine: Engine,
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+) -> None:
+    # Given a job that failed because its customer was missing, and the customer now exists,
+    job = enqueue_committed(uow_factory, "tests.jobs.greet_customer", {"customer": "王芳"})
+    worker = Worker(session_factory, settings)
+    assert worker.run_next() is JobOutcome.FAILED
+    with engine.begin() as connection:
+        connection.execute(insert(EFFECTS).values(label="王芳"))
+
+    # when an admin retries it,
+    retried = retry_job(uow_factory(), ADMIN, job.id)
+    outcome = worker.run_next()
+
+    # then it is queued with its attempts back, runs, and the retry is in the audit log.
+    assert retried.status is JobStatus.QUEUED
+    assert retried.attempts == 0
+    assert retried.finished_at is None
+    assert retried.last_error is not None
+    assert retried.last_error.splitlines()[-1] == "LookupError: no customer 王芳"
+    assert outcome is JobOutcome.SUCCEEDED
+    assert effect_labels(engine) == ["王芳", "greeted 王芳"]
+    done = read_job(uow_factory, job.id)
+    assert (done.status, done.attempts) == (JobStatus.SUCCEEDED, 1)
+    with engine.connect() as connection:
+        entry = connection.execute(
+            select(AuditEntry.actor_id, AuditEntry.action, AuditEntry.changes).where(
+                AuditEntry.object_type == "job", AuditEntry.object_id == job.id
+            )
+        ).one()
+    assert tuple(entry) == ("admin-1", "update", {"attempts": [1, 0], "status": ["failed", "queued"]})
+
+
+def test_an_admin_cancels_a_queued_job_and_no_worker_runs_it(
+    engine: Engine,
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+) -> None:
+    job = enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": "cancelled"})
+
+    cancelled = cancel_job(uow_factory(), ADMIN, job.id)
+    ran = Worker(session_factory, settings).run_once()
+
+    assert cancelled.status is JobStatus.CANCELLED
+    assert ran is False
+    assert effect_labels(engine) == []
+
+
+def test_only_queued_jobs_can_be_cancelled_and_only_stopped_jobs_retried(
+    uow_factory: Callable[[], UnitOfWork], session_factory: sessionmaker[Any], effects: Table
+) -> None:
+    running = enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": "running"})
+    claim_next_job(session_factory, worker_id="busy-host:1:abc", now=utc_now(), lease=timedelta(minutes=1))
+    queued = enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": "queued"})
+
+    with pytest.raises(Conflict, match="Only queued jobs can be cancelled; this one is running"):
+        cancel_job(uow_factory(), ADMIN, running.id)
+    with pytest.raises(Conflict, match="Only failed or cancelled jobs can be retried; this one is queued"):
+        retry_job(uow_factory(), ADMIN, queued.id)
+    with pytest.raises(NotFound):
+        get_job(uow_factory(), ADMIN, "no-such-job")
+
+
+def test_a_sales_rep_may_not_see_retry_or_cancel_jobs(
+    uow_factory: Callable[[], UnitOfWork], effects: Table
+) -> None:
+    job = enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": "x"})
+
+    for attempt in (
+        lambda: list_jobs(uow_factory(), SALES_REP),
+        lambda: count_jobs_by_status(uow_factory(), SALES_REP),
+        lambda: get_job(uow_factory(), SALES_REP, job.id),
+        lambda: retry_job(uow_factory(), SALES_REP, job.id),
+        lambda: cancel_job(uow_factory(), SALES_REP, job.id),
+    ):
+        with pytest.raises(PermissionDenied):
+            attempt()
+    assert read_job(uow_factory, job.id).status is JobStatus.QUEUED
+
+
+def test_admins_list_jobs_of_one_status_newest_first_page_by_page(
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+) -> None:
+    # Given three jobs that succeeded, one that failed and one that is running
+    # (ids are time-ordered to the millisecond, so the jobs are enqueued a few milliseconds apart),
+    def enqueue_apart(name: str, label: str, **options: Any) -> JobOut:
+        time.sleep(0.003)
+        return enqueue_committed(uow_factory, name, {"label": label}, **options)
+
+    succeeded = [enqueue_apart("tests.jobs.record_effect", label) for label in ("a", "b", "c")]
+    failed = enqueue_apart("tests.jobs.record_then_fail", "f", max_attempts=1)
+    worker = Worker(session_factory, settings)
+    while worker.run_once():
+        pass
+    running = enqueue_apart("tests.jobs.record_effect", "r")
+    claim_next_job(session_factory, worker_id="busy-host:1:abc", now=utc_now(), lease=timedelta(minutes=1))
+
+    # when an admin lists them,
+    first_page = list_jobs(uow_factory(), ADMIN, status=JobStatus.SUCCEEDED, limit=2)
+    second_page = list_jobs(
+        uow_factory(), ADMIN, status=JobStatus.SUCCEEDED, limit=2, cursor=first_page.next_cursor
+    )
+    everything = list_jobs(uow_factory(), ADMIN)
+    counts = count_jobs_by_status(uow_factory(), ADMIN)
+
+    # then each status pages newest first, and the counts cover every status.
+    assert [job.id for job in first_page.items] == [succeeded[2].id, succeeded[1].id]
+    assert [job.id for job in second_page.items] == [succeeded[0].id]
+    assert second_page.next_cursor is None
+    assert [job.id for job in everything.items] == [
+        running.id,
+        failed.id,
+        succeeded[2].id,
+        succeeded[1].id,
+        succeeded[0].id,
+    ]
+    assert counts == {
+        JobStatus.QUEUED: 0,
+        JobStatus.RUNNING: 1,
+        JobStatus.SUCCEEDED: 3,
+        JobStatus.FAILED: 1,
+        JobStatus.CANCELLED: 0,
+    }
+
+
+# --- Schema ----------------------------------------------------------------------------------------
+
+
+def test_the_jobs_table_matches_its_migration(engine: Engine) -> None:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = [d for d in compare_metadata(context, Base.metadata) if "jobs" in repr(d)]
+
+    assert differences == []
+
+
+def test_the_jobs_migration_downgrades_and_upgrades_again(tmp_path: Path) -> None:
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'migration.sqlite3'}")
+    try:
+        upgrade(engine, "20261123_platform_jobs")
+        with engine.begin() as connection:
+            config = alembic_config(str(engine.url))
+            config.attributes["connection"] = connection
+            command.downgrade(config, "20261123_platform_initial")
+        tables_after_downgrade = set(inspect(engine).get_table_names())
+        upgrade(engine, "20261123_platform_jobs")
+        tables_after_upgrade = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+    assert "jobs" not in tables_after_downgrade
+    assert "jobs" in tables_after_upgrade
