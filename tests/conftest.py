@@ -134,11 +134,12 @@ class Person:
 
 @pytest.fixture
 def make_person(uow_factory: Callable[[], UnitOfWork]) -> Callable[..., Person]:
-    """Creates a user with a role, teams and a read-write API token."""
+    """Creates a user with a role, teams and a read-write API token (a password only if given)."""
     counter = iter(range(1, 1_000_000))
 
     def make(role: str, *, name: str | None = None, email: str | None = None, team_ids: tuple[str, ...] = (),
-             phone: str | None = None, token_scope: TokenScope = TokenScope.READ_WRITE) -> Person:
+             phone: str | None = None, token_scope: TokenScope = TokenScope.READ_WRITE,
+             password: str | None = None) -> Person:
         number = next(counter)
         user = auth.create_user(
             uow_factory(),
@@ -147,7 +148,7 @@ def make_person(uow_factory: Callable[[], UnitOfWork]) -> Callable[..., Person]:
                 email=email or f"{role}{number}@example.com",
                 name=name or f"{role} {number}",
                 role=role,
-                password=TEST_PASSWORD,
+                password=password,  # argon2 is slow on purpose; only tests that sign in set one
                 phone=phone,
                 team_ids=list(team_ids),
             ),

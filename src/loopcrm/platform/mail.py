@@ -46,3 +46,7 @@ class Mailer:
                 smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
             smtp.send_message(message)
         return str(message["Message-ID"])
+
+    def send_text(self, to: str, subject: str, text: str) -> str:
+        """Send a plain-text email."""
+        return self.send(OutgoingEmail(to=to, subject=subject, text=text))

@@ -79,8 +79,11 @@ def record_change(
 def record_sensitive_read(
     uow: UnitOfWork, actor: Actor, object_type: str, object_id: str, fields: tuple[str, ...]
 ) -> None:
-    """Note that the actor saw confidential or secret fields of a record (names, never values)."""
-    if fields:
+    """Note that a person saw confidential or secret fields of a record (names, never values).
+
+    The system actor (jobs, CLI) reads on nobody's behalf and is not recorded.
+    """
+    if fields and not actor.is_system:
         record_change(uow, actor, AuditAction.READ, object_type, object_id, {name: None for name in fields})
 
 

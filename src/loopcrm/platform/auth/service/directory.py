@@ -100,10 +100,14 @@ def _user_values(user: User, team_ids: list[str]) -> dict[str, Any]:
     }
 
 
-def _user_out(uow: UnitOfWork, actor: Actor, user: User, team_ids: list[str]) -> UserOut:
-    """The user as the actor may see it; reading someone else's confidential fields is audited."""
+def _user_out(uow: UnitOfWork, actor: Actor, user: User, team_ids: list[str], *, is_read: bool = True) -> UserOut:
+    """The user as the actor may see it.
+
+    Reading someone else's confidential fields is audited; echoing back what the actor just
+    wrote (``is_read=False``) is not a read.
+    """
     shown = mask_fields(actor, USER.key, _user_values(user, team_ids))
-    if user.id != actor.user_id:
+    if is_read and user.id != actor.user_id:
         record_sensitive_read(uow, actor, USER.key, user.id, shown.revealed_sensitive)
     return UserOut(**shown.values, masked_fields=list(shown.masked))
 
@@ -178,7 +182,7 @@ def create_user(uow: UnitOfWork, actor: Actor, data: UserCreate) -> UserOut:
         if data.password:
             created["password"] = REDACTED
         record_change(uow, actor, AuditAction.CREATE, USER.key, user.id, {k: [None, v] for k, v in created.items()})
-        result = _user_out(uow, actor, user, team_ids)
+        result = _user_out(uow, actor, user, team_ids, is_read=False)
         uow.commit()
         return result
 
@@ -269,7 +273,7 @@ def update_user(
             record_change(uow, actor, AuditAction.UPDATE, USER.key, user.id, change_log)
         if user.is_active is False or changes.get("password"):
             session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-        result = _user_out(uow, actor, user, teams_after)
+        result = _user_out(uow, actor, user, teams_after, is_read=False)
         uow.commit()
         return result
 

@@ -1,0 +1,63 @@
+"""The ``loopcrm`` command line: demo, users and tokens, as a new user would run them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from loopcrm.app import create_app
+from loopcrm.cli import main
+from loopcrm.settings import load_settings
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch, database_url: str) -> CliRunner:
+    monkeypatch.setenv("LOOPCRM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LOOPCRM_DATABASE_URL", database_url)
+    return CliRunner()
+
+
+def test_demo_loads_once_and_prints_a_login_that_works(cli_env: CliRunner) -> None:
+    first = cli_env.invoke(main, ["demo"])
+    second = cli_env.invoke(main, ["demo"])
+
+    assert first.exit_code == 0, first.output
+    assert "demo data loaded" in first.output
+    assert "sign in as admin@example.com / password loopcrm-demo" in first.output
+    assert "demo data already present" in second.output
+    token = cli_env.invoke(main, ["token", "create", "--email", "admin@example.com", "--name", "check"]).output.strip()
+    with TestClient(create_app(load_settings())) as client:
+        users = client.get("/api/v1/users", params={"limit": 500}, headers={"Authorization": f"Bearer {token}"})
+    assert users.status_code == 200
+    assert len(users.json()["items"]) == 11
+
+
+def test_user_create_reports_each_invalid_field(cli_env: CliRunner) -> None:
+    result = cli_env.invoke(main, ["user", "create", "--email", "bad", "--name", "X", "--role", "admin", "--password", "short"])
+
+    assert result.exit_code == 1
+    assert "email:" in result.output
+    assert "password: String should have at least 8 characters" in result.output
+
+
+def test_user_create_refuses_an_unknown_role(cli_env: CliRunner) -> None:
+    cli_env.invoke(main, ["migrate"])
+
+    result = cli_env.invoke(
+        main, ["user", "create", "--email", "a@example.com", "--name", "A", "--role", "pilot", "--password", "long enough"]
+    )
+
+    assert result.exit_code == 1
+    assert "role: Unknown role pilot" in result.output
+
+
+def test_token_create_for_an_unknown_user_fails_clearly(cli_env: CliRunner) -> None:
+    cli_env.invoke(main, ["migrate"])
+
+    result = cli_env.invoke(main, ["token", "create", "--email", "ghost@example.com", "--name", "x"])
+
+    assert result.exit_code == 1
+    assert "no user with email ghost@example.com" in result.output
