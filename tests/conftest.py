@@ -41,7 +41,9 @@ class PostgresTemplate:
         self.metadata.reflect(self.engine)
         self.tables = [t for t in self.metadata.sorted_tables if t.name != "alembic_version"]
         with self.engine.connect() as connection:
-            self.seed = {t.name: [dict(r._mapping) for r in connection.execute(t.select())] for t in self.tables}
+            self.seed = {
+                t.name: [dict(r._mapping) for r in connection.execute(t.select())] for t in self.tables
+            }
 
     def reset(self) -> None:
         names = ", ".join(f'"{t.name}"' for t in self.tables)
@@ -137,9 +139,16 @@ def make_person(uow_factory: Callable[[], UnitOfWork]) -> Callable[..., Person]:
     """Creates a user with a role, teams and a read-write API token (a password only if given)."""
     counter = iter(range(1, 1_000_000))
 
-    def make(role: str, *, name: str | None = None, email: str | None = None, team_ids: tuple[str, ...] = (),
-             phone: str | None = None, token_scope: TokenScope = TokenScope.READ_WRITE,
-             password: str | None = None) -> Person:
+    def make(
+        role: str,
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        team_ids: tuple[str, ...] = (),
+        phone: str | None = None,
+        token_scope: TokenScope = TokenScope.READ_WRITE,
+        password: str | None = None,
+    ) -> Person:
         number = next(counter)
         user = auth.create_user(
             uow_factory(),
@@ -153,7 +162,9 @@ def make_person(uow_factory: Callable[[], UnitOfWork]) -> Callable[..., Person]:
                 team_ids=list(team_ids),
             ),
         )
-        token = auth.create_token(uow_factory(), system_actor(), TokenCreate(name="test", scope=token_scope), user_id=user.id)
+        token = auth.create_token(
+            uow_factory(), system_actor(), TokenCreate(name="test", scope=token_scope), user_id=user.id
+        )
         return Person(user, auth.actor_for_user(uow_factory(), user.id), token.token)
 
     return make

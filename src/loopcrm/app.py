@@ -46,7 +46,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app = FastAPI(
         title="LoopCRM",
         version=__version__,
-        description="REST API of LoopCRM. Authenticate with a personal API token: `Authorization: Bearer <token>`.",
+        description=(
+            "REST API of LoopCRM. Authenticate with a personal API token: `Authorization: Bearer <token>`."
+        ),
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,

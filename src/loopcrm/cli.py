@@ -72,11 +72,15 @@ def serve(host: str, port: int, workers: int) -> None:
     elif not is_current(engine):
         raise click.ClickException("the database schema is not current: run `loopcrm migrate` first")
     if workers > 1 and settings.is_embedded:
-        raise click.ClickException("several web processes need PostgreSQL; the embedded SQLite default runs one")
+        raise click.ClickException(
+            "several web processes need PostgreSQL; the embedded SQLite default runs one"
+        )
     engine.dispose()
     click.echo(f"LoopCRM is serving on http://{host}:{port}")
     if workers > 1:
-        uvicorn.run("loopcrm.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
+        uvicorn.run(
+            "loopcrm.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True
+        )
     else:
         from loopcrm.app import create_app
 
@@ -103,13 +107,17 @@ def user() -> None:
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--role", default="admin", show_default=True, help="role key, e.g. admin or sales_rep")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="prompted when omitted")
+@click.option(
+    "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="prompted when omitted"
+)
 def create_user(email: str, name: str, role: str, password: str) -> None:
     """Create a user who can sign in at once."""
     settings = _settings()
     engine = create_database_engine(settings.resolved_database_url)
     try:
-        data = UserCreate(email=email, name=name, role=role, password=password, locale=settings.default_locale)
+        data = UserCreate(
+            email=email, name=name, role=role, password=password, locale=settings.default_locale
+        )
         created = auth.create_user(UnitOfWork(create_session_factory(engine)), system_actor("cli"), data)
     except (DomainError, ValidationError) as error:
         raise _fail(error) from None
@@ -126,7 +134,12 @@ def token() -> None:
 @token.command("create")
 @click.option("--email", required=True, help="the user the token acts as")
 @click.option("--name", required=True, help="what the token is for")
-@click.option("--scope", type=click.Choice([scope.value for scope in TokenScope]), default=TokenScope.READ.value, show_default=True)
+@click.option(
+    "--scope",
+    type=click.Choice([scope.value for scope in TokenScope]),
+    default=TokenScope.READ.value,
+    show_default=True,
+)
 @click.option("--expires-in-days", type=int, default=None, help="no expiry when omitted")
 def create_token(email: str, name: str, scope: str, expires_in_days: int | None) -> None:
     """Create an API token and print it (shown only this once)."""

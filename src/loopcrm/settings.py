@@ -75,9 +75,7 @@ class Settings(BaseSettings):
         if not self.secure_cookies:
             problems.append("LOOPCRM_SECURE_COOKIES must be true in production (serve over HTTPS)")
         if problems:
-            raise UnsafeSettingsError(
-                "Refusing to start in production mode:\n  - " + "\n  - ".join(problems)
-            )
+            raise UnsafeSettingsError("Refusing to start in production mode:\n  - " + "\n  - ".join(problems))
         return self
 
     @property

@@ -57,16 +57,22 @@ def test_a_read_only_token_cannot_write(client: TestClient, make_person) -> None
     assert created.status_code == 403
 
 
-def test_an_update_with_a_stale_if_match_gets_412_and_changes_nothing(client: TestClient, make_person, engine) -> None:
+def test_an_update_with_a_stale_if_match_gets_412_and_changes_nothing(
+    client: TestClient, make_person, engine
+) -> None:
     admin = make_person("admin")
     rep = make_person("sales_rep", name="Original")
     first = client.patch(
-        f"/api/v1/users/{rep.user.id}", json={"name": "First edit"}, headers={**admin.headers, "If-Match": '"1"'}
+        f"/api/v1/users/{rep.user.id}",
+        json={"name": "First edit"},
+        headers={**admin.headers, "If-Match": '"1"'},
     )
     audit_entries = count(engine, AuditEntry)
 
     stale = client.patch(
-        f"/api/v1/users/{rep.user.id}", json={"name": "Lost edit"}, headers={**admin.headers, "If-Match": '"1"'}
+        f"/api/v1/users/{rep.user.id}",
+        json={"name": "Lost edit"},
+        headers={**admin.headers, "If-Match": '"1"'},
     )
 
     assert first.status_code == 200
@@ -79,7 +85,9 @@ def test_an_update_with_a_stale_if_match_gets_412_and_changes_nothing(client: Te
     assert count(engine, AuditEntry) == audit_entries
 
 
-def test_an_update_with_the_current_if_match_succeeds_and_bumps_the_etag(client: TestClient, make_person) -> None:
+def test_an_update_with_the_current_if_match_succeeds_and_bumps_the_etag(
+    client: TestClient, make_person
+) -> None:
     admin = make_person("admin")
     rep = make_person("sales_rep")
 
@@ -93,12 +101,16 @@ def test_an_update_with_the_current_if_match_succeeds_and_bumps_the_etag(client:
     assert response.headers["etag"] == '"2"'
 
 
-def test_malformed_json_gets_400_with_a_field_error_and_writes_nothing(client: TestClient, make_person, engine) -> None:
+def test_malformed_json_gets_400_with_a_field_error_and_writes_nothing(
+    client: TestClient, make_person, engine
+) -> None:
     admin = make_person("admin")
     users = count(engine, User)
 
     response = client.post(
-        "/api/v1/users", content=b'{"email": "a@example.com",', headers={**admin.headers, "Content-Type": "application/json"}
+        "/api/v1/users",
+        content=b'{"email": "a@example.com",',
+        headers={**admin.headers, "Content-Type": "application/json"},
     )
 
     assert response.status_code == 400
@@ -107,7 +119,9 @@ def test_malformed_json_gets_400_with_a_field_error_and_writes_nothing(client: T
     assert count(engine, User) == users
 
 
-def test_wrong_types_and_unknown_fields_get_422_naming_each_field(client: TestClient, make_person, engine) -> None:
+def test_wrong_types_and_unknown_fields_get_422_naming_each_field(
+    client: TestClient, make_person, engine
+) -> None:
     admin = make_person("admin")
     users = count(engine, User)
 
@@ -133,26 +147,36 @@ def test_a_domain_rule_violation_gets_422_with_the_field(client: TestClient, mak
     users = count(engine, User)
 
     response = client.post(
-        "/api/v1/users", json={"email": "x@example.com", "name": "X", "role": "astronaut"}, headers=admin.headers
+        "/api/v1/users",
+        json={"email": "x@example.com", "name": "X", "role": "astronaut"},
+        headers=admin.headers,
     )
 
     assert response.status_code == 422
-    assert response.json()["errors"] == [{"field": "role", "code": "unknown_role", "message": "Unknown role astronaut"}]
+    assert response.json()["errors"] == [
+        {"field": "role", "code": "unknown_role", "message": "Unknown role astronaut"}
+    ]
     assert count(engine, User) == users
 
 
-def test_an_oversize_body_gets_413_and_writes_nothing(client: TestClient, make_person, settings, engine) -> None:
+def test_an_oversize_body_gets_413_and_writes_nothing(
+    client: TestClient, make_person, settings, engine
+) -> None:
     admin = make_person("admin")
     teams = count(engine, Team)
     body = json.dumps({"name": "Big", "description": "x" * settings.max_request_bytes}).encode()
 
-    declared = client.post("/api/v1/teams", content=body, headers={**admin.headers, "Content-Type": "application/json"})
+    declared = client.post(
+        "/api/v1/teams", content=body, headers={**admin.headers, "Content-Type": "application/json"}
+    )
 
     def chunks():
         yield body[: len(body) // 2]
         yield body[len(body) // 2 :]
 
-    streamed = client.post("/api/v1/teams", content=chunks(), headers={**admin.headers, "Content-Type": "application/json"})
+    streamed = client.post(
+        "/api/v1/teams", content=chunks(), headers={**admin.headers, "Content-Type": "application/json"}
+    )
 
     assert declared.status_code == 413
     assert declared.json()["code"] == "body_too_large"
@@ -164,13 +188,17 @@ def test_a_body_that_is_not_json_at_all_is_rejected_not_a_500(client: TestClient
     admin = make_person("admin")
 
     response = client.post(
-        "/api/v1/teams", content=gzip.compress(b"binary"), headers={**admin.headers, "Content-Type": "application/json"}
+        "/api/v1/teams",
+        content=gzip.compress(b"binary"),
+        headers={**admin.headers, "Content-Type": "application/json"},
     )
 
     assert response.status_code == 400
 
 
-def test_a_retried_post_with_the_same_idempotency_key_creates_one_record(client: TestClient, make_person, engine) -> None:
+def test_a_retried_post_with_the_same_idempotency_key_creates_one_record(
+    client: TestClient, make_person, engine
+) -> None:
     admin = make_person("admin")
     headers = {**admin.headers, "Idempotency-Key": "create-team-east-1"}
 

@@ -11,7 +11,9 @@ from loopcrm.platform.auth import service as auth
 from loopcrm.platform.auth.schemas import UserUpdate
 
 
-def test_an_update_is_recorded_with_old_and_new_values_actor_request_and_ip(client: TestClient, make_person) -> None:
+def test_an_update_is_recorded_with_old_and_new_values_actor_request_and_ip(
+    client: TestClient, make_person
+) -> None:
     admin = make_person("admin")
     rep = make_person("sales_rep", name="张伟")
 
@@ -21,7 +23,8 @@ def test_an_update_is_recorded_with_old_and_new_values_actor_request_and_ip(clie
         headers={**admin.headers, "X-Request-ID": "req-42"},
     )
     entries = client.get(
-        "/api/v1/audit-log", params={"object_type": "user", "object_id": rep.user.id, "action": "update"},
+        "/api/v1/audit-log",
+        params={"object_type": "user", "object_id": rep.user.id, "action": "update"},
         headers=admin.headers,
     ).json()["items"]
 
@@ -42,7 +45,9 @@ def test_a_password_change_is_recorded_without_the_password(uow_factory, make_pe
     rep = make_person("sales_rep")
 
     auth.update_user(uow_factory(), admin.actor, rep.user.id, UserUpdate(password="a brand new secret"))
-    entries = list_entries(uow_factory(), admin.actor, AuditFilter(object_id=rep.user.id, action="update"), limit=10, cursor=None)
+    entries = list_entries(
+        uow_factory(), admin.actor, AuditFilter(object_id=rep.user.id, action="update"), limit=10, cursor=None
+    )
 
     assert [entry.changes for entry in entries.items] == [{"password": ["[redacted]", "[redacted]"]}]
 
@@ -59,7 +64,9 @@ def test_an_update_that_changes_nothing_writes_no_entry(client: TestClient, make
     assert entries == []
 
 
-@pytest.mark.parametrize("statement", ["UPDATE audit_entries SET actor_label = 'forged'", "DELETE FROM audit_entries"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_entries SET actor_label = 'forged'", "DELETE FROM audit_entries"]
+)
 def test_the_database_refuses_to_change_or_delete_audit_entries(engine, make_person, statement: str) -> None:
     make_person("admin")  # creating a user writes an entry
 

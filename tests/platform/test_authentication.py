@@ -39,14 +39,18 @@ def test_passwords_are_stored_as_argon2_hashes_and_tokens_as_digests(uow_factory
 
     with uow_factory() as uow:
         password_hash = uow.session.scalar(select(User.password_hash).where(User.id == person.user.id))
-        digests = uow.session.scalars(select(ApiToken.token_digest).where(ApiToken.user_id == person.user.id)).all()
+        digests = uow.session.scalars(
+            select(ApiToken.token_digest).where(ApiToken.user_id == person.user.id)
+        ).all()
 
     assert password_hash is not None and password_hash.startswith("$argon2id$")
     assert PASSWORD not in password_hash
     assert len(digests) == 1 and person.token not in digests[0] and len(digests[0]) == 64
 
 
-def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(uow_factory, settings, make_person) -> None:
+def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(
+    uow_factory, settings, make_person
+) -> None:
     person = make_person("sales_rep", password=PASSWORD)
 
     with pytest.raises(NotAuthenticated) as wrong_password:
@@ -57,7 +61,9 @@ def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(uow_factory, 
     assert str(wrong_password.value) == str(unknown_email.value) == "Wrong email or password"
 
 
-def test_an_account_locks_after_repeated_failures_even_for_the_right_password(uow_factory, settings, make_person) -> None:
+def test_an_account_locks_after_repeated_failures_even_for_the_right_password(
+    uow_factory, settings, make_person
+) -> None:
     person = make_person("sales_rep", password=PASSWORD)
     for _ in range(settings.login_max_failures):
         with pytest.raises(NotAuthenticated):
@@ -85,7 +91,9 @@ def test_a_lock_expires_after_the_lockout_period(uow_factory, settings, make_per
     assert signed_in.user_id == person.user.id
 
 
-def test_an_address_that_keeps_failing_is_refused_for_every_account(uow_factory, settings, make_person) -> None:
+def test_an_address_that_keeps_failing_is_refused_for_every_account(
+    uow_factory, settings, make_person
+) -> None:
     strict = settings.model_copy(update={"login_ip_max_failures": 3})
     person = make_person("sales_rep", password=PASSWORD)
     for number in range(3):
@@ -95,7 +103,10 @@ def test_an_address_that_keeps_failing_is_refused_for_every_account(uow_factory,
     with pytest.raises(RateLimited):
         auth.sign_in(uow_factory(), strict, person.user.email, PASSWORD, ORIGIN)
     other_address = auth.RequestOrigin(ip="198.51.100.1")
-    assert auth.sign_in(uow_factory(), strict, person.user.email, PASSWORD, other_address).user_id == person.user.id
+    assert (
+        auth.sign_in(uow_factory(), strict, person.user.email, PASSWORD, other_address).user_id
+        == person.user.id
+    )
 
 
 def test_a_deactivated_user_can_neither_sign_in_nor_use_a_token(uow_factory, settings, make_person) -> None:
@@ -179,7 +190,9 @@ def test_a_created_token_is_shown_once_and_works_with_its_scope(client: TestClie
 def test_a_password_reset_email_arrives_over_smtp_and_its_link_works_once(
     settings, engine, make_person, smtp_server, uow_factory
 ) -> None:
-    mail_settings = settings.model_copy(update={"smtp_port": smtp_server.port, "base_url": "http://crm.example.com"})
+    mail_settings = settings.model_copy(
+        update={"smtp_port": smtp_server.port, "base_url": "http://crm.example.com"}
+    )
     person = make_person("sales_rep", password=PASSWORD)
     with TestClient(create_app(mail_settings, engine=engine)) as client:
         requested = client.post("/api/v1/password-resets", json={"email": person.user.email})
@@ -188,7 +201,7 @@ def test_a_password_reset_email_arrives_over_smtp_and_its_link_works_once(
         assert requested.status_code == unknown.status_code == 202
         assert requested.json() == unknown.json()
         assert len(smtp_server.messages) == 1
-        sender, recipients, raw = smtp_server.messages[0]
+        _sender, recipients, raw = smtp_server.messages[0]
         email = message_from_bytes(raw)
         body = email.get_payload(decode=True).decode()  # type: ignore[union-attr]
         assert recipients == [person.user.email]
@@ -196,18 +209,27 @@ def test_a_password_reset_email_arrives_over_smtp_and_its_link_works_once(
         assert link is not None
         token = link.group(1)
 
-        confirmed = client.post("/api/v1/password-resets/confirm", json={"token": token, "new_password": "new secret words"})
-        reused = client.post("/api/v1/password-resets/confirm", json={"token": token, "new_password": "another one!"})
+        confirmed = client.post(
+            "/api/v1/password-resets/confirm", json={"token": token, "new_password": "new secret words"}
+        )
+        reused = client.post(
+            "/api/v1/password-resets/confirm", json={"token": token, "new_password": "another one!"}
+        )
 
     assert confirmed.status_code == 204
     assert reused.status_code == 422
     assert reused.json()["errors"][0]["field"] == "token"
-    assert auth.sign_in(uow_factory(), settings, person.user.email, "new secret words", ORIGIN).user_id == person.user.id
+    assert (
+        auth.sign_in(uow_factory(), settings, person.user.email, "new secret words", ORIGIN).user_id
+        == person.user.id
+    )
     with pytest.raises(NotAuthenticated):
         auth.sign_in(uow_factory(), settings, person.user.email, PASSWORD, ORIGIN)
 
 
-def test_a_password_reset_for_a_rolled_back_request_sends_nothing(settings, make_person, smtp_server, uow_factory) -> None:
+def test_a_password_reset_for_a_rolled_back_request_sends_nothing(
+    settings, make_person, smtp_server, uow_factory
+) -> None:
     from loopcrm.platform.mail import Mailer
 
     mail_settings = settings.model_copy(update={"smtp_port": smtp_server.port})
@@ -218,7 +240,9 @@ def test_a_password_reset_for_a_rolled_back_request_sends_nothing(settings, make
         uow.after_commit(lambda: Mailer(mail_settings).send_text(person.user.email, "never", "never"))
         uow.rollback()
 
-    auth.request_password_reset(uow_factory(), mail_settings, Mailer(mail_settings), person.user.email, ORIGIN)
+    auth.request_password_reset(
+        uow_factory(), mail_settings, Mailer(mail_settings), person.user.email, ORIGIN
+    )
 
     assert [recipients for _, recipients, _ in smtp_server.messages] == [[person.user.email]]
 

@@ -18,8 +18,14 @@ pytestmark = pytest.mark.skipif(
 
 def dump(path: Path) -> dict[str, list[tuple]]:
     with sqlite3.connect(path) as connection:
-        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        return {table: sorted(connection.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr) for table in tables}
+        tables = [
+            row[0]
+            for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        ]
+        return {
+            table: sorted(connection.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
+            for table in tables
+        }
 
 
 def test_backup_then_restore_gives_back_identical_data(tmp_path: Path, monkeypatch) -> None:
@@ -31,7 +37,19 @@ def test_backup_then_restore_gives_back_identical_data(tmp_path: Path, monkeypat
 
     backed_up = runner.invoke(main, ["backup", str(tmp_path / "snapshot.sqlite3")])
     created = runner.invoke(
-        main, ["user", "create", "--email", "late@example.com", "--name", "Late", "--role", "sales_rep", "--password", "late password"]
+        main,
+        [
+            "user",
+            "create",
+            "--email",
+            "late@example.com",
+            "--name",
+            "Late",
+            "--role",
+            "sales_rep",
+            "--password",
+            "late password",
+        ],
     )
     assert dump(database) != before
     restored = runner.invoke(main, ["restore", "--yes", str(tmp_path / "snapshot.sqlite3")])

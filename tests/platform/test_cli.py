@@ -28,15 +28,21 @@ def test_demo_loads_once_and_prints_a_login_that_works(cli_env: CliRunner) -> No
     assert "demo data loaded" in first.output
     assert "sign in as admin@example.com / password loopcrm-demo" in first.output
     assert "demo data already present" in second.output
-    token = cli_env.invoke(main, ["token", "create", "--email", "admin@example.com", "--name", "check"]).output.strip()
+    token = cli_env.invoke(
+        main, ["token", "create", "--email", "admin@example.com", "--name", "check"]
+    ).output.strip()
     with TestClient(create_app(load_settings())) as client:
-        users = client.get("/api/v1/users", params={"limit": 500}, headers={"Authorization": f"Bearer {token}"})
+        users = client.get(
+            "/api/v1/users", params={"limit": 500}, headers={"Authorization": f"Bearer {token}"}
+        )
     assert users.status_code == 200
     assert len(users.json()["items"]) == 11
 
 
 def test_user_create_reports_each_invalid_field(cli_env: CliRunner) -> None:
-    result = cli_env.invoke(main, ["user", "create", "--email", "bad", "--name", "X", "--role", "admin", "--password", "short"])
+    result = cli_env.invoke(
+        main, ["user", "create", "--email", "bad", "--name", "X", "--role", "admin", "--password", "short"]
+    )
 
     assert result.exit_code == 1
     assert "email:" in result.output
@@ -47,7 +53,19 @@ def test_user_create_refuses_an_unknown_role(cli_env: CliRunner) -> None:
     cli_env.invoke(main, ["migrate"])
 
     result = cli_env.invoke(
-        main, ["user", "create", "--email", "a@example.com", "--name", "A", "--role", "pilot", "--password", "long enough"]
+        main,
+        [
+            "user",
+            "create",
+            "--email",
+            "a@example.com",
+            "--name",
+            "A",
+            "--role",
+            "pilot",
+            "--password",
+            "long enough",
+        ],
     )
 
     assert result.exit_code == 1

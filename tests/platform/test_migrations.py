@@ -36,7 +36,9 @@ def test_the_builtin_roles_exist_after_migrating(engine) -> None:
     with engine.connect() as connection:
         keys = sorted(row[0] for row in connection.exec_driver_sql("SELECT key FROM roles WHERE is_builtin"))
 
-    assert keys == sorted(["admin", "sales_manager", "sales_rep", "marketer", "service_agent", "analyst", "read_only"])
+    assert keys == sorted(
+        ["admin", "sales_manager", "sales_rep", "marketer", "service_agent", "analyst", "read_only"]
+    )
 
 
 def test_every_revision_is_named_by_date_module_and_slug() -> None:

@@ -68,9 +68,13 @@ def sales_org(engine: Engine, uow_factory, make_person):
     from loopcrm.platform.auth.schemas import TeamUpdate
 
     people["east_manager"] = make_person("sales_manager", team_ids=(east.id,))
-    auth.update_team(uow_factory(), system_actor(), east.id, TeamUpdate(manager_id=people["east_manager"].user.id))
+    auth.update_team(
+        uow_factory(), system_actor(), east.id, TeamUpdate(manager_id=people["east_manager"].user.id)
+    )
     people["director"] = make_person("sales_manager", team_ids=(department.id,))
-    auth.update_team(uow_factory(), system_actor(), department.id, TeamUpdate(manager_id=people["director"].user.id))
+    auth.update_team(
+        uow_factory(), system_actor(), department.id, TeamUpdate(manager_id=people["director"].user.id)
+    )
     with Session(engine) as session:
         for key in ("east_rep", "east_rep_2", "south_rep"):
             owner = people[key].user
@@ -83,7 +87,9 @@ def sales_org(engine: Engine, uow_factory, make_person):
 
 
 def visible_deals(engine: Engine, actor) -> list[str]:
-    condition = scope_condition(actor, DEAL.key, Action.READ, owner_column=Deal.owner_id, team_column=Deal.team_id)
+    condition = scope_condition(
+        actor, DEAL.key, Action.READ, owner_column=Deal.owner_id, team_column=Deal.team_id
+    )
     with Session(engine) as session:
         return sorted(session.scalars(select(Deal.id).where(condition)))
 
@@ -97,7 +103,11 @@ def test_a_manager_sees_the_team_records(engine, sales_org) -> None:
 
 
 def test_a_manager_of_a_parent_team_sees_the_sub_teams_records(engine, sales_org) -> None:
-    assert visible_deals(engine, sales_org["director"]) == ["deal-east_rep", "deal-east_rep_2", "deal-south_rep"]
+    assert visible_deals(engine, sales_org["director"]) == [
+        "deal-east_rep",
+        "deal-east_rep_2",
+        "deal-south_rep",
+    ]
 
 
 def test_an_admin_sees_all_records(engine, sales_org) -> None:
@@ -133,8 +143,12 @@ def test_a_confidential_field_is_masked_for_a_rep_and_shown_to_a_manager(sales_o
 
 
 def test_an_admins_edit_of_a_role_overrides_the_default_grant(engine, sales_org, uow_factory) -> None:
-    sales_rep_role = next(role for role in auth.list_roles(uow_factory(), system_actor()) if role.key == "sales_rep")
-    auth.update_role(uow_factory(), system_actor(), sales_rep_role.id, RoleUpdate(grants={DEAL.key: {"read": "team"}}))
+    sales_rep_role = next(
+        role for role in auth.list_roles(uow_factory(), system_actor()) if role.key == "sales_rep"
+    )
+    auth.update_role(
+        uow_factory(), system_actor(), sales_rep_role.id, RoleUpdate(grants={DEAL.key: {"read": "team"}})
+    )
     rep = auth.actor_for_user(uow_factory(), sales_org["east_rep"].user_id)
 
     assert visible_deals(engine, rep) == ["deal-east_rep", "deal-east_rep_2"]
@@ -143,7 +157,9 @@ def test_an_admins_edit_of_a_role_overrides_the_default_grant(engine, sales_org,
 # ------------------------------------------------------------- the same rules through the API
 
 
-def test_a_manager_lists_the_team_members_and_an_admin_everyone(client: TestClient, make_person, uow_factory) -> None:
+def test_a_manager_lists_the_team_members_and_an_admin_everyone(
+    client: TestClient, make_person, uow_factory
+) -> None:
     team = auth.create_team(uow_factory(), system_actor(), TeamCreate(name="East"))
     manager = make_person("sales_manager", team_ids=(team.id,))
     member = make_person("sales_rep", team_ids=(team.id,))
@@ -155,7 +171,12 @@ def test_a_manager_lists_the_team_members_and_an_admin_everyone(client: TestClie
     outsider_for_manager = client.get(f"/api/v1/users/{outsider.user.id}", headers=manager.headers)
 
     assert {user["id"] for user in seen_by_manager} == {manager.user.id, member.user.id}
-    assert {user["id"] for user in seen_by_admin} == {manager.user.id, member.user.id, outsider.user.id, admin.user.id}
+    assert {user["id"] for user in seen_by_admin} == {
+        manager.user.id,
+        member.user.id,
+        outsider.user.id,
+        admin.user.id,
+    }
     assert outsider_for_manager.status_code == 404
 
 
@@ -166,9 +187,13 @@ def test_a_confidential_user_field_is_masked_in_the_api_below_its_clearance(
     colleague = make_person("sales_rep", team_ids=(team.id,), phone="+8613800138000")
     rep = make_person("sales_rep", team_ids=(team.id,))
     admin = make_person("admin")
-    sales_rep_role = next(role for role in auth.list_roles(uow_factory(), system_actor()) if role.key == "sales_rep")
+    sales_rep_role = next(
+        role for role in auth.list_roles(uow_factory(), system_actor()) if role.key == "sales_rep"
+    )
     granted = client.patch(
-        f"/api/v1/roles/{sales_rep_role.id}", json={"grants": {"user": {"read": "team"}}}, headers=admin.headers
+        f"/api/v1/roles/{sales_rep_role.id}",
+        json={"grants": {"user": {"read": "team"}}},
+        headers=admin.headers,
     )
 
     seen_by_rep = client.get(f"/api/v1/users/{colleague.user.id}", headers=rep.headers).json()

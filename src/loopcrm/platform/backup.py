@@ -73,6 +73,9 @@ def restore(engine: Engine, source: Path) -> str:
     revision = check_backup(source)
     destination_path = _sqlite_path(engine)
     engine.dispose()  # no pooled connection may hold the old file open
-    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as backup_file, sqlite3.connect(destination_path) as live:
+    with (
+        sqlite3.connect(f"file:{source}?mode=ro", uri=True) as backup_file,
+        sqlite3.connect(destination_path) as live,
+    ):
         backup_file.backup(live)
     return revision

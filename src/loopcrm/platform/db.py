@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from pathlib import Path
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Engine, Integer, String, TypeDecorator, create_engine, event, make_url
 from sqlalchemy.engine import Dialect
@@ -74,7 +74,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     """Declarative base of every LoopCRM table."""
 
-    type_annotation_map = {datetime: UTCDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
 class Record:

@@ -6,7 +6,8 @@ layer translates for the user's locale; ``params`` fill their ``{placeholders}``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -17,7 +18,7 @@ class FieldError:
     field: str
     message: str
     code: str = "invalid"
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class DomainError(Exception):

@@ -27,7 +27,7 @@ class UnitOfWork:
         self._session_factory = session_factory
         self._read_only = read_only
         self._session: Session | None = None
-        self._after_commit: list[Callable[[], None]] = []
+        self._after_commit: list[Callable[[], object]] = []
 
     @property
     def session(self) -> Session:
@@ -70,7 +70,7 @@ class UnitOfWork:
         self.session.rollback()
         self._after_commit = []
 
-    def after_commit(self, callback: Callable[[], None]) -> None:
+    def after_commit(self, callback: Callable[[], object]) -> None:
         """Run ``callback`` once this transaction commits; dropped if it rolls back."""
         self._after_commit.append(callback)
 

@@ -23,7 +23,7 @@ class AuditAction(StrEnum):
     LOGIN = "login"  # a user signed in
     LOGIN_FAILED = "login_failed"  # a sign-in was refused
     LOGOUT = "logout"  # a user signed out
-    PASSWORD_RESET = "password_reset"  # a password was reset through an emailed link
+    PASSWORD_RESET = "password_reset"  # noqa: S105 -- an action name, not a password; a password was reset through an emailed link
 
 
 class AuditEntry(Base):

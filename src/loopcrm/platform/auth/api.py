@@ -64,7 +64,9 @@ def change_my_password(data: PasswordChange, actor: CurrentActor, uow: Uow) -> N
 
 
 @router.post("/password-resets", status_code=status.HTTP_202_ACCEPTED, tags=["profile"])
-def request_password_reset(data: PasswordResetRequest, uow: Uow, settings: AppSettings, origin: Origin) -> dict[str, str]:
+def request_password_reset(
+    data: PasswordResetRequest, uow: Uow, settings: AppSettings, origin: Origin
+) -> dict[str, str]:
     """Email a reset link. The answer is the same whether or not the address has an account."""
     auth.request_password_reset(uow, settings, Mailer(settings), data.email, origin)
     return {"detail": "If the address belongs to an account, a reset link is on its way."}
@@ -103,7 +105,12 @@ def read_user(user_id: str, actor: CurrentActor, uow: Uow, response: Response) -
 
 @router.patch("/users/{user_id}", response_model=UserOut, tags=["users"])
 def update_user(
-    user_id: str, data: UserUpdate, actor: CurrentActor, uow: Uow, response: Response, if_match: IfMatch = None
+    user_id: str,
+    data: UserUpdate,
+    actor: CurrentActor,
+    uow: Uow,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> UserOut:
     user = auth.update_user(uow, actor, user_id, data, expected_version=expected_version(if_match))
     set_etag(response, user.version)
@@ -111,7 +118,9 @@ def update_user(
 
 
 @router.get("/teams", response_model=Page[TeamOut], tags=["teams"])
-def list_teams(actor: CurrentActor, uow: Uow, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> Page[TeamOut]:
+def list_teams(
+    actor: CurrentActor, uow: Uow, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> Page[TeamOut]:
     return auth.list_teams(uow, actor, limit=limit, cursor=cursor)
 
 
@@ -132,7 +141,12 @@ def read_team(team_id: str, actor: CurrentActor, uow: Uow, response: Response) -
 
 @router.patch("/teams/{team_id}", response_model=TeamOut, tags=["teams"])
 def update_team(
-    team_id: str, data: TeamUpdate, actor: CurrentActor, uow: Uow, response: Response, if_match: IfMatch = None
+    team_id: str,
+    data: TeamUpdate,
+    actor: CurrentActor,
+    uow: Uow,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> TeamOut:
     team = auth.update_team(uow, actor, team_id, data, expected_version=expected_version(if_match))
     set_etag(response, team.version)
@@ -166,7 +180,12 @@ def read_role(role_id: str, actor: CurrentActor, uow: Uow, response: Response) -
 
 @router.patch("/roles/{role_id}", response_model=RoleOut, tags=["roles"])
 def update_role(
-    role_id: str, data: RoleUpdate, actor: CurrentActor, uow: Uow, response: Response, if_match: IfMatch = None
+    role_id: str,
+    data: RoleUpdate,
+    actor: CurrentActor,
+    uow: Uow,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> RoleOut:
     role = auth.update_role(uow, actor, role_id, data, expected_version=expected_version(if_match))
     set_etag(response, role.version)

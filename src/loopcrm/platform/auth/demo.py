@@ -14,7 +14,7 @@ from loopcrm.platform.permissions import Actor
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 # Every demo login shares one password: the demo is for trying LoopCRM, never for real data.
-DEMO_PASSWORD = "loopcrm-demo"
+DEMO_PASSWORD = "loopcrm-demo"  # noqa: S105 -- printed for the demo on purpose
 DEMO_ADMIN_EMAIL = "admin@example.com"
 
 

@@ -42,7 +42,9 @@ class UserCreate(Input):
     email: EmailStr
     name: str = Field(min_length=1, max_length=200)
     role: str = Field(min_length=1, max_length=64, description="role key, e.g. sales_rep")
-    password: str | None = Field(default=None, min_length=MINIMUM_PASSWORD_LENGTH, max_length=MAXIMUM_PASSWORD_LENGTH)
+    password: str | None = Field(
+        default=None, min_length=MINIMUM_PASSWORD_LENGTH, max_length=MAXIMUM_PASSWORD_LENGTH
+    )
     phone: str | None = Field(default=None, max_length=32)
     locale: str = "zh_CN"
     timezone: str = "Asia/Shanghai"
@@ -63,7 +65,9 @@ class UserUpdate(Input):
     timezone: str | None = None
     is_active: bool | None = None
     team_ids: list[str] | None = None
-    password: str | None = Field(default=None, min_length=MINIMUM_PASSWORD_LENGTH, max_length=MAXIMUM_PASSWORD_LENGTH)
+    password: str | None = Field(
+        default=None, min_length=MINIMUM_PASSWORD_LENGTH, max_length=MAXIMUM_PASSWORD_LENGTH
+    )
 
     _locale = field_validator("locale")(_check_locale)
     _timezone = field_validator("timezone")(_check_timezone)
@@ -145,7 +149,9 @@ class RoleCreate(Input):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=1000)
     clearance: str = Field(default="internal", description="public, internal, confidential or secret")
-    grants: dict[str, dict[str, str]] = Field(default_factory=dict, description="object type → action → scope")
+    grants: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="object type → action → scope"
+    )
 
 
 class RoleUpdate(Input):

@@ -24,8 +24,12 @@ def expected_version(if_match: str | None) -> int | None:
         return None
     value = if_match.strip()
     if value.startswith("W/"):
-        raise ValidationFailed.single("header.If-Match", "Weak ETags cannot be used with If-Match", "weak_etag")
+        raise ValidationFailed.single(
+            "header.If-Match", "Weak ETags cannot be used with If-Match", "weak_etag"
+        )
     value = value.strip('"')
     if not value.isdigit():
-        raise ValidationFailed.single("header.If-Match", "If-Match must be an ETag such as \"3\"", "invalid_etag")
+        raise ValidationFailed.single(
+            "header.If-Match", 'If-Match must be an ETag such as "3"', "invalid_etag"
+        )
     return int(value)

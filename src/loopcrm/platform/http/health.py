@@ -31,4 +31,6 @@ def readyz(request: Request) -> JSONResponse:
     except SQLAlchemyError:
         checks["database"] = "unreachable"
     ready = all(value == "ok" for value in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
+    )

@@ -30,13 +30,19 @@ _REPLAYED_HEADERS = (b"content-type", b"etag", b"location")
 class IdempotencyMiddleware:
     """Runs after :class:`BodyLimitMiddleware`, which leaves the raw body in the scope state."""
 
-    def __init__(self, app: ASGIApp, *, session_factory: sessionmaker[Session], path_prefix: str = "/api/") -> None:
+    def __init__(
+        self, app: ASGIApp, *, session_factory: sessionmaker[Session], path_prefix: str = "/api/"
+    ) -> None:
         self.app = app
         self.session_factory = session_factory
         self.path_prefix = path_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(self.path_prefix):
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or not scope["path"].startswith(self.path_prefix)
+        ):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
@@ -46,8 +52,14 @@ class IdempotencyMiddleware:
             return
         request_id = scope.get("state", {}).get("request_id")
         if len(key) > MAX_KEY_LENGTH:
-            await send_problem(send, 400, "invalid_idempotency_key", "Invalid Idempotency-Key",
-                               f"The key is longer than {MAX_KEY_LENGTH} characters", request_id)
+            await send_problem(
+                send,
+                400,
+                "invalid_idempotency_key",
+                "Invalid Idempotency-Key",
+                f"The key is longer than {MAX_KEY_LENGTH} characters",
+                request_id,
+            )
             return
         credentials = headers.get(b"authorization", b"") + b"|" + headers.get(b"cookie", b"")
         principal = hashlib.sha256(credentials).hexdigest()
@@ -59,11 +71,23 @@ class IdempotencyMiddleware:
         outcome = await asyncio.to_thread(self._claim, principal, key, fingerprint)
         if isinstance(outcome, IdempotentRequest):
             if outcome.fingerprint != fingerprint:
-                await send_problem(send, 422, "idempotency_key_reused", "Idempotency-Key reused",
-                                   "This key was used for a different request", request_id)
+                await send_problem(
+                    send,
+                    422,
+                    "idempotency_key_reused",
+                    "Idempotency-Key reused",
+                    "This key was used for a different request",
+                    request_id,
+                )
             elif outcome.status_code is None:
-                await send_problem(send, 409, "idempotency_key_in_use", "Request still in progress",
-                                   "A request with this key is still being processed; retry later", request_id)
+                await send_problem(
+                    send,
+                    409,
+                    "idempotency_key_in_use",
+                    "Request still in progress",
+                    "A request with this key is still being processed; retry later",
+                    request_id,
+                )
             else:
                 await self._replay(send, outcome)
             return
@@ -85,14 +109,20 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, capture)
         finally:
             keep = status is not None and status < 500 and status != 401
-            await asyncio.to_thread(self._finish, outcome, status if keep else None, response_headers, b"".join(chunks))
+            await asyncio.to_thread(
+                self._finish, outcome, status if keep else None, response_headers, b"".join(chunks)
+            )
 
     def _claim(self, principal: str, key: str, fingerprint: str) -> IdempotentRequest | str:
         """Claim the key; returns the claim's id, or the existing record when already claimed."""
         with self.session_factory() as session:
-            session.execute(delete(IdempotentRequest).where(IdempotentRequest.created_at < utc_now() - KEY_LIFETIME))
+            session.execute(
+                delete(IdempotentRequest).where(IdempotentRequest.created_at < utc_now() - KEY_LIFETIME)
+            )
             existing = session.scalar(
-                select(IdempotentRequest).where(IdempotentRequest.principal == principal, IdempotentRequest.key == key)
+                select(IdempotentRequest).where(
+                    IdempotentRequest.principal == principal, IdempotentRequest.key == key
+                )
             )
             if existing is not None:
                 session.commit()
@@ -104,7 +134,9 @@ class IdempotencyMiddleware:
             except IntegrityError:  # another request claimed the key between our read and write
                 session.rollback()
                 found = session.scalar(
-                    select(IdempotentRequest).where(IdempotentRequest.principal == principal, IdempotentRequest.key == key)
+                    select(IdempotentRequest).where(
+                        IdempotentRequest.principal == principal, IdempotentRequest.key == key
+                    )
                 )
                 if found is None:
                     raise
@@ -119,19 +151,28 @@ class IdempotencyMiddleware:
                 session.execute(delete(IdempotentRequest).where(IdempotentRequest.id == claim_id))
             else:
                 kept: dict[str, Any] = {
-                    name.decode("latin-1"): value.decode("latin-1") for name, value in headers if name.lower() in _REPLAYED_HEADERS
+                    name.decode("latin-1"): value.decode("latin-1")
+                    for name, value in headers
+                    if name.lower() in _REPLAYED_HEADERS
                 }
                 session.execute(
                     update(IdempotentRequest)
                     .where(IdempotentRequest.id == claim_id)
-                    .values(status_code=status, response_headers=kept, response_body=body.decode("utf-8", "replace"))
+                    .values(
+                        status_code=status,
+                        response_headers=kept,
+                        response_body=body.decode("utf-8", "replace"),
+                    )
                 )
             session.commit()
 
     @staticmethod
     async def _replay(send: Send, stored: IdempotentRequest) -> None:
         payload = (stored.response_body or "").encode()
-        headers = [(name.encode("latin-1"), str(value).encode("latin-1")) for name, value in stored.response_headers.items()]
+        headers = [
+            (name.encode("latin-1"), str(value).encode("latin-1"))
+            for name, value in stored.response_headers.items()
+        ]
         headers += [(b"content-length", str(len(payload)).encode()), (b"idempotent-replayed", b"true")]
         await send({"type": "http.response.start", "status": stored.status_code or 200, "headers": headers})
         await send({"type": "http.response.body", "body": payload})

@@ -41,7 +41,9 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-async def send_problem(send: Send, status: int, code: str, title: str, detail: str, request_id: str | None) -> None:
+async def send_problem(
+    send: Send, status: int, code: str, title: str, detail: str, request_id: str | None
+) -> None:
     body: dict[str, Any] = {
         "type": f"https://loopcrm.dev/problems/{code}",
         "title": title,
@@ -53,7 +55,10 @@ async def send_problem(send: Send, status: int, code: str, title: str, detail: s
     if request_id:
         body["request_id"] = request_id
     payload = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(payload)).encode())]
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
     if request_id:
         headers.append((b"x-request-id", request_id.encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})

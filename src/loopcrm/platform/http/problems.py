@@ -61,8 +61,13 @@ def domain_error_response(request: Request, error: DomainError) -> JSONResponse:
         headers = {"Retry-After": str(error.retry_after_seconds)}
     detail = _format(error.message, error.params)
     return problem_response(
-        error.status, error.code, error.title, detail if detail != error.title else None,
-        errors=errors, request=request, headers=headers,
+        error.status,
+        error.code,
+        error.title,
+        detail if detail != error.title else None,
+        errors=errors,
+        request=request,
+        headers=headers,
     )
 
 
@@ -80,16 +85,24 @@ def validation_error_response(request: Request, error: RequestValidationError) -
     issues = error.errors()
     if any(issue.get("type") == "json_invalid" for issue in issues):
         return problem_response(
-            400, "malformed_json", "The request body is not valid JSON",
+            400,
+            "malformed_json",
+            "The request body is not valid JSON",
             "; ".join(str(issue.get("msg")) for issue in issues if issue.get("type") == "json_invalid"),
             errors=[{"field": "body", "code": "json_invalid", "message": "Malformed JSON"}],
             request=request,
         )
     errors = [
-        {"field": _location(tuple(issue.get("loc", ()))), "code": str(issue.get("type")), "message": str(issue.get("msg"))}
+        {
+            "field": _location(tuple(issue.get("loc", ()))),
+            "code": str(issue.get("type")),
+            "message": str(issue.get("msg")),
+        }
         for issue in issues
     ]
-    return problem_response(422, "validation_failed", "The input is not valid", errors=errors, request=request)
+    return problem_response(
+        422, "validation_failed", "The input is not valid", errors=errors, request=request
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -107,7 +120,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         titles = {404: ("not_found", "Not found"), 405: ("method_not_allowed", "Method not allowed")}
         code, title = titles.get(error.status_code, ("http_error", str(error.detail)))
-        return problem_response(error.status_code, code, title, request=request, headers=getattr(error, "headers", None))
+        return problem_response(
+            error.status_code, code, title, request=request, headers=getattr(error, "headers", None)
+        )
 
 
 __all__ = ["StaleVersion", "install_problem_handlers", "problem_response"]

@@ -6,9 +6,9 @@ roles and API tokens.
 
 from loopcrm.platform.auth.service.authentication import (
     BrowserSession,
-    actor_for_user,
     RequestOrigin,
     SignedIn,
+    actor_for_user,
     authenticate_token,
     build_actor,
     request_password_reset,
@@ -49,9 +49,9 @@ __all__ = [
     "TOKEN",
     "USER",
     "BrowserSession",
-    "actor_for_user",
     "RequestOrigin",
     "SignedIn",
+    "actor_for_user",
     "authenticate_token",
     "build_actor",
     "change_password",

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import record_change
-from loopcrm.platform.auth.service.object_types import USER
-from loopcrm.platform.auth.models import LoginAttempt, PasswordReset, Team, TeamMembership, User, WebSession
 from loopcrm.platform.auth.models import ApiToken as ApiTokenRecord
+from loopcrm.platform.auth.models import LoginAttempt, PasswordReset, Team, TeamMembership, User, WebSession
 from loopcrm.platform.auth.passwords import digest, hash_password, needs_rehash, verify_password
 from loopcrm.platform.auth.schemas import PasswordResetConfirm
+from loopcrm.platform.auth.service.object_types import USER
 from loopcrm.platform.db import new_token, utc_now
 from loopcrm.platform.errors import NotAuthenticated, RateLimited, ValidationFailed
 from loopcrm.platform.mail import Mailer, OutgoingEmail
@@ -67,13 +67,17 @@ def build_actor(
     """Resolve a user's role, clearance and team reach once, for every check of one request."""
     origin = origin or RequestOrigin()
     member_of = set(session.scalars(select(TeamMembership.team_id).where(TeamMembership.user_id == user.id)))
-    parents = dict(session.execute(select(Team.id, Team.parent_id)).tuples().all())
+    parents: dict[str, str | None] = {
+        row.id: row.parent_id for row in session.execute(select(Team.id, Team.parent_id))
+    }
     managed = set(session.scalars(select(Team.id).where(Team.manager_id == user.id)))
     reachable = member_of | _with_descendants(managed, parents)
     team_user_ids: set[str] = set()
     if reachable:
         team_user_ids |= set(
-            session.scalars(select(TeamMembership.user_id).where(TeamMembership.team_id.in_(sorted(reachable))))
+            session.scalars(
+                select(TeamMembership.user_id).where(TeamMembership.team_id.in_(sorted(reachable)))
+            )
         )
         team_user_ids |= {
             manager_id
@@ -132,7 +136,9 @@ def _failure_actor(email: str, origin: RequestOrigin) -> Actor:
     )
 
 
-def sign_in(uow: UnitOfWork, settings: Settings, email: str, password: str, origin: RequestOrigin) -> SignedIn:
+def sign_in(
+    uow: UnitOfWork, settings: Settings, email: str, password: str, origin: RequestOrigin
+) -> SignedIn:
     """Check a password and open a browser session.
 
     An account locks for ``login_lockout_minutes`` after ``login_max_failures`` wrong passwords
@@ -148,7 +154,11 @@ def sign_in(uow: UnitOfWork, settings: Settings, email: str, password: str, orig
             recent_failures = session.scalar(
                 select(func.count())
                 .select_from(LoginAttempt)
-                .where(LoginAttempt.ip == origin.ip, LoginAttempt.at > now - window, LoginAttempt.succeeded.is_(False))
+                .where(
+                    LoginAttempt.ip == origin.ip,
+                    LoginAttempt.at > now - window,
+                    LoginAttempt.succeeded.is_(False),
+                )
             )
             if (recent_failures or 0) >= settings.login_ip_max_failures:
                 raise RateLimited(int(window.total_seconds()), "Too many failed sign-ins from your address")
@@ -200,7 +210,9 @@ def sign_in(uow: UnitOfWork, settings: Settings, email: str, password: str, orig
         return SignedIn(user.id, cookie_token, csrf_token, user.locale, expires_at)
 
 
-def resolve_browser_session(uow: UnitOfWork, cookie_token: str, origin: RequestOrigin) -> BrowserSession | None:
+def resolve_browser_session(
+    uow: UnitOfWork, cookie_token: str, origin: RequestOrigin
+) -> BrowserSession | None:
     """The signed-in session behind a cookie, or ``None`` when expired, unknown or deactivated."""
     with uow:
         row = uow.session.execute(
@@ -210,22 +222,28 @@ def resolve_browser_session(uow: UnitOfWork, cookie_token: str, origin: RequestO
         ).first()
         if row is None:
             return None
-        web_session, user = row.tuple()
+        web_session, user = row
         if web_session.expires_at <= utc_now() or not user.is_active:
             return None
-        return BrowserSession(web_session.id, build_actor(uow.session, user, origin=origin), web_session.csrf_token)
+        return BrowserSession(
+            web_session.id, build_actor(uow.session, user, origin=origin), web_session.csrf_token
+        )
 
 
 def sign_out(uow: UnitOfWork, cookie_token: str, origin: RequestOrigin) -> None:
     """End the browser session behind the cookie (other sessions of the user stay)."""
     with uow:
-        web_session = uow.session.scalar(select(WebSession).where(WebSession.token_digest == digest(cookie_token)))
+        web_session = uow.session.scalar(
+            select(WebSession).where(WebSession.token_digest == digest(cookie_token))
+        )
         if web_session is None:
             return
         user = uow.session.get(User, web_session.user_id)
         uow.session.delete(web_session)
         if user is not None:
-            record_change(uow, build_actor(uow.session, user, origin=origin), AuditAction.LOGOUT, USER.key, user.id)
+            record_change(
+                uow, build_actor(uow.session, user, origin=origin), AuditAction.LOGOUT, USER.key, user.id
+            )
         uow.commit()
 
 
@@ -241,14 +259,15 @@ def authenticate_token(uow: UnitOfWork, bearer: str, origin: RequestOrigin) -> A
         ).first()
         if row is None:
             raise NotAuthenticated("The API token is not valid")
-        token, user = row.tuple()
+        token, user = row
         if not token.is_usable(now) or not user.is_active:
             raise NotAuthenticated("The API token is expired, revoked or belongs to a deactivated user")
         if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RECORD_INTERVAL:
-            uow.session.execute(update(ApiTokenRecord).where(ApiTokenRecord.id == token.id).values(last_used_at=now))
+            uow.session.execute(
+                update(ApiTokenRecord).where(ApiTokenRecord.id == token.id).values(last_used_at=now)
+            )
             uow.commit()
         return build_actor(uow.session, user, token_scope=TokenScope(token.scope), origin=origin)
-
 
 
 def request_password_reset(
@@ -266,7 +285,9 @@ def request_password_reset(
             return
         token = new_token()
         uow.session.add(
-            PasswordReset(user_id=user.id, token_digest=digest(token), expires_at=utc_now() + PASSWORD_RESET_LIFETIME)
+            PasswordReset(
+                user_id=user.id, token_digest=digest(token), expires_at=utc_now() + PASSWORD_RESET_LIFETIME
+            )
         )
         link = f"{settings.base_url.rstrip('/')}/password-reset/{token}"
         outgoing = OutgoingEmail(
@@ -285,12 +306,18 @@ def reset_password(uow: UnitOfWork, data: PasswordResetConfirm, origin: RequestO
     """Set a new password from a reset link; the link works once and every session ends."""
     now = utc_now()
     with uow:
-        reset = uow.session.scalar(select(PasswordReset).where(PasswordReset.token_digest == digest(data.token)))
+        reset = uow.session.scalar(
+            select(PasswordReset).where(PasswordReset.token_digest == digest(data.token))
+        )
         if reset is None or reset.used_at is not None or reset.expires_at <= now:
-            raise ValidationFailed.single("token", "The reset link is invalid or has expired", "invalid_token")
+            raise ValidationFailed.single(
+                "token", "The reset link is invalid or has expired", "invalid_token"
+            )
         user = uow.session.get(User, reset.user_id)
         if user is None or not user.is_active:
-            raise ValidationFailed.single("token", "The reset link is invalid or has expired", "invalid_token")
+            raise ValidationFailed.single(
+                "token", "The reset link is invalid or has expired", "invalid_token"
+            )
         reset.used_at = now
         uow.session.execute(
             update(User)

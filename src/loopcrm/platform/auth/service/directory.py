@@ -32,7 +32,14 @@ from loopcrm.platform.auth.schemas import (
 )
 from loopcrm.platform.auth.service.object_types import ROLE, TEAM, TOKEN, USER
 from loopcrm.platform.db import new_token, utc_now
-from loopcrm.platform.errors import Conflict, FieldError, NotFound, PermissionDenied, StaleVersion, ValidationFailed
+from loopcrm.platform.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+    ValidationFailed,
+)
 from loopcrm.platform.pagination import Page, paginate
 from loopcrm.platform.permissions import (
     Action,
@@ -50,7 +57,7 @@ from loopcrm.platform.permissions import (
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 REDACTED = "[redacted]"
-API_TOKEN_PREFIX = "lcrm_"
+API_TOKEN_PREFIX = "lcrm_"  # noqa: S105 -- a public marker that makes leaked tokens easy to scan for, not a secret
 
 
 def _check_version(record: Any, expected_version: int | None) -> None:
@@ -100,7 +107,9 @@ def _user_values(user: User, team_ids: list[str]) -> dict[str, Any]:
     }
 
 
-def _user_out(uow: UnitOfWork, actor: Actor, user: User, team_ids: list[str], *, is_read: bool = True) -> UserOut:
+def _user_out(
+    uow: UnitOfWork, actor: Actor, user: User, team_ids: list[str], *, is_read: bool = True
+) -> UserOut:
     """The user as the actor may see it.
 
     Reading someone else's confidential fields is audited; echoing back what the actor just
@@ -181,7 +190,9 @@ def create_user(uow: UnitOfWork, actor: Actor, data: UserCreate) -> UserOut:
         created = _audit_snapshot(user, team_ids)
         if data.password:
             created["password"] = REDACTED
-        record_change(uow, actor, AuditAction.CREATE, USER.key, user.id, {k: [None, v] for k, v in created.items()})
+        record_change(
+            uow, actor, AuditAction.CREATE, USER.key, user.id, {k: [None, v] for k, v in created.items()}
+        )
         result = _user_out(uow, actor, user, team_ids, is_read=False)
         uow.commit()
         return result
@@ -222,7 +233,9 @@ def list_users(
             statement = statement.where(
                 User.id.in_(select(TeamMembership.user_id).where(TeamMembership.team_id == filters.team_id))
             )
-        page = paginate(uow.session, statement, User.id, limit=limit, cursor=cursor, convert=lambda user: user)
+        page = paginate(
+            uow.session, statement, User.id, limit=limit, cursor=cursor, convert=lambda user: user
+        )
         teams = _team_ids_of(uow.session, [user.id for user in page.items])
         items = [_user_out(uow, actor, user, teams.get(user.id, [])) for user in page.items]
         uow.commit()
@@ -320,7 +333,9 @@ def change_password(uow: UnitOfWork, actor: Actor, data: PasswordChange) -> None
         if user is None:
             raise NotFound("User not found")
         if not verify_password(user.password_hash, data.current_password):
-            raise ValidationFailed.single("current_password", "The current password is wrong", "wrong_password")
+            raise ValidationFailed.single(
+                "current_password", "The current password is wrong", "wrong_password"
+            )
         user.password_hash = hash_password(data.new_password)
         _flush(uow.session)
         record_change(uow, actor, AuditAction.UPDATE, USER.key, user.id, {"password": [REDACTED, REDACTED]})
@@ -335,7 +350,9 @@ def user_choices(uow: UnitOfWork, actor: Actor) -> list[tuple[str, str]]:
     with uow:
         return [
             (row.id, row.name)
-            for row in uow.session.execute(select(User.id, User.name).where(User.is_active.is_(True)).order_by(User.name))
+            for row in uow.session.execute(
+                select(User.id, User.name).where(User.is_active.is_(True)).order_by(User.name)
+            )
         ]
 
 
@@ -358,13 +375,21 @@ def _team_out(session: Session, team: Team) -> TeamOut:
 
 
 def _check_team_references(
-    session: Session, team_id: str | None, parent_id: str | None, manager_id: str | None, member_ids: list[str]
+    session: Session,
+    team_id: str | None,
+    parent_id: str | None,
+    manager_id: str | None,
+    member_ids: list[str],
 ) -> None:
     errors: list[FieldError] = []
     if parent_id is not None:
-        parents = dict(session.execute(select(Team.id, Team.parent_id)).tuples().all())
+        parents: dict[str, str | None] = {
+            row.id: row.parent_id for row in session.execute(select(Team.id, Team.parent_id))
+        }
         if parent_id not in parents:
-            errors.append(FieldError("parent_id", "Unknown team {team_id}", "unknown_team", {"team_id": parent_id}))
+            errors.append(
+                FieldError("parent_id", "Unknown team {team_id}", "unknown_team", {"team_id": parent_id})
+            )
         else:
             ancestor: str | None = parent_id
             while ancestor is not None:
@@ -375,7 +400,9 @@ def _check_team_references(
     user_ids = [uid for uid in [manager_id, *member_ids] if uid]
     known = set(session.scalars(select(User.id).where(User.id.in_(user_ids)))) if user_ids else set()
     if manager_id is not None and manager_id not in known:
-        errors.append(FieldError("manager_id", "Unknown user {user_id}", "unknown_user", {"user_id": manager_id}))
+        errors.append(
+            FieldError("manager_id", "Unknown user {user_id}", "unknown_user", {"user_id": manager_id})
+        )
     errors.extend(
         FieldError(f"member_ids.{index}", "Unknown user {user_id}", "unknown_user", {"user_id": member_id})
         for index, member_id in enumerate(member_ids)
@@ -418,14 +445,18 @@ def create_team(uow: UnitOfWork, actor: Actor, data: TeamCreate) -> TeamOut:
         _set_team_members(session, team.id, data.member_ids)
         result = _team_out(session, team)
         snapshot = result.model_dump(include={"name", "description", "parent_id", "manager_id", "member_ids"})
-        record_change(uow, actor, AuditAction.CREATE, TEAM.key, team.id, {k: [None, v] for k, v in snapshot.items()})
+        record_change(
+            uow, actor, AuditAction.CREATE, TEAM.key, team.id, {k: [None, v] for k, v in snapshot.items()}
+        )
         uow.commit()
         return result
 
 
 def _load_team(uow: UnitOfWork, actor: Actor, team_id: str, action: Action) -> Team:
     team = uow.session.get(Team, team_id)
-    if team is None or not can_reach_record(actor, TEAM.key, Action.READ, owner_id=team.manager_id, team_id=team.id):
+    if team is None or not can_reach_record(
+        actor, TEAM.key, Action.READ, owner_id=team.manager_id, team_id=team.id
+    ):
         raise NotFound("Team not found")
     require_record_access(actor, TEAM.key, action, owner_id=team.manager_id, team_id=team.id)
     return team
@@ -438,7 +469,9 @@ def get_team(uow: UnitOfWork, actor: Actor, team_id: str) -> TeamOut:
 
 
 def list_teams(uow: UnitOfWork, actor: Actor, *, limit: int, cursor: str | None) -> Page[TeamOut]:
-    condition = scope_condition(actor, TEAM.key, Action.READ, owner_column=Team.manager_id, team_column=Team.id)
+    condition = scope_condition(
+        actor, TEAM.key, Action.READ, owner_column=Team.manager_id, team_column=Team.id
+    )
     with uow:
         return paginate(
             uow.session,
@@ -497,11 +530,15 @@ def delete_team(uow: UnitOfWork, actor: Actor, team_id: str, *, expected_version
         _check_version(team, expected_version)
         if session.scalar(select(Team.id).where(Team.parent_id == team.id).limit(1)):
             raise Conflict("Move or delete the sub-teams first")
-        snapshot = _team_out(session, team).model_dump(include={"name", "parent_id", "manager_id", "member_ids"})
+        snapshot = _team_out(session, team).model_dump(
+            include={"name", "parent_id", "manager_id", "member_ids"}
+        )
         session.execute(delete(TeamMembership).where(TeamMembership.team_id == team.id))
         session.delete(team)
         _flush(session)
-        record_change(uow, actor, AuditAction.DELETE, TEAM.key, team_id, {k: [v, None] for k, v in snapshot.items()})
+        record_change(
+            uow, actor, AuditAction.DELETE, TEAM.key, team_id, {k: [v, None] for k, v in snapshot.items()}
+        )
         uow.commit()
 
 
@@ -526,7 +563,9 @@ def _check_grants(grants: dict[str, dict[str, str]]) -> dict[str, dict[str, str]
             continue
         for action, scope in actions.items():
             if action not in {a.value for a in Action}:
-                errors.append(FieldError(f"grants.{object_type}.{action}", "Unknown action", "unknown_action"))
+                errors.append(
+                    FieldError(f"grants.{object_type}.{action}", "Unknown action", "unknown_action")
+                )
             elif scope not in {s.value for s in Scope}:
                 errors.append(FieldError(f"grants.{object_type}.{action}", "Unknown scope", "unknown_scope"))
     if errors:
@@ -541,7 +580,8 @@ def effective_grants(role: Role) -> dict[str, dict[str, str]]:
         stored = (role.grants or {}).get(object_type.key, {})
         defaults = get_object_type(object_type.key).default_grants.get(role.key, {})
         grants[object_type.key] = {
-            action.value: stored.get(action.value, defaults.get(action, Scope.NONE).value) for action in Action
+            action.value: stored.get(action.value, defaults.get(action, Scope.NONE).value)
+            for action in Action
         }
     return grants
 
@@ -564,7 +604,9 @@ def _role_out(role: Role) -> RoleOut:
 def list_roles(uow: UnitOfWork, actor: Actor) -> list[RoleOut]:
     require(actor, ROLE.key, Action.READ)
     with uow:
-        roles = uow.session.scalars(select(Role).order_by(Role.is_builtin.desc(), Role.created_at, Role.key)).all()
+        roles = uow.session.scalars(
+            select(Role).order_by(Role.is_builtin.desc(), Role.created_at, Role.key)
+        ).all()
         return [_role_out(role) for role in roles]
 
 
@@ -603,7 +645,12 @@ def create_role(uow: UnitOfWork, actor: Actor, data: RoleCreate) -> RoleOut:
             AuditAction.CREATE,
             ROLE.key,
             role.id,
-            {"key": [None, role.key], "name": [None, role.name], "clearance": [None, result.clearance], "grants": [None, grants]},
+            {
+                "key": [None, role.key],
+                "name": [None, role.name],
+                "clearance": [None, result.clearance],
+                "grants": [None, grants],
+            },
         )
         uow.commit()
         return result
@@ -619,7 +666,12 @@ def update_role(
         if role is None:
             raise NotFound("Role not found")
         _check_version(role, expected_version)
-        before = {"name": role.name, "description": role.description, "clearance": SecurityLevel(role.clearance).label, "grants": effective_grants(role)}
+        before = {
+            "name": role.name,
+            "description": role.description,
+            "clearance": SecurityLevel(role.clearance).label,
+            "grants": effective_grants(role),
+        }
         changes = data.model_dump(exclude_unset=True)
         if changes.get("clearance") is not None:
             role.clearance = int(_check_clearance(changes["clearance"]))
@@ -632,7 +684,12 @@ def update_role(
                 setattr(role, name, changes[name])
         role.updated_by = actor.user_id
         _flush(uow.session)
-        after = {"name": role.name, "description": role.description, "clearance": SecurityLevel(role.clearance).label, "grants": effective_grants(role)}
+        after = {
+            "name": role.name,
+            "description": role.description,
+            "clearance": SecurityLevel(role.clearance).label,
+            "grants": effective_grants(role),
+        }
         change_log = diff(before, after)
         if change_log:
             record_change(uow, actor, AuditAction.UPDATE, ROLE.key, role.id, change_log)
@@ -664,7 +721,9 @@ def _token_out(token: ApiToken) -> TokenOut:
     return TokenOut.model_validate(token, from_attributes=True)
 
 
-def create_token(uow: UnitOfWork, actor: Actor, data: TokenCreate, *, user_id: str | None = None) -> TokenCreated:
+def create_token(
+    uow: UnitOfWork, actor: Actor, data: TokenCreate, *, user_id: str | None = None
+) -> TokenCreated:
     """Create an API token for the actor (or, with ``all`` create scope, for another user).
 
     The secret is returned once; only its digest is stored.
@@ -728,7 +787,9 @@ def revoke_token(uow: UnitOfWork, actor: Actor, token_id: str) -> TokenOut:
             token.revoked_at = utc_now()
             token.updated_by = actor.user_id
             _flush(uow.session)
-            record_change(uow, actor, AuditAction.UPDATE, TOKEN.key, token.id, {"revoked_at": [None, token.revoked_at]})
+            record_change(
+                uow, actor, AuditAction.UPDATE, TOKEN.key, token.id, {"revoked_at": [None, token.revoked_at]}
+            )
         result = _token_out(token)
         uow.commit()
         return result
