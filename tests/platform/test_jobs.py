@@ -344,6 +344,35 @@ def test_enqueue_refuses_unknown_tasks_and_payloads_that_are_not_json(
             enqueue(uow, "tests.jobs.record_effect", {}, run_at=utc_now(), delay=timedelta(1))
 
 
+def test_a_job_of_a_task_this_worker_does_not_know_waits_for_a_worker_that_does(
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+) -> None:
+    # Given a job enqueued by a newer release, and a worker of an older one that lacks the task,
+    job = enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": "x"})
+    clock = HandClock()
+    old_worker = Worker(session_factory, settings, clock=clock, tasks=TaskRegistry())
+
+    # when the old worker takes it,
+    outcome = old_worker.run_next()
+
+    # then the job goes back to the queue with a backoff, for a worker that has the task.
+    assert outcome is JobOutcome.RETRY_SCHEDULED
+    waiting = read_job(uow_factory, job.id)
+    assert (waiting.status, waiting.attempts, waiting.run_at) == (
+        JobStatus.QUEUED,
+        1,
+        clock.now + timedelta(seconds=2),
+    )
+    assert waiting.last_error is not None
+    assert waiting.last_error.splitlines()[-1] == (
+        "LookupError: no task named 'tests.jobs.record_effect' is registered"
+        f" in worker {old_worker.worker_id}"
+    )
+
+
 # --- Leases --------------------------------------------------------------------------------------
 
 
