@@ -19,7 +19,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, insert, inspect, select
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, insert, inspect, select, update
 from sqlalchemy.orm import sessionmaker
 
 from loopcrm.platform.audit.models import AuditEntry
@@ -36,6 +36,7 @@ from loopcrm.platform.jobs.service import (
     enqueue,
     get_job,
     list_jobs,
+    purge_finished_jobs,
     retry_job,
 )
 from loopcrm.platform.jobs.worker import Scheduler, Worker
@@ -625,6 +626,39 @@ def test_admins_list_jobs_of_one_status_newest_first_page_by_page(
         JobStatus.FAILED: 1,
         JobStatus.CANCELLED: 0,
     }
+
+
+def test_housekeeping_purges_old_finished_jobs_but_keeps_failed_ones(
+    engine: Engine,
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+) -> None:
+    # Given jobs that succeeded, were cancelled or failed eight days ago, and one that succeeded today,
+    old = [enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": str(n)}) for n in range(2)]
+    cancel_job(uow_factory(), ADMIN, old[1].id)
+    failed = enqueue_committed(uow_factory, "tests.jobs.record_then_fail", {"label": "f"}, max_attempts=1)
+    clock = HandClock()
+    clock.advance(timedelta(seconds=1))
+    worker = Worker(session_factory, settings, clock=clock)
+    while worker.run_once():
+        pass
+    with engine.begin() as connection:
+        connection.execute(update(Job).values(finished_at=utc_now() - timedelta(days=8)))
+    recent = enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": "recent"})
+    while worker.run_once():
+        pass
+
+    # when housekeeping purges what finished more than a week ago,
+    with pytest.raises(PermissionDenied):
+        purge_finished_jobs(uow_factory(), ADMIN, finished_before=utc_now() - timedelta(days=7))
+    purged = purge_finished_jobs(uow_factory(), system_actor(), finished_before=utc_now() - timedelta(days=7))
+
+    # then only the old succeeded and cancelled jobs are gone.
+    assert purged == 2
+    remaining = list_jobs(uow_factory(), ADMIN).items
+    assert sorted(job.id for job in remaining) == sorted([failed.id, recent.id])
 
 
 # --- Schema ----------------------------------------------------------------------------------------

@@ -401,7 +401,7 @@ def count_jobs_by_status(uow: UnitOfWork, actor: Actor) -> dict[JobStatus, int]:
 def get_job(uow: UnitOfWork, actor: Actor, job_id: str) -> JobOut:
     require(actor, JOB.key, Action.READ)
     with uow:
-        return JobOut.model_validate(_get_for_update(uow, job_id, lock=False))
+        return JobOut.model_validate(_find_job(uow, job_id, for_update=False))
 
 
 def retry_job(uow: UnitOfWork, actor: Actor, job_id: str) -> JobOut:
@@ -412,7 +412,7 @@ def retry_job(uow: UnitOfWork, actor: Actor, job_id: str) -> JobOut:
     """
     require(actor, JOB.key, Action.UPDATE)
     with uow:
-        job = _get_for_update(uow, job_id)
+        job = _find_job(uow, job_id, for_update=True)
         if not job.is_retryable:
             raise Conflict(
                 "Only failed or cancelled jobs can be retried; this one is {status}", status=job.status
@@ -433,7 +433,7 @@ def cancel_job(uow: UnitOfWork, actor: Actor, job_id: str) -> JobOut:
     """Stop a queued job before any worker takes it; a running handler cannot be stopped."""
     require(actor, JOB.key, Action.UPDATE)
     with uow:
-        job = _get_for_update(uow, job_id)
+        job = _find_job(uow, job_id, for_update=True)
         if not job.is_cancellable:
             raise Conflict("Only queued jobs can be cancelled; this one is {status}", status=job.status)
         before = {"status": job.status, "attempts": job.attempts}
@@ -464,9 +464,9 @@ def purge_finished_jobs(uow: UnitOfWork, actor: Actor, *, finished_before: datet
         return cast(CursorResult[Any], result).rowcount
 
 
-def _get_for_update(uow: UnitOfWork, job_id: str, *, lock: bool = True) -> Job:
+def _find_job(uow: UnitOfWork, job_id: str, *, for_update: bool) -> Job:
     statement = select(Job).where(Job.id == job_id)
-    if lock:
+    if for_update:
         statement = statement.with_for_update()  # a worker may be claiming it right now
     job = uow.session.scalar(statement)
     if job is None:

@@ -123,8 +123,8 @@ class _Heartbeat:
                 renewed = extend_lease(
                     self._session_factory, self._claimed, now=self._clock(), lease=self._lease
                 )
-            except Exception:  # a slow or locked database: the next beat tries again
-                log.warning("could not renew the lease of job %s", self._claimed.id, exc_info=True)
+            except Exception as error:  # a slow or locked database: the next beat tries again
+                log.warning("could not renew the lease of job %s: %s", self._claimed.id, error)
                 continue
             if not renewed:
                 if not self._stop.is_set():
@@ -199,9 +199,12 @@ class Worker:
         while not stop_event.is_set():
             try:
                 self.tick_scheduler()
+            except Exception:  # a failed tick must not keep due jobs from running
+                log.exception("worker %s: the scheduler tick failed; trying again", self.worker_id)
+            try:
                 ran = self.run_once()
             except Exception:
-                log.exception("worker %s: the job loop failed; trying again", self.worker_id)
+                log.exception("worker %s: claiming or recording a job failed; trying again", self.worker_id)
                 ran = False
             if not ran:
                 stop_event.wait(self.poll_seconds)
