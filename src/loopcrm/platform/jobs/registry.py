@@ -13,7 +13,9 @@ Modules register their tasks at import time in their ``jobs.py``::
 A handler runs inside a unit of work that the worker commits together with the job's
 completion, so its database effects happen exactly once. It must not commit the unit of work
 itself, and it must make its other side effects (email, webhooks) idempotent, because a worker
-may die after sending and before committing.
+may die after sending and before committing. On the embedded SQLite database the handler's
+transaction holds the single write lock from its first query until the commit: do slow I/O
+before the first query and keep the database work short.
 """
 
 from __future__ import annotations
