@@ -8,6 +8,7 @@ from loopcrm.platform.audit import models as audit_models
 from loopcrm.platform.auth import models as auth_models
 from loopcrm.platform.db import Base
 from loopcrm.platform.http import models as http_models
+from loopcrm.platform.jobs import models as jobs_models
 
 metadata = Base.metadata
 
