@@ -156,7 +156,7 @@ def enqueue_periodic_slot(
             )
         )
         if unfinished:
-            log.info(
+            log.debug(  # every poll until the previous run ends, so not at info level
                 "periodic task %s: skipping slot %s, the previous run is unfinished", task.name, slot_key
             )
             return None
