@@ -88,6 +88,16 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @main.command()
+def worker() -> None:
+    """Run background jobs until SIGTERM; the job running then finishes first."""
+    from loopcrm.app import register_tasks
+    from loopcrm.platform.jobs.worker import run_worker_process
+
+    register_tasks()
+    sys.exit(run_worker_process(_settings()))
+
+
+@main.command()
 def demo() -> None:
     """Migrate and load the demo data (once), then print how to sign in."""
     from loopcrm.demo import load_demo_data

@@ -12,4 +12,4 @@ from loopcrm.platform.jobs import models as jobs_models
 
 metadata = Base.metadata
 
-__all__ = ["audit_models", "auth_models", "http_models", "metadata"]
+__all__ = ["audit_models", "auth_models", "http_models", "jobs_models", "metadata"]
