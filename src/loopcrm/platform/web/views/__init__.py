@@ -1,0 +1,1 @@
+"""The platform's pages: account, home, module placeholders and administration."""
