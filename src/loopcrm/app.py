@@ -62,6 +62,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_problem_handlers(app)
     app.include_router(health_router)
     app.include_router(build_api_router())
+    # The web UI (pages, /static, page error handlers) after the API and its problem handlers.
+    from loopcrm.modules import PRODUCT_MODULES
+    from loopcrm.platform.web.mount import install_web
+
+    install_web(app, settings, PRODUCT_MODULES)
 
     # Middleware runs outermost-last-added: request id first, then the body limit, then idempotency.
     app.add_middleware(IdempotencyMiddleware, session_factory=session_factory)
