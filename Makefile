@@ -18,6 +18,8 @@ CHROMIUM := /usr/bin/chromium
 # CI passes --locked: fail if uv.lock no longer matches pyproject.toml instead of using it as is.
 UV_SYNC_FLAGS ?= --frozen
 PYTEST_ARGS ?=
+# The demo's port; the demo test serves on a free one.
+DEMO_PORT ?= 8000
 NPM_CI := npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
 # A uv on PATH if there is one; otherwise the copy that `make install` puts into $(PYTHON).
@@ -64,8 +66,8 @@ $(VENDOR)/echarts.min.js: node_modules/.package-lock.json
 demo: install
 	$(call say,demo data (loopcrm demo))
 	@$(BIN)/loopcrm demo
-	$(call say,serving on http://127.0.0.1:8000 (Ctrl-C to stop))
-	@exec $(BIN)/loopcrm serve
+	$(call say,serving on http://127.0.0.1:$(DEMO_PORT) (Ctrl-C to stop))
+	@exec $(BIN)/loopcrm serve --port $(DEMO_PORT)
 
 # Browser tests drive Debian's Chromium through Playwright (Playwright's own download is not used).
 browser:

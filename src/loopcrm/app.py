@@ -3,6 +3,7 @@ platform's and every module's routers. Nothing else wires parts together."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,8 @@ from loopcrm.platform.http.health import router as health_router
 from loopcrm.platform.http.idempotency import IdempotencyMiddleware
 from loopcrm.platform.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from loopcrm.platform.http.problems import install_problem_handlers
+from loopcrm.platform.jobs.api import router as jobs_router
+from loopcrm.platform.jobs.worker import BackgroundWorker, Worker
 from loopcrm.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -30,7 +33,16 @@ def build_api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth_router)
     api.include_router(audit_router)
+    api.include_router(jobs_router)
     return api
+
+
+def register_tasks() -> None:
+    """Import every task module so their tasks are registered before a worker starts.
+
+    Modules add the import of their ``jobs`` here.
+    """
+    import loopcrm.platform.housekeeping  # noqa: F401  (registers platform.housekeeping)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -39,9 +51,18 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     engine = engine or create_database_engine(settings.resolved_database_url)
     session_factory = create_session_factory(engine)
 
+    register_tasks()
+    # The embedded default runs jobs in a thread of the web process; production runs
+    # `loopcrm worker` processes instead (LOOPCRM_EMBEDDED_WORKER=false).
+    background = BackgroundWorker(Worker(session_factory, settings)) if settings.embedded_worker else None
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if background is not None:
+            background.start()
         yield
+        if background is not None:
+            await asyncio.to_thread(background.stop, settings.job_lease_seconds)
 
     app = FastAPI(
         title="LoopCRM",
