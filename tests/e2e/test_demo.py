@@ -1,0 +1,106 @@
+"""A new user's first minutes: ``make demo`` serves LoopCRM and the printed login works in Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# `make demo` installs nothing new here (the suite runs after `make install`); migrating,
+# creating the demo data and starting the server take a few seconds.
+STARTUP_LIMIT_SECONDS = 60
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+    pytest.mark.skipif(
+        os.environ.get("LOOPCRM_TEST_POSTGRES_URL", "") != "",
+        reason="the demo runs on the embedded SQLite default; once per CI run is enough",
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[str], deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"make demo exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:  # noqa: S310 (loopback)
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("make demo was not serving in time")
+
+
+def test_make_demo_serves_loopcrm_and_the_printed_login_works(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    environment = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("LOOPCRM_")},
+        "LOOPCRM_DATA_DIR": str(tmp_path / "data"),
+        "LOOPCRM_BASE_URL": url,
+    }
+    output = tmp_path / "make-demo.log"
+    started = time.monotonic()
+    with output.open("w") as log:
+        process = subprocess.Popen(
+            ["make", "demo", f"DEMO_PORT={port}"],
+            cwd=REPOSITORY,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+    try:
+        wait_until_serving(url, process, started + STARTUP_LIMIT_SECONDS)
+        printed = output.read_text()
+        login = re.search(rf"Open {re.escape(url)} and sign in as (\S+) / password (\S+)", printed)
+        assert login is not None, printed
+        email, password = login.groups()
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(url)
+            assert page.url.startswith(f"{url}/login")
+            page.fill("form[action='/login'] input[name=email]", email)
+            page.fill("form[action='/login'] input[name=password]", password)
+            page.click("form[action='/login'] button[type=submit]")
+            page.wait_for_url(f"{url}/")
+            assert email in page.content()
+            page.goto(f"{url}/admin/users")
+            assert page.url == f"{url}/admin/users"
+            assert page.locator("table").count() >= 1
+            browser.close()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
