@@ -148,11 +148,18 @@ def _check_teams_exist(session: Session, team_ids: list[str], field_name: str) -
         raise ValidationFailed(errors)
 
 
+def _is_taken(
+    session: Session, id_column: Any, compared: Any, value: str, except_id: str | None = None
+) -> bool:
+    """Whether a row other than ``except_id`` already has ``value`` in a unique column."""
+    statement = select(id_column).where(compared == value)
+    if except_id:
+        statement = statement.where(id_column != except_id)
+    return session.scalar(statement.limit(1)) is not None
+
+
 def _email_taken(session: Session, email: str, except_user_id: str | None = None) -> bool:
-    statement = select(User.id).where(User.email == email)
-    if except_user_id:
-        statement = statement.where(User.id != except_user_id)
-    return session.scalar(statement) is not None
+    return _is_taken(session, User.id, User.email, email, except_user_id)
 
 
 def _set_memberships(session: Session, user_id: str, team_ids: list[str]) -> None:
@@ -413,10 +420,7 @@ def _check_team_references(
 
 
 def _team_name_taken(session: Session, name: str, except_team_id: str | None = None) -> bool:
-    statement = select(Team.id).where(func.lower(Team.name) == name.lower())
-    if except_team_id:
-        statement = statement.where(Team.id != except_team_id)
-    return session.scalar(statement) is not None
+    return _is_taken(session, Team.id, func.lower(Team.name), name.lower(), except_team_id)
 
 
 def _set_team_members(session: Session, team_id: str, member_ids: list[str]) -> None:
