@@ -1,0 +1,168 @@
+"""The gettext catalogues: everything the interface can show has a Simplified Chinese translation.
+
+The extraction here is the same as the documented ``pybabel extract`` (docs/adr/0002-web-ui.md):
+the mapping comes from ``babel.cfg``, the keywords below must match the command's ``-k`` options.
+When a test fails, run the commands of the ADR and translate what is new.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+
+import loopcrm.app  # noqa: F401 — imports every module, so every object type and error class is registered
+from loopcrm.platform.errors import DomainError
+from loopcrm.platform.i18n import LOCALE_DIRECTORY, SUPPORTED_LOCALES
+from loopcrm.platform.permissions import object_types
+from loopcrm.platform.web.views.lookups import BUILTIN_ROLE_NAMES
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+SOURCE = REPOSITORY / "src" / "loopcrm"
+# The -k options of the documented pybabel extract command.
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "N_": None,
+    # Domain errors raised by services: the message is the msgid.
+    "single": (2,),
+    "FieldError": (2,),
+    "RateLimited": (2,),
+    "ObjectType": (2,),
+    "DomainError": None,
+    "NotAuthenticated": None,
+    "PermissionDenied": None,
+    "NotFound": None,
+    "Conflict": None,
+    "StaleVersion": None,
+}
+
+
+def _catalogue(locale: str) -> Catalog:
+    with (LOCALE_DIRECTORY / locale / "LC_MESSAGES" / "messages.po").open("rb") as po_file:
+        return read_po(po_file, locale=locale)
+
+
+def _key(message_id: str | tuple[str, ...]) -> str:
+    return message_id if isinstance(message_id, str) else message_id[0]
+
+
+def _extracted(kind: str) -> dict[str, str]:
+    """msgid → file for every message extraction finds, of ``kind`` "python" or "jinja2"."""
+    with (REPOSITORY / "babel.cfg").open() as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    found: dict[str, str] = {}
+    for filename, _line, message, _comments, _context in extract_from_dir(
+        SOURCE, [(pattern, method) for pattern, method in method_map if method == kind], options_map, KEYWORDS
+    ):
+        found.setdefault(_key(message), filename)
+    return found
+
+
+def _translations(locale: str) -> dict[str, str | tuple[str, ...]]:
+    return {_key(message.id): message.string for message in _catalogue(locale) if message.id}
+
+
+def test_every_message_of_the_chinese_catalogue_is_translated():
+    untranslated = [
+        _key(message.id)
+        for message in _catalogue("zh_CN")
+        if message.id
+        and (
+            message.fuzzy
+            or not all(message.string if isinstance(message.string, tuple) else [message.string])
+        )
+    ]
+
+    assert untranslated == []
+
+
+def test_the_catalogues_cover_every_string_of_the_templates():
+    catalogued = {locale: set(_translations(locale)) for locale in SUPPORTED_LOCALES}
+
+    extracted = _extracted("jinja2")
+
+    assert len(extracted) > 150  # the extraction really reads the templates
+    for locale in SUPPORTED_LOCALES:
+        missing = {
+            msgid: filename for msgid, filename in extracted.items() if msgid not in catalogued[locale]
+        }
+        assert missing == {}, f"{locale}: run pybabel extract/update (docs/adr/0002-web-ui.md)"
+
+
+def test_the_catalogues_cover_the_messages_of_the_code_and_of_the_services():
+    catalogued = {locale: set(_translations(locale)) for locale in SUPPORTED_LOCALES}
+
+    extracted = _extracted("python")
+
+    assert "A user with this email already exists" in extracted  # service errors are found
+    for locale in SUPPORTED_LOCALES:
+        missing = {
+            msgid: filename for msgid, filename in extracted.items() if msgid not in catalogued[locale]
+        }
+        assert missing == {}, f"{locale}: run pybabel extract/update (docs/adr/0002-web-ui.md)"
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = []
+    for subclass in cls.__subclasses__():
+        found += [subclass, *_subclasses(subclass)]
+    return found
+
+
+@pytest.mark.parametrize(
+    "kind, msgids",
+    [
+        ("object type labels", lambda: [object_type.label for object_type in object_types()]),
+        (
+            "domain error titles",
+            lambda: [DomainError.title, *(error.title for error in _subclasses(DomainError))],
+        ),
+        ("built-in role names", lambda: [text for names in BUILTIN_ROLE_NAMES.values() for text in names]),
+    ],
+)
+def test_names_that_only_exist_at_run_time_are_translated(kind, msgids):
+    chinese = _translations("zh_CN")
+
+    missing = [msgid for msgid in msgids() if not chinese.get(msgid)]
+
+    assert missing == [], kind
+
+
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}|%\([a-z_]+\)[sd]")
+
+
+def test_translations_keep_every_placeholder_of_their_message():
+    broken = []
+    for message in _catalogue("zh_CN"):
+        if not message.id:
+            continue
+        originals = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        wanted = set(_PLACEHOLDER.findall(originals[-1]))
+        for string in strings:
+            if set(_PLACEHOLDER.findall(string)) != wanted:
+                broken.append((_key(message.id), string))
+
+    assert broken == []
+
+
+def test_no_translation_of_a_template_contains_markup():
+    # Templates insert their translations as safe markup; a tag in a catalogue would reach the page.
+    templates = set(_extracted("jinja2"))
+    with_markup = [
+        _key(message.id)
+        for locale in SUPPORTED_LOCALES
+        for message in _catalogue(locale)
+        if message.id
+        and _key(message.id) in templates
+        and re.search(r"<[a-zA-Z/]", f"{message.id}{message.string}")
+    ]
+
+    assert with_markup == []
