@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
@@ -18,7 +19,7 @@ from loopcrm.platform.db import create_database_engine, create_session_factory
 from loopcrm.platform.http.health import router as health_router
 from loopcrm.platform.http.idempotency import IdempotencyMiddleware
 from loopcrm.platform.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from loopcrm.platform.http.problems import install_problem_handlers
+from loopcrm.platform.http.problems import document_problem_responses, install_problem_handlers
 from loopcrm.platform.jobs.api import router as jobs_router
 from loopcrm.platform.jobs.worker import BackgroundWorker, Worker
 from loopcrm.settings import Settings, load_settings
@@ -43,6 +44,18 @@ def register_tasks() -> None:
     Modules add the import of their ``jobs`` here.
     """
     import loopcrm.platform.housekeeping  # noqa: F401  (registers platform.housekeeping)
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Publish the problem documents of the API in its OpenAPI schema (built once, on first use)."""
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problem_responses(build_openapi(), API_PREFIX)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -81,6 +94,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.secret_key = settings.resolved_secret_key()
 
     install_problem_handlers(app)
+    _document_problems(app)
     app.include_router(health_router)
     app.include_router(build_api_router())
     # The web UI (pages, /static, page error handlers) after the API and its problem handlers.

@@ -125,8 +125,14 @@ def create_user(email: str, name: str, role: str, password: str) -> None:
     settings = _settings()
     engine = create_database_engine(settings.resolved_database_url)
     try:
-        data = UserCreate(
-            email=email, name=name, role=role, password=password, locale=settings.default_locale
+        data = UserCreate.model_validate(
+            {
+                "email": email,
+                "name": name,
+                "role": role,
+                "password": password,
+                "locale": settings.default_locale,
+            }
         )
         created = auth.create_user(UnitOfWork(create_session_factory(engine)), system_actor("cli"), data)
     except (DomainError, ValidationError) as error:

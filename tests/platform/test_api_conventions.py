@@ -294,3 +294,12 @@ def test_the_openapi_document_and_docs_are_served(client: TestClient) -> None:
     for path in ("/api/v1/users", "/api/v1/teams", "/api/v1/roles", "/api/v1/tokens", "/api/v1/audit-log"):
         assert path in paths
     assert docs.status_code == 200
+
+
+def test_the_api_offers_exactly_the_languages_the_ui_has() -> None:
+    from typing import get_args
+
+    from loopcrm.platform.auth.schemas import Locale
+    from loopcrm.platform.i18n import SUPPORTED_LOCALES
+
+    assert get_args(Locale) == SUPPORTED_LOCALES

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from loopcrm.platform.auth import service as auth
 from loopcrm.platform.auth.models import User
-from loopcrm.platform.auth.schemas import TeamCreate, TeamUpdate, UserCreate
+from loopcrm.platform.auth.schemas import Locale, TeamCreate, TeamUpdate, UserCreate
 from loopcrm.platform.permissions import Actor
 from loopcrm.platform.unit_of_work import UnitOfWork
 
@@ -25,7 +25,7 @@ class DemoPerson:
     role: str
     team: str | None  # the team the person belongs to
     manages: str | None = None  # the team the person manages
-    locale: str = "zh_CN"
+    locale: Locale = "zh_CN"
 
 
 DEMO_PEOPLE = [

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from loopcrm.platform.permissions import TokenScope
 
-SUPPORTED_LOCALES = ("zh_CN", "en")
+Locale = Literal["zh_CN", "en"]  # the languages of the UI, as in loopcrm.platform.i18n
 # NIST SP 800-63B: at least 8 characters, no composition rules; long passphrases are welcome.
 MINIMUM_PASSWORD_LENGTH = 8
 MAXIMUM_PASSWORD_LENGTH = 256
@@ -23,19 +24,10 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-def _check_locale(value: str | None) -> str | None:
-    if value is not None and value not in SUPPORTED_LOCALES:
-        raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
-    return value
-
-
 def _check_timezone(value: str | None) -> str | None:
     if value is not None and value not in _TIMEZONES:
         raise ValueError("is not a known IANA time zone, such as Asia/Shanghai")
     return value
-
-
-Password = Field(min_length=MINIMUM_PASSWORD_LENGTH, max_length=MAXIMUM_PASSWORD_LENGTH)
 
 
 class UserCreate(Input):
@@ -46,11 +38,10 @@ class UserCreate(Input):
         default=None, min_length=MINIMUM_PASSWORD_LENGTH, max_length=MAXIMUM_PASSWORD_LENGTH
     )
     phone: str | None = Field(default=None, max_length=32)
-    locale: str = "zh_CN"
+    locale: Locale = "zh_CN"
     timezone: str = "Asia/Shanghai"
     team_ids: list[str] = Field(default_factory=list)
 
-    _locale = field_validator("locale")(_check_locale)
     _timezone = field_validator("timezone")(_check_timezone)
 
 
@@ -61,7 +52,7 @@ class UserUpdate(Input):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     role: str | None = Field(default=None, min_length=1, max_length=64)
     phone: str | None = Field(default=None, max_length=32)
-    locale: str | None = None
+    locale: Locale | None = None
     timezone: str | None = None
     is_active: bool | None = None
     team_ids: list[str] | None = None
@@ -69,7 +60,6 @@ class UserUpdate(Input):
         default=None, min_length=MINIMUM_PASSWORD_LENGTH, max_length=MAXIMUM_PASSWORD_LENGTH
     )
 
-    _locale = field_validator("locale")(_check_locale)
     _timezone = field_validator("timezone")(_check_timezone)
 
 
@@ -77,10 +67,9 @@ class ProfileUpdate(Input):
     """What users change about themselves."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    locale: str | None = None
+    locale: Locale | None = None
     timezone: str | None = None
 
-    _locale = field_validator("locale")(_check_locale)
     _timezone = field_validator("timezone")(_check_timezone)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from loopcrm.platform.errors import DomainError, RateLimited, StaleVersion, ValidationFailed
@@ -126,3 +127,65 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 __all__ = ["StaleVersion", "install_problem_handlers", "problem_response"]
+
+
+class FieldProblem(BaseModel):
+    """One problem with one input field."""
+
+    field: str
+    code: str
+    message: str
+
+
+class ProblemDocument(BaseModel):
+    """An RFC 9457 problem document, as every error of the API is answered."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str | None = None
+    errors: list[FieldProblem] | None = None
+    instance: str | None = None
+    request_id: str | None = None
+
+
+# Every API operation may answer these; each with a problem document.
+_PROBLEM_STATUSES = {
+    "400": "Malformed request (for example invalid JSON)",
+    "401": "Missing, unknown, expired or revoked API token",
+    "403": "The token's user may not do this",
+    "404": "Not found, or outside the user's record scope",
+    "409": "Conflict with the current state (or a request with the same Idempotency-Key in progress)",
+    "412": "If-Match names a version that is no longer current",
+    "413": "Request body too large",
+    "422": "Invalid input; errors[] names each field",
+    "429": "Too many requests; see Retry-After",
+}
+
+
+def document_problem_responses(openapi: dict[str, Any], path_prefix: str) -> dict[str, Any]:
+    """Declare the problem-document answers on every API operation of an OpenAPI document.
+
+    FastAPI documents only its own 422 shape; this replaces it, so clients and schema-based
+    tests know every error's status code, media type and body.
+    """
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    for model in (FieldProblem, ProblemDocument):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema.pop("$defs", None)
+        schemas[model.__name__] = schema
+    reference = {"$ref": "#/components/schemas/ProblemDocument"}
+    for path, operations in openapi.get("paths", {}).items():
+        if not path.startswith(path_prefix):
+            continue
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in _PROBLEM_STATUSES.items():
+                responses[status] = {
+                    "description": description,
+                    "content": {PROBLEM_MEDIA_TYPE: {"schema": reference}},
+                }
+    return openapi
