@@ -271,7 +271,7 @@ def test_the_audit_log_shows_changes_from_old_to_new(client: TestClient, admin, 
 
     assert "<del>销售 李雷</del>" in html
     assert "<ins>李雷 Li Lei</ins>" in html
-    assert ">修改<" in html
+    assert ">修改<" in html  # the action
 
 
 def test_the_audit_log_filters_by_dates_in_the_readers_time_zone(client: TestClient, admin, sign_in):

@@ -166,3 +166,14 @@ def test_no_translation_of_a_template_contains_markup():
     ]
 
     assert with_markup == []
+
+
+def test_the_english_catalogue_holds_no_chinese():
+    # English msgids read as they are; a Chinese string here would show Chinese on English pages.
+    chinese = [
+        _key(message.id)
+        for message in _catalogue("en")
+        if message.id and re.search(r"[\u4e00-\u9fff]", str(message.string))
+    ]
+
+    assert chinese == []

@@ -28,15 +28,15 @@ FILTER_FIELDS = ("object_type", "object_id", "actor_id", "action", "since", "unt
 MAX_SHOWN_VALUE_LENGTH = 300
 
 ACTION_NAMES = {
-    AuditAction.CREATE.value: N_("Created"),
-    AuditAction.UPDATE.value: N_("Changed"),
-    AuditAction.DELETE.value: N_("Deleted"),
-    AuditAction.RESTORE.value: N_("Restored"),
-    AuditAction.READ.value: N_("Viewed sensitive fields"),
-    AuditAction.LOGIN.value: N_("Signed in"),
-    AuditAction.LOGIN_FAILED.value: N_("Sign-in failed"),
-    AuditAction.LOGOUT.value: N_("Signed out"),
-    AuditAction.PASSWORD_RESET.value: N_("Reset password"),
+    AuditAction.CREATE.value: N_("Create"),
+    AuditAction.UPDATE.value: N_("Update"),
+    AuditAction.DELETE.value: N_("Delete"),
+    AuditAction.RESTORE.value: N_("Restore"),
+    AuditAction.READ.value: N_("Sensitive read"),
+    AuditAction.LOGIN.value: N_("Sign-in"),
+    AuditAction.LOGIN_FAILED.value: N_("Failed sign-in"),
+    AuditAction.LOGOUT.value: N_("Sign-out"),
+    AuditAction.PASSWORD_RESET.value: N_("Password reset"),
 }
 # Fields whose values are ids of users or teams: shown by name.
 USER_ID_FIELDS = frozenset({"manager_id", "user_id", "member_ids", "owner_id", "actor_id"})
