@@ -184,7 +184,7 @@ def switch_language(request: Request, page: Visitor, form: Form) -> Response:
     if locale is None:
         return response
     if page.session is not None:
-        auth.update_profile(page.uow(), page.actor, ProfileUpdate(locale=locale))
+        auth.update_profile(page.uow(), page.actor, ProfileUpdate.model_validate({"locale": locale}))
     set_cookie(request, response, LOCALE_COOKIE, locale, max_age=LOCALE_COOKIE_SECONDS)
     return response
 
@@ -228,8 +228,8 @@ def profile_page(request: Request, page: Viewer) -> Response:
 def update_profile(request: Request, page: Viewer, form: Form) -> Response:
     state = FormState.submitted(form, PROFILE_FIELDS)
     try:
-        data = ProfileUpdate(
-            name=state.text("name"), locale=state.text("locale"), timezone=state.text("timezone")
+        data = ProfileUpdate.model_validate(
+            {"name": state.text("name"), "locale": state.text("locale"), "timezone": state.text("timezone")}
         )
         updated = auth.update_profile(page.uow(), page.actor, data)
     except ValidationError as error:

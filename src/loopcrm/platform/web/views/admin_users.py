@@ -112,15 +112,17 @@ def create_user(request: Request, page: Viewer, form: Form) -> Response:
     state = FormState.submitted(form, USER_FIELDS)
     password = form.get("password")
     try:
-        data = UserCreate(
-            email=state.text("email"),
-            name=state.text("name"),
-            role=state.text("role"),
-            password=password if isinstance(password, str) and password else None,
-            phone=state.optional("phone"),
-            locale=state.text("locale") or page.settings.default_locale,
-            timezone=state.text("timezone") or page.settings.default_timezone,
-            team_ids=state.values_of("team_ids"),
+        data = UserCreate.model_validate(
+            {
+                "email": state.text("email"),
+                "name": state.text("name"),
+                "role": state.text("role"),
+                "password": password if isinstance(password, str) and password else None,
+                "phone": state.optional("phone"),
+                "locale": state.text("locale") or page.settings.default_locale,
+                "timezone": state.text("timezone") or page.settings.default_timezone,
+                "team_ids": state.values_of("team_ids"),
+            }
         )
         created = auth.create_user(page.uow(), page.actor, data)
     except ValidationError as error:
