@@ -60,7 +60,7 @@ CLEARANCE_NAMES: dict[str, str] = {
     SecurityLevel.SECRET.label: N_("Secret"),
 }
 
-# Titles of the platform's domain errors (class attributes in loopcrm.platform.errors, which
+# Titles of the platform's domain errors (class attributes, which
 # extraction cannot see); a test checks that every DomainError subclass's title is translated.
 ERROR_TITLES = (
     N_("Bad request"),
@@ -71,6 +71,9 @@ ERROR_TITLES = (
     N_("The record was changed by someone else; reload and try again"),
     N_("The input is not valid"),
     N_("Too many attempts; try again later"),
+    # loopcrm.platform.backup
+    N_("loopcrm backup and restore handle the embedded SQLite database; use pg_dump for PostgreSQL"),
+    N_("The file is not a LoopCRM backup"),
 )
 
 
