@@ -155,3 +155,23 @@ def test_key_pages_fit_desktop_and_phone_in_both_languages(
             assert tab.evaluate("document.documentElement.scrollWidth") <= width, (name, kind)
             tab.screenshot(path=str(screenshot_dir / f"{name}-{label}-{kind}.png"), full_page=True)
         context.close()
+
+
+def test_the_user_search_filters_in_place_with_htmx_and_pages_log_no_errors(page: Page, make_person):
+    admin = make_person("admin", email="admin@example.com", password=PASSWORD)
+    make_person("sales_rep", name="赵敏", email="zhao.min@example.com")
+    make_person("sales_rep", name="周芷若", email="zhou.zhiruo@example.com")
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    sign_in(page, admin.user.email)
+    page.goto("/admin/users")
+    page.evaluate("window.notReloaded = true")
+
+    page.get_by_label("搜索").fill("赵")
+
+    expect(page.locator("#user-results tbody tr")).to_have_count(1)
+    expect(page.locator("#user-results")).to_contain_text("赵敏")
+    expect(page).to_have_url(re.compile(r"/admin/users\?q=%E8%B5%B5"))
+    assert page.evaluate("window.notReloaded") is True  # swapped by htmx, not a page load
+    assert problems == []  # no script errors and no Content-Security-Policy violations
