@@ -118,7 +118,14 @@ def test_wide_tables_scroll_inside_their_panel_at_phone_width(phone: Page, make_
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
 
 
-SCREENSHOT_PAGES = {"home": "/", "users": "/admin/users", "roles": "/admin/roles", "audit": "/admin/audit"}
+SCREENSHOT_PAGES = {
+    "home": "/",
+    "users": "/admin/users",
+    "new-user": "/admin/users/new",
+    "roles": "/admin/roles",
+    "audit": "/admin/audit",
+    "profile": "/profile",
+}
 
 
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])
