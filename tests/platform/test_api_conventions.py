@@ -303,3 +303,17 @@ def test_the_api_offers_exactly_the_languages_the_ui_has() -> None:
     from loopcrm.platform.i18n import SUPPORTED_LOCALES
 
     assert get_args(Locale) == SUPPORTED_LOCALES
+
+
+def test_a_duplicate_team_name_in_any_script_gets_422_not_a_server_error(
+    client: TestClient, make_person
+) -> None:
+    admin = make_person("admin")
+
+    results = [
+        client.post("/api/v1/teams", json={"name": name}, headers=admin.headers)
+        for name in ("Équipe", "Équipe", "EAST", "east")
+    ]
+
+    assert [response.status_code for response in results] == [201, 422, 201, 422]
+    assert results[1].json()["errors"][0]["field"] == "name"

@@ -43,7 +43,7 @@ Clock = Callable[[], datetime]
 JOB = register_object_type(
     ObjectType(
         key="job",
-        label="Background job",
+        label="Background jobs",
         default_grants={"admin": {Action.READ: Scope.ALL, Action.UPDATE: Scope.ALL}},
     )
 )

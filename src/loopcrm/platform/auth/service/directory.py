@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from loopcrm.platform.audit.models import AuditAction
@@ -65,12 +66,17 @@ def _check_version(record: Any, expected_version: int | None) -> None:
         raise StaleVersion()
 
 
-def _flush(session: Session) -> None:
-    """Write pending changes now, turning a concurrent edit into :class:`StaleVersion`."""
+def _flush(session: Session, *, unique_field: str | None = None) -> None:
+    """Write pending changes now, turning a concurrent edit into :class:`StaleVersion` and a
+    unique value taken by a concurrent request (after our check passed) into a field error."""
     try:
         session.flush()
     except StaleDataError:
         raise StaleVersion() from None
+    except IntegrityError:
+        if unique_field is None:
+            raise
+        raise ValidationFailed.single(unique_field, "This value is already taken", "duplicate") from None
 
 
 # ---------------------------------------------------------------- users
@@ -191,7 +197,7 @@ def create_user(uow: UnitOfWork, actor: Actor, data: UserCreate) -> UserOut:
             updated_by=actor.user_id,
         )
         session.add(user)
-        session.flush()
+        _flush(session, unique_field="email")
         _set_memberships(session, user.id, data.team_ids)
         team_ids = sorted(dict.fromkeys(data.team_ids))
         created = _audit_snapshot(user, team_ids)
@@ -289,7 +295,7 @@ def update_user(
             user.updated_by = actor.user_id
             if "team_ids" in change_log and len(change_log) == 1:
                 user.updated_at = utc_now()  # memberships live in another table; still a change of the user
-            _flush(session)
+            _flush(session, unique_field="email")
             record_change(uow, actor, AuditAction.UPDATE, USER.key, user.id, change_log)
         if user.is_active is False or changes.get("password"):
             session.execute(delete(WebSession).where(WebSession.user_id == user.id))
@@ -420,7 +426,11 @@ def _check_team_references(
 
 
 def _team_name_taken(session: Session, name: str, except_team_id: str | None = None) -> bool:
-    return _is_taken(session, Team.id, func.lower(Team.name), name.lower(), except_team_id)
+    """Names are unique as written, and also ignoring case where the database folds it (SQLite's
+    ``lower()`` folds only ASCII letters, so the exact comparison is needed too)."""
+    return _is_taken(session, Team.id, Team.name, name, except_team_id) or _is_taken(
+        session, Team.id, func.lower(Team.name), name.lower(), except_team_id
+    )
 
 
 def _set_team_members(session: Session, team_id: str, member_ids: list[str]) -> None:
@@ -445,7 +455,7 @@ def create_team(uow: UnitOfWork, actor: Actor, data: TeamCreate) -> TeamOut:
             updated_by=actor.user_id,
         )
         session.add(team)
-        session.flush()
+        _flush(session, unique_field="name")
         _set_team_members(session, team.id, data.member_ids)
         result = _team_out(session, team)
         snapshot = result.model_dump(include={"name", "description", "parent_id", "manager_id", "member_ids"})
@@ -516,7 +526,7 @@ def update_team(
             _set_team_members(session, team.id, changes["member_ids"])
         team.updated_by = actor.user_id
         team.updated_at = utc_now()
-        _flush(session)
+        _flush(session, unique_field="name")
         after = _team_out(session, team)
         fields = {"name", "description", "parent_id", "manager_id", "member_ids"}
         change_log = diff(before.model_dump(include=fields), after.model_dump(include=fields))
@@ -641,7 +651,7 @@ def create_role(uow: UnitOfWork, actor: Actor, data: RoleCreate) -> RoleOut:
             updated_by=actor.user_id,
         )
         uow.session.add(role)
-        uow.session.flush()
+        _flush(uow.session, unique_field="key")
         result = _role_out(role)
         record_change(
             uow,
