@@ -38,7 +38,8 @@ help:
 	@echo "make clean    remove everything install and the tools generated (never loopcrm-data/)"
 	@echo "Variables: PYTEST_ARGS='-m \"not browser\"', LOOPCRM_TEST_POSTGRES_URL=postgresql+psycopg://..."
 
-install: $(VENV)/.synced $(VENDOR)/htmx.min.js $(VENDOR)/Sortable.min.js $(VENDOR)/echarts.min.js
+install: $(VENV)/.synced $(VENDOR)/htmx.min.js $(VENDOR)/Sortable.min.js $(VENDOR)/echarts.min.js \
+	$(VENDOR)/swagger-ui/swagger-ui-bundle.js $(VENDOR)/swagger-ui/swagger-ui.css
 	@echo "==> environment ready (.venv, node_modules, $(VENDOR))"
 
 $(VENV)/.synced: pyproject.toml uv.lock
@@ -62,6 +63,9 @@ $(VENDOR)/Sortable.min.js: node_modules/.package-lock.json
 	@mkdir -p $(@D) && cp node_modules/sortablejs/Sortable.min.js $@
 $(VENDOR)/echarts.min.js: node_modules/.package-lock.json
 	@mkdir -p $(@D) && cp node_modules/echarts/dist/echarts.min.js $@
+# The API docs page (/api/docs) uses Swagger UI from here, not from a CDN.
+$(VENDOR)/swagger-ui/%: node_modules/.package-lock.json
+	@mkdir -p $(@D) && cp node_modules/swagger-ui-dist/$* $@
 
 demo: install
 	$(call say,demo data (loopcrm demo))

@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 
 from loopcrm import __version__
@@ -58,6 +60,20 @@ def _document_problems(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _serve_api_docs(app: FastAPI) -> None:
+    """Interactive API docs at /api/docs, with Swagger UI from the npm lockfile (static/vendor)."""
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{API_PREFIX}/openapi.json",
+            title="LoopCRM API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/img/favicon.svg",
+        )
+
+
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """Build the LoopCRM web application for ``settings`` (read from the environment if omitted)."""
     settings = settings or load_settings()
@@ -84,7 +100,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             "REST API of LoopCRM. Authenticate with a personal API token: `Authorization: Bearer <token>`."
         ),
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from our own static files, never from a CDN
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -95,6 +111,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     install_problem_handlers(app)
     _document_problems(app)
+    _serve_api_docs(app)
     app.include_router(health_router)
     app.include_router(build_api_router())
     # The web UI (pages, /static, page error handlers) after the API and its problem handlers.

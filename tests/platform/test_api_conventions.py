@@ -294,6 +294,9 @@ def test_the_openapi_document_and_docs_are_served(client: TestClient) -> None:
     for path in ("/api/v1/users", "/api/v1/teams", "/api/v1/roles", "/api/v1/tokens", "/api/v1/audit-log"):
         assert path in paths
     assert docs.status_code == 200
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower()
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
 
 
 def test_the_api_offers_exactly_the_languages_the_ui_has() -> None:
