@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from loopcrm.platform.permissions import TokenScope
 
@@ -18,10 +18,21 @@ MAXIMUM_PASSWORD_LENGTH = 256
 _TIMEZONES = frozenset(available_timezones())
 
 
-class Input(BaseModel):
-    """Base of every input contract: unknown fields are an error, strings are trimmed."""
+def _trimmed(value: str) -> str:
+    return value.strip()
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+# Lengths are checked on the text as sent, then surrounding white space is removed, so what the
+# OpenAPI schema promises is exactly what the API accepts. A name needs one visible character.
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S"), AfterValidator(_trimmed)]
+Description = Annotated[str, Field(max_length=1000), AfterValidator(_trimmed)]
+Phone = Annotated[str, Field(max_length=32), AfterValidator(_trimmed)]
+
+
+class Input(BaseModel):
+    """Base of every input contract: unknown fields are an error."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def _check_timezone(value: str | None) -> str | None:
@@ -32,12 +43,12 @@ def _check_timezone(value: str | None) -> str | None:
 
 class UserCreate(Input):
     email: EmailStr
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     role: str = Field(min_length=1, max_length=64, description="role key, e.g. sales_rep")
     password: str | None = Field(
         default=None, min_length=MINIMUM_PASSWORD_LENGTH, max_length=MAXIMUM_PASSWORD_LENGTH
     )
-    phone: str | None = Field(default=None, max_length=32)
+    phone: Phone | None = None
     locale: Locale = "zh_CN"
     timezone: str = "Asia/Shanghai"
     team_ids: list[str] = Field(default_factory=list)
@@ -49,9 +60,9 @@ class UserUpdate(Input):
     """Fields to change; absent fields stay as they are."""
 
     email: EmailStr | None = None
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     role: str | None = Field(default=None, min_length=1, max_length=64)
-    phone: str | None = Field(default=None, max_length=32)
+    phone: Phone | None = None
     locale: Locale | None = None
     timezone: str | None = None
     is_active: bool | None = None
@@ -66,7 +77,7 @@ class UserUpdate(Input):
 class ProfileUpdate(Input):
     """What users change about themselves."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     locale: Locale | None = None
     timezone: str | None = None
 
@@ -106,16 +117,16 @@ class UserFilter(Input):
 
 
 class TeamCreate(Input):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=1000)
+    name: Name
+    description: Description = ""
     parent_id: str | None = None
     manager_id: str | None = None
     member_ids: list[str] = Field(default_factory=list)
 
 
 class TeamUpdate(Input):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=1000)
+    name: Name | None = None
+    description: Description | None = None
     parent_id: str | None = None
     manager_id: str | None = None
     member_ids: list[str] | None = None
@@ -135,8 +146,8 @@ class TeamOut(BaseModel):
 
 class RoleCreate(Input):
     key: str = Field(min_length=2, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=1000)
+    name: Name
+    description: Description = ""
     clearance: str = Field(default="internal", description="public, internal, confidential or secret")
     grants: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="object type → action → scope"
@@ -144,8 +155,8 @@ class RoleCreate(Input):
 
 
 class RoleUpdate(Input):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=1000)
+    name: Name | None = None
+    description: Description | None = None
     clearance: str | None = None
     grants: dict[str, dict[str, str]] | None = None
 
@@ -164,7 +175,7 @@ class RoleOut(BaseModel):
 
 
 class TokenCreate(Input):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     scope: TokenScope = TokenScope.READ
     expires_at: datetime | None = None
 
