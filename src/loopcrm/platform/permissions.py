@@ -117,7 +117,7 @@ class Actor:
     """
 
     user_id: str | None
-    label: str
+    label: str  # how the audit log names the actor: the user's email, or "system"
     role_key: str
     grants: Grants
     clearance: SecurityLevel
@@ -129,6 +129,7 @@ class Actor:
     timezone: str = "Asia/Shanghai"
     request_id: str | None = None
     ip: str | None = None
+    display_name: str = ""  # the user's name, for greeting them in the UI
 
     def scope(self, object_type: str, action: Action) -> Scope:
         """The scope this actor has for ``action`` on ``object_type``."""

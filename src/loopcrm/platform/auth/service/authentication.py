@@ -87,6 +87,7 @@ def build_actor(
     return Actor(
         user_id=user.id,
         label=user.email,
+        display_name=user.name,
         role_key=user.role.key,
         grants=user.role.grants or {},
         clearance=SecurityLevel(user.role.clearance),
