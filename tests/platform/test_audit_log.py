@@ -94,3 +94,12 @@ def test_the_audit_log_filters_by_time(client: TestClient, make_person) -> None:
 
     assert future.json()["items"] == []
     assert len(past.json()["items"]) >= 1
+
+
+def test_a_number_is_not_taken_for_a_time(client: TestClient, make_person) -> None:
+    admin = make_person("admin")
+
+    response = client.get("/api/v1/audit-log", params={"until": "-559221"}, headers=admin.headers)
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "query.until"

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from loopcrm.platform.audit.models import AuditAction
+from loopcrm.platform.timestamps import IsoDateTime
 
 
 class AuditEntryOut(BaseModel):
@@ -36,5 +37,5 @@ class AuditFilter(BaseModel):
     object_id: str | None = None
     actor_id: str | None = None
     action: AuditAction | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: IsoDateTime | None = None
+    until: IsoDateTime | None = None

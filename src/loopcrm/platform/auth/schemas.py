@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from loopcrm.platform.permissions import TokenScope
+from loopcrm.platform.timestamps import IsoDateTime
 
 Locale = Literal["zh_CN", "en"]  # the languages of the UI, as in loopcrm.platform.i18n
 # NIST SP 800-63B: at least 8 characters, no composition rules; long passphrases are welcome.
@@ -177,7 +178,7 @@ class RoleOut(BaseModel):
 class TokenCreate(Input):
     name: Name
     scope: TokenScope = TokenScope.READ
-    expires_at: datetime | None = None
+    expires_at: IsoDateTime | None = None
 
 
 class TokenOut(BaseModel):

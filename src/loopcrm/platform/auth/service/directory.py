@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.orm import Session
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from loopcrm.platform.audit.models import AuditAction
