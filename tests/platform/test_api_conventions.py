@@ -320,3 +320,20 @@ def test_a_duplicate_team_name_in_any_script_gets_422_not_a_server_error(
 
     assert [response.status_code for response in results] == [201, 422, 201, 422]
     assert results[1].json()["errors"][0]["field"] == "name"
+
+
+def test_nul_characters_are_refused_everywhere_and_change_nothing(
+    client: TestClient, make_person, engine
+) -> None:
+    admin = make_person("admin")
+    teams = count(engine, Team)
+
+    in_body = client.post("/api/v1/teams", json={"name": "East\u0000"}, headers=admin.headers)
+    in_path = client.get("/api/v1/users/abc%00def", headers=admin.headers)
+    in_query = client.get("/api/v1/users", params={"q": "a\u0000"}, headers=admin.headers)
+
+    assert in_body.status_code == 422
+    assert in_body.json()["errors"][0]["field"] == "name"
+    assert in_path.status_code == 400
+    assert in_query.status_code == 400
+    assert count(engine, Team) == teams

@@ -31,9 +31,18 @@ Phone = Annotated[str, Field(max_length=32), AfterValidator(_trimmed)]
 
 
 class Input(BaseModel):
-    """Base of every input contract: unknown fields are an error."""
+    """Base of every input contract: unknown fields are an error, and so is a NUL character in
+    any text (PostgreSQL cannot store one, and no person types one)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_nul_characters(cls, value: object) -> object:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 def _check_timezone(value: str | None) -> str | None:

@@ -66,7 +66,8 @@ async def send_problem(
 
 
 class BodyLimitMiddleware:
-    """Refuses API request bodies over ``max_bytes`` with 413 before any handler runs.
+    """Refuses API request bodies over ``max_bytes`` with 413 before any handler runs, and any
+    request whose path or query carries a NUL character with 400.
 
     The body is read here (bounded) and replayed to the app, so a lying ``Content-Length`` or
     a chunked upload cannot get past the limit.
@@ -78,10 +79,24 @@ class BodyLimitMiddleware:
         self.path_prefix = path_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.path_prefix):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = scope.get("state", {}).get("request_id")
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"").lower():
+            # PostgreSQL cannot store NUL characters; refuse them before any handler sees one.
+            await send_problem(
+                send,
+                400,
+                "nul_character",
+                "Invalid request",
+                "The path or query contains a NUL character",
+                request_id,
+            )
+            return
+        if not scope["path"].startswith(self.path_prefix):
+            await self.app(scope, receive, send)
+            return
         detail = f"The request body is larger than {self.max_bytes} bytes"
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
