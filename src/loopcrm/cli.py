@@ -9,11 +9,9 @@ from pathlib import Path
 
 import click
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from loopcrm.platform import backup as backups
 from loopcrm.platform.auth import service as auth
-from loopcrm.platform.auth.models import User
 from loopcrm.platform.auth.schemas import TokenCreate, UserCreate
 from loopcrm.platform.db import create_database_engine, create_session_factory, utc_now
 from loopcrm.platform.errors import DomainError, ValidationFailed
@@ -163,8 +161,7 @@ def create_token(email: str, name: str, scope: str, expires_in_days: int | None)
     engine = create_database_engine(settings.resolved_database_url)
     session_factory = create_session_factory(engine)
     try:
-        with UnitOfWork(session_factory) as uow:
-            user_id = uow.session.scalar(select(User.id).where(User.email == email.strip().lower()))
+        user_id = auth.find_user_id(UnitOfWork(session_factory), system_actor("cli"), email)
         if user_id is None:
             raise click.ClickException(f"no user with email {email}")
         expires_at = utc_now() + timedelta(days=expires_in_days) if expires_in_days else None

@@ -11,8 +11,8 @@ from loopcrm.platform.auth.models import LoginAttempt, PasswordReset, WebSession
 from loopcrm.platform.db import utc_now
 from loopcrm.platform.http.idempotency import KEY_LIFETIME
 from loopcrm.platform.http.models import IdempotentRequest
-from loopcrm.platform.jobs.models import Job, JobStatus
 from loopcrm.platform.jobs.registry import periodic
+from loopcrm.platform.jobs.service import delete_finished_jobs
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 # Sign-in attempts matter for rate limiting within the lockout window; a day is ample.
@@ -31,9 +31,4 @@ def remove_expired_rows(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     session.execute(delete(PasswordReset).where(PasswordReset.expires_at < now))
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - LOGIN_ATTEMPT_RETENTION))
     session.execute(delete(IdempotentRequest).where(IdempotentRequest.created_at < now - KEY_LIFETIME))
-    session.execute(
-        delete(Job).where(
-            Job.status.in_([JobStatus.SUCCEEDED.value, JobStatus.CANCELLED.value]),
-            Job.finished_at < now - FINISHED_JOB_RETENTION,
-        )
-    )
+    delete_finished_jobs(session, finished_before=now - FINISHED_JOB_RETENTION)

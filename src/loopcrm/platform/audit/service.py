@@ -114,17 +114,3 @@ def list_entries(
             cursor=cursor,
             convert=AuditEntryOut.model_validate,
         )
-
-
-def history(uow: UnitOfWork, actor: Actor, object_type: str, object_id: str) -> list[AuditEntryOut]:
-    """Every entry of one record, oldest first: a record's field history.
-
-    The caller's module must already have checked that the actor may read the record.
-    """
-    with uow:
-        entries = uow.session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.object_type == object_type, AuditEntry.object_id == object_id)
-            .order_by(AuditEntry.id)
-        ).all()
-        return [AuditEntryOut.model_validate(entry) for entry in entries]

@@ -116,14 +116,16 @@ class IdempotencyMiddleware:
     def _claim(self, principal: str, key: str, fingerprint: str) -> IdempotentRequest | str:
         """Claim the key; returns the claim's id, or the existing record when already claimed."""
         with self.session_factory() as session:
-            session.execute(
-                delete(IdempotentRequest).where(IdempotentRequest.created_at < utc_now() - KEY_LIFETIME)
-            )
             existing = session.scalar(
                 select(IdempotentRequest).where(
                     IdempotentRequest.principal == principal, IdempotentRequest.key == key
                 )
             )
+            if existing is not None and existing.created_at < utc_now() - KEY_LIFETIME:
+                # past its lifetime the key is free again; housekeeping removes the others hourly
+                session.delete(existing)
+                session.flush()
+                existing = None
             if existing is not None:
                 session.commit()
                 return existing

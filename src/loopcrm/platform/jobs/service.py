@@ -452,16 +452,23 @@ def purge_finished_jobs(uow: UnitOfWork, actor: Actor, *, finished_before: datet
     """
     require(actor, JOB.key, Action.DELETE)
     with uow:
-        result = uow.session.execute(
-            delete(Job)
-            .where(
-                Job.status.in_([JobStatus.SUCCEEDED.value, JobStatus.CANCELLED.value]),
-                Job.finished_at < finished_before,
-            )
-            .execution_options(synchronize_session=False)
-        )
+        deleted = delete_finished_jobs(uow.session, finished_before=finished_before)
         uow.commit()
-        return cast(CursorResult[Any], result).rowcount
+        return deleted
+
+
+def delete_finished_jobs(session: Session, *, finished_before: datetime) -> int:
+    """The deletion behind :func:`purge_finished_jobs`, inside a transaction the caller owns
+    (the platform's housekeeping task runs it in its handler's unit of work)."""
+    result = session.execute(
+        delete(Job)
+        .where(
+            Job.status.in_([JobStatus.SUCCEEDED.value, JobStatus.CANCELLED.value]),
+            Job.finished_at < finished_before,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount
 
 
 def _find_job(uow: UnitOfWork, job_id: str, *, for_update: bool) -> Job:

@@ -219,6 +219,13 @@ def _load_user(uow: UnitOfWork, actor: Actor, user_id: str, action: Action) -> U
     return user
 
 
+def find_user_id(uow: UnitOfWork, actor: Actor, email: str) -> str | None:
+    """The id of the user with this email (any case), if the actor may see that user."""
+    condition = scope_condition(actor, USER.key, Action.READ, owner_column=User.id)
+    with uow:
+        return uow.session.scalar(select(User.id).where(User.email == email.strip().lower(), condition))
+
+
 def get_user(uow: UnitOfWork, actor: Actor, user_id: str) -> UserOut:
     require(actor, USER.key, Action.READ)
     with uow:
