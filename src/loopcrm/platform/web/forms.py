@@ -110,6 +110,13 @@ class FormState:
                 return candidate
         return None
 
+    def add_refusal(self, error: ValidationError | DomainError, translator: Translator) -> None:
+        """Either kind of refusal (the input schema's or a service's) under the fields it names."""
+        if isinstance(error, ValidationError):
+            self.add_validation_error(error, translator)
+        else:
+            self.add_domain_error(error, translator)
+
     def add_domain_error(self, error: DomainError, translator: Translator) -> None:
         """A service's refusal: field errors under their fields, anything else at the top."""
         if isinstance(error, ValidationFailed) and error.errors:

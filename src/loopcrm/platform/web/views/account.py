@@ -232,11 +232,8 @@ def update_profile(request: Request, page: Viewer, form: Form) -> Response:
             {"name": state.text("name"), "locale": state.text("locale"), "timezone": state.text("timezone")}
         )
         updated = auth.update_profile(page.uow(), page.actor, data)
-    except ValidationError as error:
-        state.add_validation_error(error, page.translator)
-        return _profile_page(request, page, profile_form=state, status_code=422)
-    except ValidationFailed as error:
-        state.add_domain_error(error, page.translator)
+    except (ValidationError, ValidationFailed) as error:
+        state.add_refusal(error, page.translator)
         return _profile_page(request, page, profile_form=state, status_code=422)
     page.flash(N_("Your profile has been saved."))
     response = redirect(request, "/profile")
@@ -309,11 +306,8 @@ def create_token(request: Request, page: Viewer, form: Form) -> Response:
             }
         )
         created = auth.create_token(page.uow(), page.actor, data)
-    except ValidationError as error:
-        state.add_validation_error(error, page.translator)
-        return _tokens_page(request, page, form=state, status_code=422)
-    except ValidationFailed as error:
-        state.add_domain_error(error, page.translator)
+    except (ValidationError, ValidationFailed) as error:
+        state.add_refusal(error, page.translator)
         return _tokens_page(request, page, form=state, status_code=422)
     # The secret is shown on this answer only: it is never stored, so it cannot travel in a redirect.
     return _tokens_page(request, page, created=created, status_code=201)

@@ -144,11 +144,8 @@ def create_role(request: Request, page: Viewer, form: Form) -> Response:
             grants=grants,
         )
         created = auth.create_role(page.uow(), page.actor, data)
-    except ValidationError as error:
-        state.add_validation_error(error, page.translator)
-        return _form_page(request, page, state, None, status_code=422)
-    except ValidationFailed as error:
-        state.add_domain_error(error, page.translator)
+    except (ValidationError, ValidationFailed) as error:
+        state.add_refusal(error, page.translator)
         return _form_page(request, page, state, None, status_code=422)
     page.flash(N_("The role {name} has been created."), name=created.name)
     return redirect(request, f"/admin/roles/{created.id}")

@@ -83,11 +83,8 @@ def create_team(request: Request, page: Viewer, form: Form) -> Response:
             member_ids=state.values_of("member_ids"),
         )
         created = auth.create_team(page.uow(), page.actor, data)
-    except ValidationError as error:
-        state.add_validation_error(error, page.translator)
-        return _form_page(request, page, state, None, status_code=422)
-    except ValidationFailed as error:
-        state.add_domain_error(error, page.translator)
+    except (ValidationError, ValidationFailed) as error:
+        state.add_refusal(error, page.translator)
         return _form_page(request, page, state, None, status_code=422)
     page.flash(N_("The team {name} has been created."), name=created.name)
     return redirect(request, f"/admin/teams/{created.id}")

@@ -125,11 +125,8 @@ def create_user(request: Request, page: Viewer, form: Form) -> Response:
             }
         )
         created = auth.create_user(page.uow(), page.actor, data)
-    except ValidationError as error:
-        state.add_validation_error(error, page.translator)
-        return _form_page(request, page, state, None, status_code=422)
-    except ValidationFailed as error:
-        state.add_domain_error(error, page.translator)
+    except (ValidationError, ValidationFailed) as error:
+        state.add_refusal(error, page.translator)
         return _form_page(request, page, state, None, status_code=422)
     page.flash(N_("The user {name} has been created."), name=created.name)
     return redirect(request, f"/admin/users/{created.id}")
