@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from loopcrm.platform.migrations import include_in_comparison
 from loopcrm.tables import metadata
 
 config = context.config
@@ -16,6 +17,7 @@ def run_migrations(connection: object) -> None:
         target_metadata=metadata,
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
+        include_name=include_in_comparison(connection),  # type: ignore[arg-type]
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -15,6 +16,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 
 from loopcrm import __version__
+from loopcrm.modules.activities.api import router as activities_api_router
+from loopcrm.modules.customers.api import router as customers_api_router
 from loopcrm.platform.audit.api import router as audit_router
 from loopcrm.platform.auth.api import router as auth_router
 from loopcrm.platform.db import create_database_engine, create_session_factory
@@ -24,6 +27,7 @@ from loopcrm.platform.http.middleware import BodyLimitMiddleware, RequestIdMiddl
 from loopcrm.platform.http.problems import document_problem_responses, install_problem_handlers
 from loopcrm.platform.jobs.api import router as jobs_router
 from loopcrm.platform.jobs.worker import BackgroundWorker, Worker
+from loopcrm.platform.notifications.api import router as notifications_api_router
 from loopcrm.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,9 @@ def build_api_router() -> APIRouter:
     api.include_router(auth_router)
     api.include_router(audit_router)
     api.include_router(jobs_router)
+    api.include_router(customers_api_router)
+    api.include_router(activities_api_router)
+    api.include_router(notifications_api_router)
     return api
 
 
@@ -45,6 +52,8 @@ def register_tasks() -> None:
 
     Modules add the import of their ``jobs`` here.
     """
+    import loopcrm.modules.activities.jobs  # noqa: F401  (reminders, due tasks, outgoing email)
+    import loopcrm.modules.customers.jobs  # noqa: F401  (import steps and undo)
     import loopcrm.platform.housekeeping  # noqa: F401  (registers platform.housekeeping)
 
 
@@ -116,9 +125,19 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(build_api_router())
     # The web UI (pages, /static, page error handlers) after the API and its problem handlers.
     from loopcrm.modules import PRODUCT_MODULES
+    from loopcrm.modules.activities import views as activities_views
+    from loopcrm.modules.customers import views as customers_views
+    from loopcrm.platform.notifications import views as notifications_views
     from loopcrm.platform.web.mount import install_web
+    from loopcrm.platform.web.templating import add_template_directory
 
-    install_web(app, settings, PRODUCT_MODULES)
+    add_template_directory(Path(customers_views.__file__).resolve().parents[1] / "templates")
+    install_web(
+        app,
+        settings,
+        PRODUCT_MODULES,
+        module_routers=[customers_views.router, activities_views.router, notifications_views.router],
+    )
 
     # Middleware runs outermost-last-added: request id first, then the body limit, then idempotency.
     app.add_middleware(IdempotencyMiddleware, session_factory=session_factory)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from loopcrm.modules.activities.service import load_demo_activities
+from loopcrm.modules.customers.demo import load_demo_customers
 from loopcrm.platform.auth.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, create_demo_people
 from loopcrm.platform.db import create_database_engine, create_session_factory
 from loopcrm.platform.migrations import upgrade
@@ -26,6 +28,10 @@ def load_demo_data(settings: Settings) -> DemoLogin:
         upgrade(engine)
         session_factory = create_session_factory(engine)
         created = create_demo_people(lambda: UnitOfWork(session_factory), system_actor("demo"))
+        customers = load_demo_customers(lambda: UnitOfWork(session_factory))
+        if customers.created:  # a year of history for every demo account and contact
+            load_demo_activities(UnitOfWork(session_factory), customers.subjects)
+        created = created or customers.created
     finally:
         engine.dispose()
     return DemoLogin(DEMO_ADMIN_EMAIL, DEMO_PASSWORD, created)

@@ -4,12 +4,24 @@ Alembic's autogenerate and the schema checks read the metadata from here; each m
 its ``models`` import when it adds tables.
 """
 
+from loopcrm.modules.activities import models as activities_models
+from loopcrm.modules.customers import models as customers_models
 from loopcrm.platform.audit import models as audit_models
 from loopcrm.platform.auth import models as auth_models
 from loopcrm.platform.db import Base
 from loopcrm.platform.http import models as http_models
 from loopcrm.platform.jobs import models as jobs_models
+from loopcrm.platform.notifications import models as notifications_models
 
 metadata = Base.metadata
 
-__all__ = ["audit_models", "auth_models", "http_models", "jobs_models", "metadata"]
+__all__ = [
+    "activities_models",
+    "audit_models",
+    "auth_models",
+    "customers_models",
+    "http_models",
+    "jobs_models",
+    "metadata",
+    "notifications_models",
+]

@@ -7,6 +7,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.request
@@ -91,6 +92,14 @@ def test_make_demo_serves_loopcrm_and_the_printed_login_works(tmp_path: Path, br
         assert page.url == f"{url}/admin/users"
         assert page.locator("table").count() >= 1
         context.close()
+        # The demo customers are there once, at full scale (tests/customers/test_demo_data.py
+        # checks what they look like).
+        with sqlite3.connect(tmp_path / "data" / "loopcrm.sqlite3") as database:
+            counts = [
+                database.execute(f"select count(*) from {table}").fetchone()[0]
+                for table in ("accounts", "contacts")
+            ]
+        assert counts == [1000, 5000]
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)

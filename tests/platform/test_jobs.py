@@ -26,7 +26,7 @@ from loopcrm.platform.audit.models import AuditEntry
 from loopcrm.platform.db import Base, create_database_engine, create_session_factory, utc_now
 from loopcrm.platform.errors import Conflict, NotFound, PermissionDenied
 from loopcrm.platform.jobs.models import Job, JobStatus
-from loopcrm.platform.jobs.registry import TaskRegistry, UnknownTaskError, task
+from loopcrm.platform.jobs.registry import JobContext, TaskRegistry, UnknownTaskError, task
 from loopcrm.platform.jobs.schemas import JobOut
 from loopcrm.platform.jobs.service import (
     JobOutcome,
@@ -59,18 +59,18 @@ SALES_REP = Actor(
 
 
 @task("tests.jobs.record_effect")
-def record_effect(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+def record_effect(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     uow.session.execute(insert(EFFECTS).values(label=payload["label"]))
 
 
 @task("tests.jobs.record_then_fail", max_attempts=3)
-def record_then_fail(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+def record_then_fail(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     uow.session.execute(insert(EFFECTS).values(label=payload["label"]))
     raise RuntimeError("the mail server refused the message")
 
 
 @task("tests.jobs.greet_customer", max_attempts=1)
-def greet_customer(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+def greet_customer(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     """Fails until the customer it greets exists: a job an admin retries once the data is fixed."""
     customer = uow.session.scalar(select(EFFECTS.c.label).where(EFFECTS.c.label == payload["customer"]))
     if customer is None:
@@ -78,8 +78,19 @@ def greet_customer(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     uow.session.execute(insert(EFFECTS).values(label=f"greeted {customer}"))
 
 
+contexts_seen: list[JobContext] = []
+
+
+@task("tests.jobs.remember_context", max_attempts=2)
+def remember_context(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
+    """Keeps what the worker handed over, and fails the first attempt so a retry shows its number."""
+    contexts_seen.append(context)
+    if context.attempt == 1:
+        raise RuntimeError("first attempt fails on purpose")
+
+
 @task("tests.jobs.overtaken")
-def overtaken(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+def overtaken(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     """Another worker takes the job over (its lease looks expired an hour later) while this runs."""
     claim_next_job(
         create_session_factory(uow.session.get_bind()),  # type: ignore[arg-type]
@@ -184,6 +195,26 @@ def test_a_committed_job_runs_once_and_its_effect_commits_with_the_succeeded_sta
     assert done.finished_at == clock.now
     assert done.lease_until is None
     assert done.last_error is None
+
+
+def test_a_handler_gets_the_workers_settings_the_job_id_its_attempt_and_the_clock(
+    uow_factory: Callable[[], UnitOfWork], session_factory: sessionmaker[Any], settings: Settings
+) -> None:
+    contexts_seen.clear()
+    job = enqueue_committed(uow_factory, "tests.jobs.remember_context", {})
+    clock = HandClock()
+    worker = Worker(session_factory, settings, clock=clock)
+
+    first = worker.run_next()
+    first_run_at = clock.now
+    clock.advance(timedelta(seconds=2))
+    second = worker.run_next()
+
+    assert (first, second) == (JobOutcome.RETRY_SCHEDULED, JobOutcome.SUCCEEDED)
+    assert contexts_seen == [
+        JobContext(settings=settings, job_id=job.id, attempt=1, now=first_run_at),
+        JobContext(settings=settings, job_id=job.id, attempt=2, now=first_run_at + timedelta(seconds=2)),
+    ]
 
 
 def test_a_failing_job_rolls_back_its_effects_and_retries_with_exponential_backoff(
@@ -430,7 +461,7 @@ PERIODIC = TaskRegistry()  # not the application's registry: other tests' schedu
 
 
 @PERIODIC.periodic("tests.jobs.hourly_digest", every=timedelta(hours=1))
-def hourly_digest(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+def hourly_digest(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     uow.session.execute(insert(EFFECTS).values(label=f"digest {payload['slot_start']}"))
 
 

@@ -18,7 +18,7 @@ from loopcrm.platform.jobs.worker import Worker
 
 
 @task("tests.jobs_api.always_fails", max_attempts=1)
-def always_fails(uow, payload) -> None:
+def always_fails(uow, payload, context) -> None:
     raise RuntimeError("the mail server said no")
 
 

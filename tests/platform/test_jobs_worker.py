@@ -23,7 +23,7 @@ from sqlalchemy.orm import sessionmaker
 
 from loopcrm.platform.db import create_session_factory, utc_now
 from loopcrm.platform.jobs.models import Job, JobStatus
-from loopcrm.platform.jobs.registry import TaskRegistry, task
+from loopcrm.platform.jobs.registry import JobContext, TaskRegistry, task
 from loopcrm.platform.jobs.schemas import JobOut
 from loopcrm.platform.jobs.service import JobOutcome, claim_next_job, enqueue, get_job
 from loopcrm.platform.jobs.worker import BackgroundWorker, Worker
@@ -36,7 +36,7 @@ SLOW_EFFECT_TASK = "tests.jobs.slow_effect"  # registered by the worker script
 
 # The enqueuing side knows the worker process's task by name and policy; its handler runs there.
 PROCESS_TASKS = TaskRegistry()
-PROCESS_TASKS.register(SLOW_EFFECT_TASK, lambda uow, payload: None, max_attempts=3)
+PROCESS_TASKS.register(SLOW_EFFECT_TASK, lambda uow, payload, context: None, max_attempts=3)
 
 EFFECTS = Table(
     "test_job_effects",
@@ -47,13 +47,13 @@ EFFECTS = Table(
 
 
 @task("tests.jobs.numbered_effect")
-def numbered_effect(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+def numbered_effect(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     time.sleep(0.005)  # long enough for the other workers to be claiming at the same time
     uow.session.execute(insert(EFFECTS).values(label=str(payload["number"])))
 
 
 @task("tests.jobs.outlast_the_lease")
-def outlast_the_lease(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+def outlast_the_lease(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     """Runs past several lease periods, then checks whether another worker could take the job."""
     time.sleep(payload["seconds"])
     taken_over = claim_next_job(

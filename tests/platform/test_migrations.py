@@ -9,7 +9,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from loopcrm.platform.db import create_database_engine
-from loopcrm.platform.migrations import current_revisions, head_revisions, is_current, upgrade
+from loopcrm.platform.migrations import (
+    current_revisions,
+    head_revisions,
+    include_in_comparison,
+    is_current,
+    upgrade,
+)
 from loopcrm.tables import metadata
 
 
@@ -27,7 +33,10 @@ def test_migrations_upgrade_an_empty_sqlite_database_to_the_newest_revision(tmp_
 def test_the_migrated_schema_matches_the_models(engine) -> None:
     """Catches a model change without its migration, on whichever database the suite runs."""
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+        context = MigrationContext.configure(
+            connection, opts={"include_name": include_in_comparison(connection)}
+        )
+        differences = compare_metadata(context, metadata)
 
     assert differences == []
 

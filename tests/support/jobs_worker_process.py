@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from loopcrm.platform.jobs.registry import task
+from loopcrm.platform.jobs.registry import JobContext, task
 from loopcrm.platform.jobs.worker import run_worker_process
 from loopcrm.platform.unit_of_work import UnitOfWork
 from loopcrm.settings import load_settings
@@ -31,7 +31,7 @@ handler_sleep_seconds = 0.0
 
 
 @task(SLOW_EFFECT_TASK, max_attempts=3)
-def slow_effect(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+def slow_effect(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     uow.session.execute(
         text("INSERT INTO test_job_effects (label) VALUES (:label)"), {"label": payload["label"]}
     )

@@ -18,7 +18,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from loopcrm.platform.i18n import LOCALE_DIRECTORY, SUPPORTED_LOCALES
+from loopcrm.platform.i18n import SUPPORTED_LOCALES, catalogue_files
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SOURCE = REPOSITORY / "src" / "loopcrm"
@@ -43,8 +43,14 @@ KEYWORDS = {
 
 
 def _catalogue(locale: str) -> Catalog:
-    with (LOCALE_DIRECTORY / locale / "LC_MESSAGES" / "messages.po").open("rb") as po_file:
-        return read_po(po_file, locale=locale)
+    """The platform's and every module's messages of ``locale`` in one catalogue."""
+    merged = Catalog(locale=locale)
+    for po_path in catalogue_files(locale):
+        with po_path.open("rb") as po_file:
+            for message in read_po(po_file, locale=locale):
+                if message.id and message.id not in merged:
+                    merged[message.id] = message
+    return merged
 
 
 def _key(message_id: str | tuple[str, ...]) -> str:

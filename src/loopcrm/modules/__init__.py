@@ -53,6 +53,7 @@ PRODUCT_MODULES: tuple[ProductModule, ...] = (
         ),
         path="/customers",
         icon="building",
+        is_available=True,
     ),
     ProductModule(
         number=2,
@@ -65,6 +66,7 @@ PRODUCT_MODULES: tuple[ProductModule, ...] = (
         ),
         path="/activities",
         icon="clock",
+        is_available=True,
     ),
     ProductModule(
         number=3,

@@ -8,10 +8,9 @@ from typing import Any
 from sqlalchemy import delete
 
 from loopcrm.platform.auth.models import LoginAttempt, PasswordReset, WebSession
-from loopcrm.platform.db import utc_now
 from loopcrm.platform.http.idempotency import KEY_LIFETIME
 from loopcrm.platform.http.models import IdempotentRequest
-from loopcrm.platform.jobs.registry import periodic
+from loopcrm.platform.jobs.registry import JobContext, periodic
 from loopcrm.platform.jobs.service import delete_finished_jobs
 from loopcrm.platform.unit_of_work import UnitOfWork
 
@@ -22,10 +21,10 @@ FINISHED_JOB_RETENTION = timedelta(days=30)
 
 
 @periodic("platform.housekeeping", every=timedelta(hours=1))
-def remove_expired_rows(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+def remove_expired_rows(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     """Delete expired sessions, spent reset links, old sign-in attempts, idempotency records
     past their lifetime, and jobs that finished long ago."""
-    now = utc_now()
+    now = context.now
     session = uow.session
     session.execute(delete(WebSession).where(WebSession.expires_at < now))
     session.execute(delete(PasswordReset).where(PasswordReset.expires_at < now))

@@ -27,6 +27,7 @@ from loopcrm.platform.permissions import Action, Scope, SecurityLevel, get_objec
 # The locales the interface speaks; the first is the fallback when nothing else matches.
 SUPPORTED_LOCALES = ("zh_CN", "en")
 LOCALE_DIRECTORY = Path(__file__).resolve().parent.parent / "locale"
+MODULES_DIRECTORY = Path(__file__).resolve().parent.parent / "modules"
 DOMAIN = "messages"
 
 # What each supported locale is called in itself, for the language switch.
@@ -77,16 +78,34 @@ ERROR_TITLES = (
 )
 
 
+def catalogue_files(locale: str) -> list[Path]:
+    """The ``.po`` files of one locale: the platform's, then one per module that has its own.
+
+    Each module keeps its messages in ``loopcrm/modules/<module>/locale``, one or more ``.po``
+    files per locale (one per area of a large module), so that people adding modules or areas
+    side by side never edit the same catalogue; a msgid found in several files takes its
+    translation from the first.
+    """
+    platform_file = LOCALE_DIRECTORY / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    module_files = sorted(MODULES_DIRECTORY.glob(f"*/locale/{locale}/LC_MESSAGES/*.po"))
+    return [platform_file, *module_files]
+
+
 @cache
 def catalogue(locale: str) -> gettext.GNUTranslations:
     """The compiled catalogue of one supported locale (compiled once per process)."""
     if locale not in SUPPORTED_LOCALES:
         raise ValueError(f"unsupported locale {locale!r}")
-    po_path = LOCALE_DIRECTORY / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    with po_path.open("rb") as po_file:
-        messages = read_po(po_file, locale=locale, domain=DOMAIN)
+    platform_file, *module_files = catalogue_files(locale)
+    with platform_file.open("rb") as po_file:
+        merged = read_po(po_file, locale=locale, domain=DOMAIN)
+    for po_path in module_files:
+        with po_path.open("rb") as po_file:
+            for message in read_po(po_file, locale=locale, domain=DOMAIN):
+                if message.id and message.id not in merged:
+                    merged[message.id] = message
     compiled = io.BytesIO()
-    write_mo(compiled, messages)
+    write_mo(compiled, merged)
     compiled.seek(0)
     return gettext.GNUTranslations(compiled)
 

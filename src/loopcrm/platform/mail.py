@@ -13,13 +13,20 @@ from loopcrm.settings import Settings
 
 @dataclass(frozen=True)
 class OutgoingEmail:
-    """One email to send; ``message_id`` doubles as its idempotency key for retries."""
+    """One email to send; ``message_id`` doubles as its idempotency key for retries.
+
+    ``to`` may name several addresses separated by commas; ``cc`` receive a copy, and replies go
+    to ``reply_to`` when set (a user's address, while ``From`` stays the installation's own so
+    that SPF and DMARC checks pass).
+    """
 
     to: str
     subject: str
     text: str
     html: str | None = None
     message_id: str | None = None
+    cc: tuple[str, ...] = ()
+    reply_to: str | None = None
 
 
 class Mailer:
@@ -34,6 +41,10 @@ class Mailer:
         message = EmailMessage()
         message["From"] = settings.mail_from
         message["To"] = email.to
+        if email.cc:
+            message["Cc"] = ", ".join(email.cc)
+        if email.reply_to:
+            message["Reply-To"] = email.reply_to
         message["Subject"] = email.subject
         message["Message-ID"] = email.message_id or make_msgid(domain="loopcrm.local")
         message.set_content(email.text)

@@ -3,13 +3,14 @@ and the readiness check (are migrations current?)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
 
 def migrations_directory() -> Path:
@@ -47,3 +48,28 @@ def current_revisions(engine: Engine) -> set[str]:
 def is_current(engine: Engine) -> bool:
     """True when the database is at the newest revision."""
     return current_revisions(engine) == head_revisions()
+
+
+def include_in_comparison(
+    connection: Connection,
+) -> Callable[[str | None, str, Mapping[str, str | None]], bool]:
+    """Alembic's ``include_name`` hook for comparing the models with a database: leaves out the
+    full-text indexes that migrations create by hand because no model can describe them.
+
+    Those are SQLite's virtual tables (FTS5) with their shadow tables, and PostgreSQL indexes over
+    ``to_tsvector(...)`` expressions. Everything else is compared as usual.
+    """
+    if connection.dialect.name == "sqlite":
+        rows = connection.exec_driver_sql("PRAGMA table_list").all()
+        hidden = {("table", row[1]) for row in rows if row[2] in ("virtual", "shadow")}
+    elif connection.dialect.name == "postgresql":
+        rows = connection.execute(
+            text(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND strpos(indexdef, 'to_tsvector(') > 0"
+            )
+        ).all()
+        hidden = {("index", row[0]) for row in rows}
+    else:
+        hidden = set()
+    return lambda name, type_, parent_names: (type_, name) not in hidden

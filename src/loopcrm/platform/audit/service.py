@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from loopcrm.platform.audit.models import AuditAction, AuditEntry
 from loopcrm.platform.audit.schemas import AuditEntryOut, AuditFilter
@@ -114,3 +115,18 @@ def list_entries(
             cursor=cursor,
             convert=AuditEntryOut.model_validate,
         )
+
+
+def entries_of_record(session: Session, object_type: str, object_id: str, *, limit: int) -> list[AuditEntry]:
+    """The newest ``limit`` entries of one record, for a module's field history.
+
+    The caller has checked that the reader may read the record; a record's own history needs no
+    access to the whole audit log.
+    """
+    statement = (
+        select(AuditEntry)
+        .where(AuditEntry.object_type == object_type, AuditEntry.object_id == object_id)
+        .order_by(AuditEntry.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(statement))

@@ -4,11 +4,17 @@ long to wait between attempts.
 Modules register their tasks at import time in their ``jobs.py``::
 
     @task("journeys.send_message", max_attempts=5)
-    def send_message(uow: UnitOfWork, payload: dict[str, Any]) -> None: ...
+    def send_message(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None: ...
 
 
     @periodic("sales.recompute_forecast", every=timedelta(hours=1))
-    def recompute_forecast(uow: UnitOfWork, payload: dict[str, Any]) -> None: ...
+    def recompute_forecast(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None: ...
+
+The :class:`JobContext` carries what the worker knows and the payload should not: the
+installation's settings (a handler that sends mail builds ``Mailer(context.settings)``), the job's
+id and attempt number (for idempotency keys and logs) and the worker's clock reading when the run
+began (tests move that clock by hand, so handlers compare due times with ``context.now``, never
+with the system clock).
 
 A handler runs inside a unit of work that the worker commits together with the job's
 completion, so its database effects happen exactly once. It must not commit the unit of work
@@ -27,8 +33,20 @@ from typing import Any
 
 from loopcrm.platform.jobs.models import MAX_NAME_LENGTH
 from loopcrm.platform.unit_of_work import UnitOfWork
+from loopcrm.settings import Settings
 
-Handler = Callable[[UnitOfWork, dict[str, Any]], None]
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a handler may need besides its payload, handed over by the worker running the job."""
+
+    settings: Settings  # the worker's settings: SMTP, base URL, locale defaults
+    job_id: str  # the job being run: stable across attempts, so it can key external effects
+    attempt: int  # 1 on the first run; a retry or a takeover after a lost lease counts up
+    now: datetime  # the worker's clock when this run began (aware, UTC)
+
+
+Handler = Callable[[UnitOfWork, dict[str, Any], JobContext], None]
 Backoff = Callable[[int], timedelta]  # attempts made so far (1 after the first failure) → delay
 
 # Ten attempts with doubling delays spread retries over about 17 minutes: long enough to ride out

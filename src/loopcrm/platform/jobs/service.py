@@ -30,11 +30,12 @@ from loopcrm.platform.jobs.models import (
     JobStatus,
     truncate_error,
 )
-from loopcrm.platform.jobs.registry import Task, TaskRegistry, exponential_backoff, registry
+from loopcrm.platform.jobs.registry import JobContext, Task, TaskRegistry, exponential_backoff, registry
 from loopcrm.platform.jobs.schemas import JobOut
 from loopcrm.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
 from loopcrm.platform.permissions import Action, Actor, ObjectType, Scope, register_object_type, require
 from loopcrm.platform.unit_of_work import UnitOfWork
+from loopcrm.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -283,10 +284,14 @@ def run_claimed_job(
     session_factory: sessionmaker[Session],
     claimed: ClaimedJob,
     *,
+    settings: Settings,
     tasks: TaskRegistry = registry,
     clock: Clock = utc_now,
 ) -> JobOutcome:
     """Run the handler and mark the job succeeded in the same transaction, fenced by the claim.
+
+    The handler gets a :class:`JobContext` with ``settings``, the claim's attempt number and the
+    clock's reading as the run begins.
 
     If the claim no longer holds when the handler finishes, everything the handler wrote is
     rolled back: the worker that took over runs it instead. A failure rolls the handler's work
@@ -300,7 +305,8 @@ def run_claimed_job(
                 raise LookupError(
                     f"no task named {claimed.name!r} is registered in worker {claimed.worker_id}"
                 )
-            task.handler(uow, dict(claimed.payload))
+            context = JobContext(settings=settings, job_id=claimed.id, attempt=claimed.attempt, now=clock())
+            task.handler(uow, dict(claimed.payload), context)
             result = uow.session.execute(
                 update(Job)
                 .where(Job.held_by(claimed.id, claimed.worker_id, claimed.attempt))

@@ -155,6 +155,7 @@ class Worker:
         run_scheduler: bool = True,
     ) -> None:
         self._session_factory = session_factory
+        self._settings = settings
         self.worker_id = worker_id or new_worker_id()
         self.lease = lease if lease is not None else timedelta(seconds=settings.job_lease_seconds)
         self.poll_seconds = settings.worker_poll_seconds
@@ -177,7 +178,9 @@ class Worker:
             claimed.attempt,
         )
         with _Heartbeat(self._session_factory, claimed, lease=self.lease, clock=self._clock):
-            return run_claimed_job(self._session_factory, claimed, tasks=self._tasks, clock=self._clock)
+            return run_claimed_job(
+                self._session_factory, claimed, settings=self._settings, tasks=self._tasks, clock=self._clock
+            )
 
     def run_once(self) -> bool:
         """Claim and run one job; whether there was one."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 
 import loopcrm
@@ -42,6 +43,22 @@ def platform_routers() -> list[APIRouter]:
     ]
 
 
+def served_paths(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[str]:
+    """The paths of the page routes among ``routes``, inside included routers too.
+
+    FastAPI keeps a router included in another as one route object pointing at the original
+    router (``original_router``, with the prefix in ``include_context``), so a module's router
+    that gathers sub-routers has no page routes of its own at the top.
+    """
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path
+        included = getattr(route, "original_router", None)
+        if isinstance(included, APIRouter):
+            context = getattr(route, "include_context", None)
+            yield from served_paths(included.routes, prefix + getattr(context, "prefix", ""))
+
+
 def install_web(
     app: FastAPI,
     settings: Settings,
@@ -58,7 +75,7 @@ def install_web(
     served: set[str] = set()
     for router in [*platform_routers(), *module_routers, home.module_placeholder_router(modules)]:
         app.include_router(router)
-        served.update(route.path for route in router.routes if isinstance(route, APIRoute))
+        served.update(served_paths(router.routes))
     app.state.web_shell = WebShell(settings=settings, modules=tuple(modules), served_paths=frozenset(served))
     install_error_pages(app)
     install_server_error_page(app)

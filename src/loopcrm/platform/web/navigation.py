@@ -49,14 +49,16 @@ class NavigableModule(Protocol):
 
 @dataclass(frozen=True)
 class AdminPage:
-    """One page of the admin menu; shown to readers whose scope for ``object_type`` reads reaches
-    ``minimum_scope``."""
+    """One page of the admin menu; shown to readers whose scope for ``action`` on ``object_type``
+    reaches ``minimum_scope``."""
 
     label: str  # English msgid
     path: str
     object_type: str
     icon: str
     minimum_scope: Scope = Scope.OWN
+    # A page that manages a vocabulary everyone reads (tags, custom fields) asks for update instead.
+    action: Action = Action.READ
 
 
 ADMIN_PAGES: tuple[AdminPage, ...] = (
@@ -69,27 +71,46 @@ ADMIN_PAGES: tuple[AdminPage, ...] = (
     AdminPage(N_("Jobs"), "/admin/jobs", "job", "gear"),
 )
 
+# Admin pages of modules, added by :func:`register_admin_page` when their views are imported.
+_module_admin_pages: dict[str, AdminPage] = {}
+
 _SCOPE_RANK = {Scope.NONE: 0, Scope.OWN: 1, Scope.TEAM: 2, Scope.ALL: 3}
 
 
-def may_read(actor: Actor, object_type: str, minimum_scope: Scope = Scope.OWN) -> bool:
-    """Whether the actor's read scope of ``object_type`` reaches ``minimum_scope``.
+def register_admin_page(page: AdminPage) -> AdminPage:
+    """Add a module's page to the admin menu, after the platform's.
 
-    An object type nobody registered (a module not installed) is readable by nobody.
+    The platform cannot import modules, so a module's views register their admin pages when
+    they are imported (as object types are registered); the menu shows a page only once the
+    composition root mounts the router serving its path. Registering a path again replaces it.
+    """
+    _module_admin_pages[page.path] = page
+    return page
+
+
+def may(actor: Actor, object_type: str, action: Action, minimum_scope: Scope = Scope.OWN) -> bool:
+    """Whether the actor's scope for ``action`` on ``object_type`` reaches ``minimum_scope``.
+
+    An object type nobody registered (a module not installed) is reachable by nobody.
     """
     try:
-        scope = actor.scope(object_type, Action.READ)
+        scope = actor.scope(object_type, action)
     except KeyError:
         return False
     return _SCOPE_RANK[scope] >= _SCOPE_RANK[minimum_scope] and scope is not Scope.NONE
+
+
+def may_read(actor: Actor, object_type: str, minimum_scope: Scope = Scope.OWN) -> bool:
+    """Whether the actor's read scope of ``object_type`` reaches ``minimum_scope``."""
+    return may(actor, object_type, Action.READ, minimum_scope)
 
 
 def admin_pages_for(actor: Actor, available_paths: frozenset[str]) -> list[AdminPage]:
     """The admin pages this actor may open, among those this installation serves."""
     return [
         page
-        for page in ADMIN_PAGES
-        if page.path in available_paths and may_read(actor, page.object_type, page.minimum_scope)
+        for page in (*ADMIN_PAGES, *_module_admin_pages.values())
+        if page.path in available_paths and may(actor, page.object_type, page.action, page.minimum_scope)
     ]
 
 

@@ -1,0 +1,353 @@
+"""What accounts and contacts have in common: phones and emails, tags, owner and team, the search
+text, and how a record is shown to a reader (masked to their clearance, sensitive reads audited).
+
+Used inside an open unit of work by the account and contact use cases; nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from loopcrm.modules.customers.identifiers import phone_search_key
+from loopcrm.modules.customers.models import ContactPoint, ContactPointKind, Tag, Tagging
+from loopcrm.modules.customers.names import search_terms
+from loopcrm.modules.customers.schemas import ContactPointOut, EmailIn, PhoneIn, TagRef
+from loopcrm.modules.customers.service.custom_fields import (
+    CUSTOM_FIELD_PREFIX,
+    definitions,
+    field_levels,
+)
+from loopcrm.platform.audit.models import AuditAction
+from loopcrm.platform.audit.service import record_change, record_sensitive_read
+from loopcrm.platform.auth.models import Team, User
+from loopcrm.platform.errors import FieldError, StaleVersion, ValidationFailed
+from loopcrm.platform.i18n import N_
+from loopcrm.platform.notifications.models import NotificationKind
+from loopcrm.platform.notifications.service import notify
+from loopcrm.platform.permissions import (
+    Action,
+    Actor,
+    MaskedValues,
+    SecurityLevel,
+    can_reach_record,
+    get_object_type,
+    mask_fields,
+)
+from loopcrm.platform.unit_of_work import UnitOfWork
+
+
+def flush(session: Session) -> None:
+    """Write pending changes, turning a concurrent edit into :class:`StaleVersion` and a unique
+    value taken by a concurrent request into a field error."""
+    try:
+        session.flush()
+    except StaleDataError:
+        raise StaleVersion() from None
+    except IntegrityError as error:
+        text = str(error.orig).lower()
+        for column in ("credit_code", "external_id"):
+            if column in text:
+                raise ValidationFailed.single(column, "This value is already taken", "duplicate") from None
+        raise
+
+
+def check_version(record: Any, expected_version: int | None) -> None:
+    if expected_version is not None and record.version != expected_version:
+        raise StaleVersion()
+
+
+# ---------------------------------------------------------------- phones and emails
+
+
+def set_contact_points(
+    session: Session, record_kind: str, record_id: str, phones: Sequence[PhoneIn], emails: Sequence[EmailIn]
+) -> None:
+    """Replace the record's phones and emails; the same value twice is kept once."""
+    session.execute(
+        delete(ContactPoint).where(
+            ContactPoint.record_kind == record_kind, ContactPoint.record_id == record_id
+        )
+    )
+    entries = [
+        (ContactPointKind.PHONE, [(p.number, p.label.value, p.is_primary) for p in phones]),
+        (ContactPointKind.EMAIL, [(e.address, e.label.value, e.is_primary) for e in emails]),
+    ]
+    for kind, points in entries:
+        marked = [index for index, (_, _, is_primary) in enumerate(points) if is_primary]
+        primary = (marked or [0])[0]
+        seen: set[str] = set()
+        for position, (value, label, _) in enumerate(points):
+            if value in seen:
+                continue
+            seen.add(value)
+            session.add(
+                ContactPoint(
+                    record_kind=record_kind,
+                    record_id=record_id,
+                    kind=kind.value,
+                    value=value,
+                    search_key=phone_search_key(value) if kind is ContactPointKind.PHONE else value.lower(),
+                    label=label,
+                    is_primary=position == primary,
+                    position=position,
+                )
+            )
+
+
+def contact_points_of(
+    session: Session, record_kind: str, record_ids: Iterable[str]
+) -> dict[str, dict[str, list[ContactPointOut]]]:
+    """``{record id: {"phones": [...], "emails": [...]}}``, primary first."""
+    ids = sorted(set(record_ids))
+    found: dict[str, dict[str, list[ContactPointOut]]] = {
+        record_id: {"phones": [], "emails": []} for record_id in ids
+    }
+    if not ids:
+        return found
+    rows = session.scalars(
+        select(ContactPoint)
+        .where(ContactPoint.record_kind == record_kind, ContactPoint.record_id.in_(ids))
+        .order_by(ContactPoint.record_id, ContactPoint.is_primary.desc(), ContactPoint.position)
+    )
+    for point in rows:
+        bucket = "phones" if point.kind == ContactPointKind.PHONE.value else "emails"
+        found[point.record_id][bucket].append(
+            ContactPointOut(value=point.value, label=point.label, is_primary=point.is_primary)  # type: ignore[arg-type]
+        )
+    return found
+
+
+def points_as_input(points: dict[str, list[ContactPointOut]]) -> tuple[list[PhoneIn], list[EmailIn]]:
+    """Stored phones and emails as input again (for an update that changes only one of the two)."""
+    phones = [PhoneIn(number=p.value, label=p.label, is_primary=p.is_primary) for p in points["phones"]]
+    emails = [EmailIn(address=e.value, label=e.label, is_primary=e.is_primary) for e in points["emails"]]
+    return phones, emails
+
+
+# ---------------------------------------------------------------- tags
+
+
+def check_tags(session: Session, tag_ids: Sequence[str], field_name: str = "tag_ids") -> list[str]:
+    wanted = list(dict.fromkeys(tag_ids))
+    if not wanted:
+        return []
+    known = set(session.scalars(select(Tag.id).where(Tag.id.in_(wanted))))
+    errors = [
+        FieldError(f"{field_name}.{index}", "No tag has this id", "unknown_tag")
+        for index, tag_id in enumerate(wanted)
+        if tag_id not in known
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+    return wanted
+
+
+def tag_names(session: Session, tag_ids: Sequence[str]) -> dict[str, str]:
+    if not tag_ids:
+        return {}
+    return {
+        key: value
+        for key, value in session.execute(select(Tag.id, Tag.name).where(Tag.id.in_(list(tag_ids))))
+    }
+
+
+def set_tags(session: Session, record_kind: str, record_id: str, tag_ids: Sequence[str]) -> None:
+    session.execute(delete(Tagging).where(Tagging.record_kind == record_kind, Tagging.record_id == record_id))
+    for tag_id in dict.fromkeys(tag_ids):
+        session.add(Tagging(tag_id=tag_id, record_kind=record_kind, record_id=record_id))
+
+
+def tags_of(session: Session, record_kind: str, record_ids: Iterable[str]) -> dict[str, list[TagRef]]:
+    ids = sorted(set(record_ids))
+    found: dict[str, list[TagRef]] = {record_id: [] for record_id in ids}
+    if not ids:
+        return found
+    rows = session.execute(
+        select(Tagging.record_id, Tag.id, Tag.name, Tag.colour)
+        .join(Tag, Tag.id == Tagging.tag_id)
+        .where(Tagging.record_kind == record_kind, Tagging.record_id.in_(ids))
+        .order_by(Tag.name)
+    )
+    for record_id, tag_id, name, colour in rows:
+        found[record_id].append(TagRef(id=tag_id, name=name, colour=colour))
+    return found
+
+
+# ---------------------------------------------------------------- owner and team
+
+
+def check_owner_and_team(
+    session: Session,
+    actor: Actor,
+    object_type: str,
+    action: Action,
+    owner_id: str | None,
+    team_id: str | None,
+) -> None:
+    """The owner must be an active user and the team must exist, and the actor must be allowed to
+    give a record this owner and team (a rep with *own* scope cannot hand a record to a colleague).
+
+    Checked without autoflush: an update has already set the new ids on the record, and flushing
+    an unknown one would break its foreign key (a server error) instead of answering this error.
+    """
+    with session.no_autoflush:
+        if (
+            owner_id is not None
+            and session.scalar(select(User.id).where(User.id == owner_id, User.is_active.is_(True))) is None
+        ):
+            raise ValidationFailed.single("owner_id", "No active user has this id", "unknown_user")
+        if team_id is not None and session.get(Team, team_id) is None:
+            raise ValidationFailed.single("team_id", "No team has this id", "unknown_team")
+    if not can_reach_record(actor, object_type, action, owner_id=owner_id, team_id=team_id):
+        raise ValidationFailed.single(
+            "owner_id", "You may not give a record to this owner or team", "owner_not_allowed"
+        )
+
+
+def user_names(session: Session, user_ids: Iterable[str | None]) -> dict[str, str]:
+    ids = sorted({user_id for user_id in user_ids if user_id})
+    if not ids:
+        return {}
+    return {key: value for key, value in session.execute(select(User.id, User.name).where(User.id.in_(ids)))}
+
+
+# ---------------------------------------------------------------- search text
+
+
+def build_search_text(names: Sequence[str | None], identifiers: Sequence[str | None]) -> str:
+    """The words the full-text index holds: name terms (Hanzi substrings, pinyin, initials, Latin
+    words) and public identifiers such as credit codes, space-separated, one index token each.
+
+    Only fields every reader may see belong here: the index cannot tell who is asking. Phones and
+    emails (internal) are searched through ``contact_points`` by readers cleared for them (see
+    ``service/search.py``). Identifiers are expected to be letters and digits (credit codes).
+    """
+    terms = search_terms(*[name for name in names if name])
+    terms.extend(identifier.lower() for identifier in identifiers if identifier)
+    return " ".join(dict.fromkeys(term for term in terms if term))
+
+
+# ---------------------------------------------------------------- showing a record
+
+
+def present(
+    uow: UnitOfWork,
+    actor: Actor,
+    object_type: str,
+    record_id: str,
+    values: dict[str, Any],
+    levels: dict[str, SecurityLevel],
+    *,
+    is_read: bool = True,
+) -> MaskedValues:
+    """``values`` (with ``custom_fields`` as a dict) masked to the actor's clearance.
+
+    Custom fields are masked one by one at their own level (``custom_fields.<key>`` in
+    ``masked``; ``levels`` from :func:`custom_levels`). Reading confidential values of one
+    record is audited here; lists audit a page at once (:func:`audit_page_read`), and echoing
+    back what the actor just wrote (``is_read=False``) is not a read.
+    """
+    custom = values.pop("custom_fields", {}) or {}
+    flat = dict(values)
+    flat.update({CUSTOM_FIELD_PREFIX + key: value for key, value in custom.items()})
+    shown = mask_fields(actor, object_type, flat, extra_levels=levels)
+    result = {key: value for key, value in shown.values.items() if not key.startswith(CUSTOM_FIELD_PREFIX)}
+    result["custom_fields"] = {
+        key.removeprefix(CUSTOM_FIELD_PREFIX): value
+        for key, value in shown.values.items()
+        if key.startswith(CUSTOM_FIELD_PREFIX) and key not in shown.masked
+    }
+    if is_read:
+        record_sensitive_read(uow, actor, object_type, record_id, shown.revealed_sensitive)
+    return MaskedValues(result, shown.masked, shown.revealed_sensitive)
+
+
+def custom_levels(session: Session, object_type: str) -> dict[str, SecurityLevel]:
+    """The security levels of the custom fields of ``object_type``, for :func:`present`."""
+    return field_levels(definitions(session, object_type))
+
+
+def audit_page_read(uow: UnitOfWork, actor: Actor, object_type: str, shown: dict[str, MaskedValues]) -> None:
+    """One audit entry for a list page that showed confidential values: which fields of which records.
+
+    One entry per page rather than per row keeps a list a cheap read while still answering
+    "who saw the birthdays of these contacts".
+    """
+    if actor.is_system:
+        return
+    revealed: dict[str, list[str]] = {}
+    for record_id, values in shown.items():
+        for name in values.revealed_sensitive:
+            revealed.setdefault(name, []).append(record_id)
+    if revealed:
+        record_change(
+            uow, actor, AuditAction.READ, object_type, None, {k: sorted(v) for k, v in revealed.items()}
+        )
+
+
+def plain(value: Any) -> Any:
+    """An enum member as its stored value; anything else as it is."""
+    return value.value if hasattr(value, "value") else value
+
+
+_NOT_AUDITED = {"id", "created_at", "updated_at", "created_by", "updated_by", "version", "deleted_at"}
+
+
+def audit_snapshot(values: dict[str, Any]) -> dict[str, Any]:
+    """The audited form of a record's values: phones, emails and tags as plain lists, custom
+    fields one by one, so the field history shows each change on its own line."""
+    snapshot = {key: value for key, value in values.items() if key not in _NOT_AUDITED}
+    snapshot["phones"] = [point.value for point in values["phones"]]
+    snapshot["emails"] = [point.value for point in values["emails"]]
+    snapshot["tags"] = [tag.name for tag in values["tags"]]
+    if "employments" in values:
+        snapshot["employments"] = [
+            f"{job.account_name} {job.title or ''} {job.started_on or ''}–{job.ended_on or ''}".strip()
+            for job in values["employments"]
+        ]
+    custom = snapshot.pop("custom_fields")
+    snapshot.update({f"custom_fields.{key}": value for key, value in custom.items()})
+    return snapshot
+
+
+def refuse_hidden_fields(
+    actor: Actor, object_type: str, given: set[str], custom: dict[str, Any], levels: dict[str, SecurityLevel]
+) -> None:
+    """Refuse to change a field above the actor's clearance: whoever cannot see a value cannot
+    judge what they overwrite."""
+    all_levels = {**get_object_type(object_type).field_levels, **levels}
+    names = (set(given) - {"custom_fields"}) | {f"custom_fields.{key}" for key in custom}
+    hidden = sorted(name for name in names if all_levels.get(name, SecurityLevel.PUBLIC) > actor.clearance)
+    if hidden:
+        raise ValidationFailed.single(
+            hidden[0], "You may not change a field you cannot see", "field_not_allowed"
+        )
+
+
+_ASSIGNED_MESSAGES = {
+    "account": N_("{actor} made you the owner of the account {name}"),
+    "contact": N_("{actor} made you the owner of the contact {name}"),
+}
+
+
+def notify_new_owner(
+    uow: UnitOfWork, actor: Actor, record_kind: str, record_id: str, name: str, owner_id: str | None
+) -> None:
+    """Tell a user that someone else made them responsible for a record (in-app notification,
+    committed with the change). Taking a record yourself needs no notice."""
+    if owner_id is None or owner_id == actor.user_id:
+        return
+    notify(
+        uow,
+        owner_id,
+        NotificationKind.ASSIGNED_TO_YOU,
+        _ASSIGNED_MESSAGES[record_kind],
+        {"actor": actor.display_name or actor.label, "name": name},
+        f"/customers/{record_kind}s/{record_id}",
+    )

@@ -1,0 +1,352 @@
+"""Filtered, sorted and paginated lists: the query language behind every list view and ``GET`` list.
+
+A module declares the fields a list may filter and sort on (:class:`ListField`: a SQL
+expression and a type) and hands the reader's conditions and sort to :func:`apply_conditions`
+and :func:`sorted_page`. Conditions are written ``field:operator:value``
+(``city:eq:上海``, ``employee_count:gte:100``, ``cf.level:in:gold,silver``) in the API's
+``filter`` parameter and in saved views, so a saved view is the same text the API takes.
+
+Pages are keyset-paginated on ``(sort value, id)``: stable under inserts and one index range
+scan per page however deep the reader goes. Empty values sort last in both directions.
+Filtering or sorting on a field above the reader's clearance is refused, because the order of
+the rows would reveal the hidden values.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, func, not_, or_
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from loopcrm.platform.errors import ValidationFailed
+from loopcrm.platform.pagination import Page, check_limit
+from loopcrm.platform.permissions import Actor, SecurityLevel
+
+Item = TypeVar("Item")
+
+
+class FieldType(StrEnum):
+    """How a list field's values are compared, parsed from text and sorted."""
+
+    TEXT = "text"  # case-sensitive text; contains / starts_with match substrings
+    NUMBER = "number"  # integers and decimals
+    DATE = "date"  # calendar dates, ISO 8601 (2026-11-23)
+    DATETIME = "datetime"  # instants, ISO 8601 with offset
+    BOOLEAN = "boolean"  # true / false
+    CHOICE = "choice"  # one value of a declared set (enum values, ids)
+    MULTI_CHOICE = "multi_choice"  # a JSON list of values; eq / in match any of them
+
+
+class Operator(StrEnum):
+    """The comparisons a condition may use."""
+
+    EQ = "eq"  # equal to (any of the list values for multi-choice)
+    NE = "ne"  # not equal to, or empty
+    CONTAINS = "contains"  # text contains the value
+    STARTS_WITH = "starts_with"  # text starts with the value
+    GT = "gt"
+    GTE = "gte"
+    LT = "lt"
+    LTE = "lte"
+    IN = "in"  # one of a comma-separated list
+    EMPTY = "empty"  # no value
+    NOT_EMPTY = "not_empty"  # any value
+
+
+_OPERATORS_BY_TYPE: dict[FieldType, frozenset[Operator]] = {
+    FieldType.TEXT: frozenset(Operator),
+    FieldType.NUMBER: frozenset(Operator) - {Operator.CONTAINS, Operator.STARTS_WITH},
+    FieldType.DATE: frozenset(Operator) - {Operator.CONTAINS, Operator.STARTS_WITH},
+    FieldType.DATETIME: frozenset(Operator) - {Operator.CONTAINS, Operator.STARTS_WITH, Operator.IN},
+    FieldType.BOOLEAN: frozenset({Operator.EQ, Operator.NE, Operator.EMPTY, Operator.NOT_EMPTY}),
+    FieldType.CHOICE: frozenset({Operator.EQ, Operator.NE, Operator.IN, Operator.EMPTY, Operator.NOT_EMPTY}),
+    FieldType.MULTI_CHOICE: frozenset(
+        {Operator.EQ, Operator.NE, Operator.IN, Operator.EMPTY, Operator.NOT_EMPTY}
+    ),
+}
+
+# A custom condition: given the operator and the parsed values, the SQL condition.
+ConditionBuilder = Callable[[Operator, list[Any]], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class ListField:
+    """A field a list can filter and sort on.
+
+    ``expression`` is what SQL compares (a column, or a value inside a JSON column);
+    ``build`` replaces the generic comparison for fields that are not a plain value of the row
+    (tags, a related table). ``level`` is the field's security level for the reader.
+    """
+
+    key: str
+    expression: ColumnElement[Any] | InstrumentedAttribute[Any]
+    type: FieldType
+    sortable: bool = True
+    level: SecurityLevel = SecurityLevel.PUBLIC
+    build: ConditionBuilder | None = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One ``field:operator:value`` filter."""
+
+    field: str
+    operator: Operator
+    value: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.field}:{self.operator.value}:{self.value}"
+
+
+@dataclass(frozen=True)
+class Sort:
+    """The order of a list: one field, ascending or descending; ties go by id."""
+
+    field: str
+    descending: bool = False
+
+    def __str__(self) -> str:
+        return f"-{self.field}" if self.descending else self.field
+
+
+def parse_condition(text: str, *, parameter: str = "filter") -> Condition:
+    """``field:operator:value`` (the value may contain further colons) → :class:`Condition`."""
+    field, separator, rest = text.partition(":")
+    operator_text, _, value = rest.partition(":")
+    if not separator or not field:
+        raise ValidationFailed.single(
+            parameter, "Write a filter as field:operator:value", "invalid_filter", filter=text
+        )
+    try:
+        operator = Operator(operator_text)
+    except ValueError:
+        raise ValidationFailed.single(
+            parameter, "Unknown filter operator {operator}", "invalid_operator", operator=operator_text
+        ) from None
+    return Condition(field, operator, value)
+
+
+def parse_sort(text: str | None, *, parameter: str = "sort") -> Sort | None:
+    """``field`` or ``-field`` (descending) → :class:`Sort`; empty means the default order."""
+    if not text:
+        return None
+    descending = text.startswith("-")
+    field = text[1:] if descending else text
+    if not field:
+        raise ValidationFailed.single(parameter, "Unknown field {field}", "unknown_field", field=text)
+    return Sort(field, descending)
+
+
+def _parse_value(field: ListField, text: str, parameter: str) -> Any:
+    def refuse() -> ValidationFailed:
+        return ValidationFailed.single(
+            parameter,
+            "{value} is not a valid value for {field}",
+            "invalid_value",
+            value=text,
+            field=field.key,
+        )
+
+    try:
+        if field.type is FieldType.NUMBER:
+            number = Decimal(text)
+            if not number.is_finite():
+                raise refuse()
+            return number
+        if field.type is FieldType.DATE:
+            return date.fromisoformat(text)
+        if field.type is FieldType.DATETIME:
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is None:
+                raise refuse()
+            return moment
+        if field.type is FieldType.BOOLEAN:
+            if text.lower() in ("true", "1", "yes"):
+                return True
+            if text.lower() in ("false", "0", "no"):
+                return False
+            raise refuse()
+    except (InvalidOperation, ValueError):
+        raise refuse() from None
+    return text
+
+
+def _field(fields: Mapping[str, ListField], name: str, actor: Actor, parameter: str) -> ListField:
+    field = fields.get(name)
+    if field is None:
+        raise ValidationFailed.single(parameter, "Unknown field {field}", "unknown_field", field=name)
+    if field.level > actor.clearance:
+        raise ValidationFailed.single(
+            parameter, "You may not filter or sort on {field}", "field_not_allowed", field=name
+        )
+    return field
+
+
+def _empty(field: ListField) -> ColumnElement[bool]:
+    expression = field.expression
+    if field.type in (FieldType.TEXT, FieldType.CHOICE):
+        return or_(expression.is_(None), expression == "")
+    if field.type is FieldType.MULTI_CHOICE:
+        return or_(expression.is_(None), expression == "", expression == "[]")
+    return expression.is_(None)
+
+
+def _multi_choice_has(field: ListField, value: str) -> ColumnElement[bool]:
+    # The list is stored as JSON text; option values are plain words, so the quoted value is exact.
+    return field.expression.like(f"%{json.dumps(value)}%")
+
+
+def _condition(field: ListField, condition: Condition, parameter: str) -> ColumnElement[bool]:
+    operator = condition.operator
+    if operator not in _OPERATORS_BY_TYPE[field.type]:
+        raise ValidationFailed.single(
+            parameter,
+            "The operator {operator} does not apply to {field}",
+            "invalid_operator",
+            operator=operator.value,
+            field=field.key,
+        )
+    if operator in (Operator.EMPTY, Operator.NOT_EMPTY):
+        values: list[Any] = []
+    elif operator is Operator.IN:
+        values = [
+            _parse_value(field, part.strip(), parameter)
+            for part in condition.value.split(",")
+            if part.strip()
+        ]
+        if not values:
+            raise ValidationFailed.single(parameter, "Give at least one value", "invalid_value")
+    else:
+        values = [_parse_value(field, condition.value, parameter)]
+    if field.build is not None:
+        return field.build(operator, values)
+    expression = field.expression
+    if operator is Operator.EMPTY:
+        return _empty(field)
+    if operator is Operator.NOT_EMPTY:
+        return not_(_empty(field))
+    if field.type is FieldType.MULTI_CHOICE:
+        matches = or_(*(_multi_choice_has(field, value) for value in values))
+        return or_(_empty(field), not_(matches)) if operator is Operator.NE else matches
+    value = values[0]
+    match operator:
+        case Operator.EQ:
+            return expression == value
+        case Operator.NE:
+            return or_(expression != value, _empty(field))
+        case Operator.CONTAINS:
+            return func.lower(expression).contains(str(value).lower(), autoescape=True)
+        case Operator.STARTS_WITH:
+            return func.lower(expression).startswith(str(value).lower(), autoescape=True)
+        case Operator.GT:
+            return expression > value
+        case Operator.GTE:
+            return expression >= value
+        case Operator.LT:
+            return expression < value
+        case Operator.LTE:
+            return expression <= value
+        case _:  # Operator.IN; EMPTY and NOT_EMPTY were answered above
+            return expression.in_(values)
+
+
+def apply_conditions(
+    statement: Select[Any],
+    fields: Mapping[str, ListField],
+    conditions: Iterable[Condition],
+    actor: Actor,
+    *,
+    parameter: str = "filter",
+) -> Select[Any]:
+    """``statement`` narrowed by every condition (they all must hold)."""
+    built = [_condition(_field(fields, c.field, actor, parameter), c, parameter) for c in conditions]
+    return statement.where(and_(*built)) if built else statement
+
+
+def _encode(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        values = None
+    if not isinstance(values, list) or len(values) != 3 or not isinstance(values[2], str):
+        raise ValidationFailed.single("cursor", "The cursor is not valid", "invalid_cursor")
+    return values
+
+
+def _sort_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def sorted_page(
+    session: Session,
+    statement: Select[Any],
+    fields: Mapping[str, ListField],
+    sort: Sort | None,
+    id_column: InstrumentedAttribute[str],
+    actor: Actor,
+    *,
+    limit: int,
+    cursor: str | None,
+    convert: Callable[[Any], Item],
+) -> Page[Item]:
+    """One page of ``statement`` (which selects one entity) in ``sort`` order, newest first by default.
+
+    The cursor holds the last row's sort value and id, so the next page starts right after it.
+    """
+    check_limit(limit)
+    if sort is None:
+        if cursor:
+            last = _decode(cursor)
+            statement = statement.where(id_column < last[2])
+        statement = statement.order_by(id_column.desc())
+        rows: Sequence[Any] = session.scalars(statement.limit(limit + 1)).all()
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = _encode([False, None, rows[-1].id]) if has_more and rows else None
+        return Page[Any](items=[convert(row) for row in rows], next_cursor=next_cursor)
+
+    field = _field(fields, sort.field, actor, "sort")
+    if not field.sortable:
+        raise ValidationFailed.single(
+            "sort", "The list cannot be sorted by {field}", "not_sortable", field=sort.field
+        )
+    expression = field.expression
+    is_null = expression.is_(None)
+    if cursor:
+        was_null, raw_value, last_id = _decode(cursor)
+        after_id = id_column < last_id if sort.descending else id_column > last_id
+        if was_null:
+            statement = statement.where(is_null, after_id)
+        else:
+            value = _parse_value(field, str(raw_value), "cursor") if raw_value is not None else None
+            beyond = expression < value if sort.descending else expression > value
+            statement = statement.where(or_(is_null, beyond, and_(expression == value, after_id)))
+    ordering = expression.desc() if sort.descending else expression.asc()
+    tie = id_column.desc() if sort.descending else id_column.asc()
+    statement = statement.add_columns(expression.label("_sort_value")).order_by(is_null.asc(), ordering, tie)
+    result = session.execute(statement.limit(limit + 1)).all()
+    has_more = len(result) > limit
+    result = result[:limit]
+    next_cursor = None
+    if has_more and result:
+        last_row, last_value = result[-1][0], result[-1][1]
+        next_cursor = _encode([last_value is None, _sort_value(last_value), last_row.id])
+    return Page[Any](items=[convert(row[0]) for row in result], next_cursor=next_cursor)

@@ -1,0 +1,47 @@
+"""The activity pages over HTTP: logging from the panel, refused input kept, tasks, calendar, detail."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+
+from loopcrm.modules.activities import service as activities
+from loopcrm.modules.activities.schemas import ActivityCreate
+from loopcrm.platform.db import utc_now
+
+from .conftest import PASSWORD
+
+
+def test_smoke_pages_render(client: TestClient, make_person, sign_in, post_form, uow_factory) -> None:
+    rep = make_person("sales_rep", email="rep@example.com", password=PASSWORD)
+    sign_in("rep@example.com")
+    task = activities.log_activity(
+        uow_factory(),
+        rep.actor,
+        ActivityCreate.model_validate(
+            {
+                "kind": "task",
+                "subject": "准备合同",
+                "occurred_at": (utc_now() + timedelta(hours=3)).isoformat(),
+                "task": {"assignee_id": rep.user.id},
+                "links": [{"subject_type": "user", "subject_id": rep.user.id}],
+            }
+        ),
+    )
+    for path in (
+        "/activities",
+        "/activities/calendar",
+        "/activities/calendar?view=week",
+        f"/activities/{task.id}",
+        f"/activities/new?kind=call&subject_type=user&subject_id={rep.user.id}&next=/",
+        f"/activities/new?kind=meeting&subject_type=user&subject_id={rep.user.id}&next=/",
+        f"/activities/new?kind=email&subject_type=user&subject_id={rep.user.id}&next=/",
+        f"/activities/new?kind=task&subject_type=user&subject_id={rep.user.id}&next=/",
+        f"/activities/new?kind=note&subject_type=user&subject_id={rep.user.id}&next=/",
+        f"/activities/timeline?subject=user:{rep.user.id}",
+        "/notifications",
+        "/notifications/bell",
+    ):
+        answer = client.get(path)
+        assert answer.status_code == 200, (path, answer.text[:3000])

@@ -1,0 +1,131 @@
+"""Imports and exports over the REST API: upload, setup, preview, start, follow, report, undo, and
+list exports, as an integrator would call them."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import openpyxl
+import pytest
+
+import loopcrm.modules.customers.jobs  # noqa: F401  (registers the import tasks)
+from loopcrm.modules.customers import service as customers
+from loopcrm.modules.customers.schemas import ContactCreate
+from loopcrm.platform.db import create_session_factory
+from loopcrm.platform.jobs.worker import Worker
+
+ROWS = "姓名,手机,邮箱\n王芳,138 1234 5678,wang@x.cn\n李雷,12345,li@x.cn\n"
+
+
+@pytest.fixture
+def work(engine, settings):
+    worker = Worker(create_session_factory(engine), settings, run_scheduler=False)
+    return lambda: [None for _ in iter(worker.run_once, False)]
+
+
+def upload(client, person, content: bytes = ROWS.encode("gbk"), name: str = "联系人.csv", kind: str = "contact"):
+    return client.post(
+        "/api/v1/imports",
+        headers=person.headers,
+        data={"record_kind": kind},
+        files={"file": (name, content, "text/csv")},
+    )
+
+
+def test_an_import_runs_through_the_api_from_upload_to_undo(client, make_person, work):
+    rep = make_person("sales_rep")
+
+    uploaded = upload(client, rep)
+    assert uploaded.status_code == 201, uploaded.text
+    run = uploaded.json()
+    assert (run["status"], run["encoding"], run["mapping"]) == ("uploaded", "gb18030", ["full_name", "phone", "email"])
+
+    setup = client.get(f"/api/v1/imports/{run['id']}/setup", headers=rep.headers).json()
+    assert setup["sample_rows"] == [["王芳", "138 1234 5678", "wang@x.cn"], ["李雷", "12345", "li@x.cn"]]
+    assert "custom_fields" not in {target["key"] for target in setup["targets"]}
+
+    body = {"mapping": run["mapping"], "upsert_key": "email"}
+    preview = client.post(f"/api/v1/imports/{run['id']}/preview", headers=rep.headers, json=body).json()
+    assert [(row["row_number"], row["outcome"]) for row in preview["rows"]] == [(2, "created"), (3, "rejected")]
+    assert preview["rows"][1]["problems"] == [
+        {
+            "field": "phones.0.number",
+            "column": 1,
+            "code": "value_error",
+            "message": "12345 is not a valid phone number",
+            "message_id": "{value} is not a valid phone number",
+            "params": {"value": "12345"},
+        }
+    ]
+
+    started = client.post(f"/api/v1/imports/{run['id']}/start", headers=rep.headers, json=body)
+    assert (started.status_code, started.json()["status"]) == (202, "queued")
+    again = client.post(f"/api/v1/imports/{run['id']}/start", headers=rep.headers, json=body)
+    assert again.status_code == 409
+    work()
+
+    finished = client.get(f"/api/v1/imports/{run['id']}", headers=rep.headers).json()
+    assert (finished["status"], finished["created_count"], finished["rejected_count"]) == ("completed", 1, 1)
+    report = client.get(f"/api/v1/imports/{run['id']}/report", headers=rep.headers)
+    assert report.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "filename*=UTF-8''%E8%81%94%E7%B3%BB%E4%BA%BA-report.csv" in report.headers["content-disposition"]
+    assert list(csv.reader(io.StringIO(report.content.decode("utf-8-sig")))) == [
+        ["行号", "姓名", "手机", "邮箱", "结果", "原因", "警告"],
+        ["3", "李雷", "12345", "li@x.cn", "已拒绝", "手机: 12345 不是有效的电话号码", ""],
+    ]
+    listed = client.get("/api/v1/imports", headers=rep.headers).json()
+    assert [item["id"] for item in listed["items"]] == [run["id"]]
+
+    undone = client.post(f"/api/v1/imports/{run['id']}/undo", headers=rep.headers)
+    assert undone.status_code == 202
+    work()
+    assert client.get(f"/api/v1/imports/{run['id']}", headers=rep.headers).json()["status"] == "undone"
+    assert client.get("/api/v1/contacts", headers=rep.headers).json()["items"] == []
+
+
+def test_bad_uploads_and_mappings_get_problem_documents(client, make_person):
+    rep = make_person("sales_rep")
+    reader = make_person("read_only")
+
+    unreadable = upload(client, rep, b"\xd0\xcf\x11\xe0old excel", name="old.xls")
+    no_header = upload(client, rep, b"\n\n")
+    not_allowed = upload(client, reader)
+    run = upload(client, rep).json()
+    wrong = client.post(
+        f"/api/v1/imports/{run['id']}/start", headers=rep.headers, json={"mapping": ["full_name"], "upsert_key": "phone"}
+    )
+    other = client.get(f"/api/v1/imports/{run['id']}", headers=make_person("sales_rep").headers)
+
+    assert (unreadable.status_code, unreadable.json()["errors"][0]["field"]) == (422, "file")
+    assert "save the file as .xlsx or CSV" in unreadable.json()["errors"][0]["message"]
+    assert no_header.status_code == 422
+    assert not_allowed.status_code == 403
+    assert wrong.status_code == 422
+    assert {error["code"] for error in wrong.json()["errors"]} == {"wrong_length", "key_not_mapped"}
+    assert other.status_code == 404
+
+
+def test_exports_follow_the_list_parameters_and_the_readers_scope(client, make_person, uow_factory):
+    rep = make_person("sales_rep")
+    other = make_person("sales_rep")
+    for person, family, given in ((rep, "王", "芳"), (rep, "李", "雷"), (other, "韩", "梅")):
+        customers.create_contact(
+            uow_factory(), person.actor, ContactCreate(family_name=family, given_name=given, city="福州")
+        )
+
+    exported = client.get(
+        "/api/v1/contacts/export",
+        headers=rep.headers,
+        params={"sort": "full_name", "column": ["full_name", "city"], "filter": "city:eq:福州"},
+    )
+    workbook = client.get("/api/v1/contacts/export", headers=rep.headers, params={"format": "xlsx"})
+    refused = client.get("/api/v1/contacts/export", headers=rep.headers, params={"filter": "birthday:empty:"})
+    anonymous = client.get("/api/v1/accounts/export")
+
+    assert exported.status_code == 200
+    assert exported.content.decode("utf-8-sig").splitlines() == ["姓名,城市", "李雷,福州", "王芳,福州"]
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
+    assert sorted(row[0] for row in sheet.iter_rows(min_row=2, values_only=True)) == ["李雷", "王芳"]
+    assert refused.status_code == 422
+    assert anonymous.status_code == 401
