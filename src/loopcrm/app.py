@@ -52,8 +52,8 @@ def register_tasks() -> None:
 
     Modules add the import of their ``jobs`` here.
     """
-    import loopcrm.modules.activities.jobs  # noqa: F401  (reminders, due tasks, outgoing email)
-    import loopcrm.modules.customers.jobs  # noqa: F401  (import steps and undo)
+    import loopcrm.modules.activities.jobs
+    import loopcrm.modules.customers.jobs
     import loopcrm.platform.housekeeping  # noqa: F401  (registers platform.housekeeping)
 
 

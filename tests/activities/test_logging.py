@@ -88,7 +88,8 @@ def test_a_note_is_sanitised_and_titled_by_its_first_words(uow_factory, make_per
     )
 
     assert note.body == (
-        '<p>Budget <b>approved</b></p><a rel="noopener">bad</a> <a href="https://example.com" rel="noopener">ok</a>'
+        '<p>Budget <b>approved</b></p><a rel="noopener">bad</a> '
+        '<a href="https://example.com" rel="noopener">ok</a>'
     )
     assert note.subject == "Budget approved bad ok"
 

@@ -105,7 +105,7 @@ def test_the_kinds_filter_keeps_only_those_kinds(uow_factory, history) -> None:
 
 
 def test_pages_follow_each_other_without_gaps_or_repeats_even_with_new_entries(uow_factory, history) -> None:
-    admin, account, contact, start, _ = history
+    admin, account, contact, _, _ = history
     subjects = [("user", account), ("user", contact)]
 
     first = activities.timeline(uow_factory(), admin.actor, subjects, limit=2)
@@ -122,7 +122,7 @@ def test_pages_follow_each_other_without_gaps_or_repeats_even_with_new_entries(u
 
 
 def test_deleted_activities_leave_the_timeline(uow_factory, history) -> None:
-    admin, account, contact, _, made = history
+    admin, account, _, _, made = history
 
     activities.delete_activity(uow_factory(), admin.actor, made[4].id)
 

@@ -71,7 +71,9 @@ def test_each_reason_finds_its_account(uow_factory, make_person):
 
 def test_matches_are_listed_strongest_reason_first(uow_factory, make_person):
     admin = make_person("admin")
-    _contact(uow_factory, admin, family_name="王", given_name="芳", city="杭州", phones=[{"number": "13812345678"}])
+    _contact(
+        uow_factory, admin, family_name="王", given_name="芳", city="杭州", phones=[{"number": "13812345678"}]
+    )
     _contact(uow_factory, admin, family_name="李", given_name="四", emails=[{"address": "wf@example.com"}])
 
     with uow_factory() as uow:
@@ -146,15 +148,17 @@ def test_a_reader_is_never_warned_about_records_outside_their_scope(uow_factory,
     alice = make_person("sales_rep")
     bob = make_person("sales_rep")
     admin = make_person("admin")
-    _contact(uow_factory, alice, family_name="Doe", given_name="Jane", emails=[{"address": "jane@example.com"}])
+    _contact(
+        uow_factory, alice, family_name="Doe", given_name="Jane", emails=[{"address": "jane@example.com"}]
+    )
 
     assert _found(uow_factory, bob, "contact", given_name="J", emails=[{"address": "jane@example.com"}]) == {}
-    assert _found(uow_factory, alice, "contact", given_name="J", emails=[{"address": "jane@example.com"}]) == {
-        "Jane Doe": ["email"]
-    }
-    assert _found(uow_factory, admin, "contact", given_name="J", emails=[{"address": "jane@example.com"}]) == {
-        "Jane Doe": ["email"]
-    }
+    assert _found(
+        uow_factory, alice, "contact", given_name="J", emails=[{"address": "jane@example.com"}]
+    ) == {"Jane Doe": ["email"]}
+    assert _found(
+        uow_factory, admin, "contact", given_name="J", emails=[{"address": "jane@example.com"}]
+    ) == {"Jane Doe": ["email"]}
 
 
 def test_deleted_records_are_not_duplicates(uow_factory, make_person):
@@ -162,14 +166,18 @@ def test_deleted_records_are_not_duplicates(uow_factory, make_person):
     gone = _contact(uow_factory, admin, given_name="Gone", emails=[{"address": "gone@example.com"}])
     customers.delete_contact(uow_factory(), admin.actor, gone.id)
 
-    assert _found(uow_factory, admin, "contact", given_name="G", emails=[{"address": "gone@example.com"}]) == {}
+    assert (
+        _found(uow_factory, admin, "contact", given_name="G", emails=[{"address": "gone@example.com"}]) == {}
+    )
 
 
 def test_a_create_answers_with_the_possible_duplicates_but_still_creates(uow_factory, make_person):
     rep = make_person("sales_rep")
     first = _contact(uow_factory, rep, family_name="张", given_name="伟", phones=[{"number": "13900001111"}])
 
-    second = _contact(uow_factory, rep, family_name="张", given_name="伟", phones=[{"number": "+8613900001111"}])
+    second = _contact(
+        uow_factory, rep, family_name="张", given_name="伟", phones=[{"number": "+8613900001111"}]
+    )
     account = _account(uow_factory, rep, name="全新公司")
 
     assert first.possible_duplicates == []

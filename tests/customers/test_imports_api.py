@@ -24,7 +24,9 @@ def work(engine, settings):
     return lambda: [None for _ in iter(worker.run_once, False)]
 
 
-def upload(client, person, content: bytes = ROWS.encode("gbk"), name: str = "联系人.csv", kind: str = "contact"):
+def upload(
+    client, person, content: bytes = ROWS.encode("gbk"), name: str = "联系人.csv", kind: str = "contact"
+):
     return client.post(
         "/api/v1/imports",
         headers=person.headers,
@@ -39,7 +41,11 @@ def test_an_import_runs_through_the_api_from_upload_to_undo(client, make_person,
     uploaded = upload(client, rep)
     assert uploaded.status_code == 201, uploaded.text
     run = uploaded.json()
-    assert (run["status"], run["encoding"], run["mapping"]) == ("uploaded", "gb18030", ["full_name", "phone", "email"])
+    assert (run["status"], run["encoding"], run["mapping"]) == (
+        "uploaded",
+        "gb18030",
+        ["full_name", "phone", "email"],
+    )
 
     setup = client.get(f"/api/v1/imports/{run['id']}/setup", headers=rep.headers).json()
     assert setup["sample_rows"] == [["王芳", "138 1234 5678", "wang@x.cn"], ["李雷", "12345", "li@x.cn"]]
@@ -47,7 +53,10 @@ def test_an_import_runs_through_the_api_from_upload_to_undo(client, make_person,
 
     body = {"mapping": run["mapping"], "upsert_key": "email"}
     preview = client.post(f"/api/v1/imports/{run['id']}/preview", headers=rep.headers, json=body).json()
-    assert [(row["row_number"], row["outcome"]) for row in preview["rows"]] == [(2, "created"), (3, "rejected")]
+    assert [(row["row_number"], row["outcome"]) for row in preview["rows"]] == [
+        (2, "created"),
+        (3, "rejected"),
+    ]
     assert preview["rows"][1]["problems"] == [
         {
             "field": "phones.0.number",
@@ -93,7 +102,9 @@ def test_bad_uploads_and_mappings_get_problem_documents(client, make_person):
     not_allowed = upload(client, reader)
     run = upload(client, rep).json()
     wrong = client.post(
-        f"/api/v1/imports/{run['id']}/start", headers=rep.headers, json={"mapping": ["full_name"], "upsert_key": "phone"}
+        f"/api/v1/imports/{run['id']}/start",
+        headers=rep.headers,
+        json={"mapping": ["full_name"], "upsert_key": "phone"},
     )
     other = client.get(f"/api/v1/imports/{run['id']}", headers=make_person("sales_rep").headers)
 

@@ -69,7 +69,13 @@ def test_an_import_goes_from_upload_to_report_and_undo_in_the_pages(client, make
     assert '<option value="full_name" selected>姓名</option>' in mapping_page.text
     assert "138 1234 5678" in mapping_page.text  # the first values of each column
 
-    form = {"csrf_token": token, "column_0": "full_name", "column_1": "phone", "column_2": "email", "upsert_key": "email"}
+    form = {
+        "csrf_token": token,
+        "column_0": "full_name",
+        "column_1": "phone",
+        "column_2": "email",
+        "upsert_key": "email",
+    }
     preview = client.post(f"{path}/preview", data=form, headers={"HX-Request": "true"})
     assert preview.status_code == 200
     assert "<html" not in preview.text  # a fragment for htmx
@@ -126,7 +132,9 @@ def test_the_list_export_uses_the_lists_query(client, make_person, sign_in, uow_
         )
     sign_in("rep@example.com")
 
-    exported = client.get("/customers/contacts/export", params={"filter": "city:eq:福州", "column": "full_name"})
+    exported = client.get(
+        "/customers/contacts/export", params={"filter": "city:eq:福州", "column": "full_name"}
+    )
     refused = client.get(
         "/customers/contacts/export", params={"filter": "birthday:empty:"}, follow_redirects=False
     )

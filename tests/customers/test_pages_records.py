@@ -277,7 +277,7 @@ def test_a_rep_sees_a_hidden_marker_for_confidential_fields_on_the_detail_page(
     assert "2,500,000" not in html and "31.5" not in html
 
 
-def test_an_account_page_shows_hierarchy_relationships_contacts_and_the_timeline_slot(
+def test_an_account_page_shows_hierarchy_relationships_contacts_and_the_timeline(
     client: TestClient, admin, sign_in, post_form, uow_factory
 ):
     parent = _account(uow_factory, admin.actor, name="晨光集团")
@@ -307,10 +307,8 @@ def test_an_account_page_shows_hierarchy_relationships_contacts_and_the_timeline
     assert "的客户有：" in supplier_html  # the same relationship read from the other side
     contacts = html.split('id="contacts"', 1)[1].split("</section>", 1)[0]
     assert "王芳" in contacts and "采购经理" in contacts
-    assert (
-        f'id="timeline" class="timeline-slot" data-record-kind="account" data-record-id="{account.id}"'
-        in html
-    )
+    assert '<section class="panel timeline" id="timeline"' in html
+    assert "这里还没有任何动态" in html.split('id="timeline"', 1)[1]
     relationship_id = customers.list_relationships(uow_factory(), admin.actor, account.id)[0].id
 
     removed = post_form(path, f"{path}/relationships/{relationship_id}/delete", {})
@@ -417,3 +415,87 @@ def test_the_account_picker_offers_the_accounts_a_search_finds(client: TestClien
     assert f'<option value="{wanted.id}" selected>福州晨光科技有限公司 · 福州</option>' in found.text
     assert re.findall(r'<option value="([^"]*)"', nothing.text) == [""]
     assert "<html" not in found.text  # a fragment for htmx, not a page
+
+
+def test_a_call_logged_on_a_contact_page_shows_on_its_timeline_and_its_accounts(
+    client: TestClient, rep, sign_in, post_form, uow_factory
+):
+    account = _account(uow_factory, rep.actor, name="福州晨光科技有限公司")
+    contact = _contact(
+        uow_factory, rep.actor, family_name="王", given_name="芳", employments=[{"account_id": account.id}]
+    )
+    sign_in(rep.user.email)
+    contact_path = f"/customers/contacts/{contact.id}"
+
+    logged = post_form(
+        contact_path,
+        "/activities",
+        {
+            "kind": "call",
+            "next": contact_path,
+            "subject_type": "contact",
+            "subject_id": contact.id,
+            "subject": "确认报价",
+            "call.direction": "outbound",
+            "call.outcome": "connected",
+            "call.duration_seconds": "300",
+        },
+    )
+    contact_html = client.get(contact_path).text
+    account_html = client.get(f"/customers/accounts/{account.id}").text
+
+    assert (logged.status_code, logged.headers["location"]) == (303, contact_path)
+    assert 'id="activity-panel"' in contact_html
+    for html in (contact_html, account_html):
+        timeline = html.split('id="timeline"', 1)[1]
+        assert "确认报价" in timeline
+
+
+def test_an_account_timeline_pages_and_filters_on_its_own_route(
+    client: TestClient, rep, sign_in, uow_factory
+):
+    from loopcrm.modules.activities import service as activities
+    from loopcrm.modules.activities.schemas import ActivityCreate
+
+    account = _account(uow_factory, rep.actor, name="分页公司")
+    for number in range(22):
+        activities.log_activity(
+            uow_factory(),
+            rep.actor,
+            ActivityCreate.model_validate(
+                {
+                    "kind": "note" if number % 2 else "task",
+                    "subject": f"第{number:02d}条",
+                    "occurred_at": f"2026-11-{number + 1:02d}T09:00:00+08:00",
+                    "links": [{"subject_type": "account", "subject_id": account.id}],
+                    **({} if number % 2 else {"task": {"assignee_id": rep.user.id}}),
+                }
+            ),
+        )
+    sign_in(rep.user.email)
+    path = f"/customers/accounts/{account.id}"
+
+    html = client.get(path).text
+    more = re.search(r'hx-get="([^"]*fragment=entries[^"]*)"', html)
+    assert more is not None
+    next_entries = client.get(more.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})
+    notes = client.get(f"{path}/timeline?kind=note&fragment=section", headers={"HX-Request": "true"})
+
+    assert more.group(1).startswith(f"{path}/timeline?")
+    assert html.count('class="timeline-entry') == 20
+    assert re.findall(r"第(\d\d)条", next_entries.text) == ["01", "00"]
+    assert "<html" not in next_entries.text
+    assert len(re.findall(r'class="timeline-entry timeline-note"', notes.text)) == 11
+    assert 'class="timeline-entry timeline-task"' not in notes.text
+
+
+def test_a_timeline_route_is_not_found_outside_the_readers_scope(
+    client: TestClient, rep, make_person, sign_in, uow_factory
+):
+    other = make_person("sales_rep")
+    account = _account(uow_factory, other.actor, name="别人的公司")
+    sign_in(rep.user.email)
+
+    answer = client.get(f"/customers/accounts/{account.id}/timeline?fragment=section")
+
+    assert answer.status_code == 404

@@ -68,7 +68,11 @@ def test_merge_two_duplicate_contacts_and_undo(page: Page, make_person, uow_fact
         uow_factory(),
         manager.actor,
         ActivityCreate.model_validate(
-            {"kind": "note", "subject": "展会上交换了名片", "links": [{"subject_type": "contact", "subject_id": newer.id}]}
+            {
+                "kind": "note",
+                "subject": "展会上交换了名片",
+                "links": [{"subject_type": "contact", "subject_id": newer.id}],
+            }
         ),
     )
     before = [customers.get_contact(uow_factory(), manager.actor, record.id) for record in (older, newer)]
@@ -85,7 +89,9 @@ def test_merge_two_duplicate_contacts_and_undo(page: Page, make_person, uow_fact
     expect(page.get_by_role("heading", level=1)).to_have_text("合并重复记录")
     title_row = page.get_by_role("row").filter(has_text="采购经理")
     expect(title_row.get_by_role("radio", name="采购经理")).to_be_checked()
-    expect(page.get_by_role("row").filter(has_text="采购部").get_by_role("radio", name="采购部")).to_be_checked()
+    expect(
+        page.get_by_role("row").filter(has_text="采购部").get_by_role("radio", name="采购部")
+    ).to_be_checked()
     title_row.get_by_role("radio", name="采购总监").check()
     page.screenshot(path=str(screenshot_dir / "customers-merge-screen.png"), full_page=True)
     page.get_by_role("button", name="合并记录").click()

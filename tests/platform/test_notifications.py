@@ -39,7 +39,9 @@ def test_a_notification_exists_only_once_its_callers_transaction_commits(uow_fac
     assert notifications.unread_count(uow_factory(), rep.actor) == 0
 
 
-def test_a_user_lists_counts_and_marks_their_notifications_in_their_language(uow_factory, make_person) -> None:
+def test_a_user_lists_counts_and_marks_their_notifications_in_their_language(
+    uow_factory, make_person
+) -> None:
     rep = make_person("sales_rep")
     first = tell(uow_factory, rep)
     second = tell(uow_factory, rep, actor="王经理", subject="发送报价")
@@ -47,7 +49,9 @@ def test_a_user_lists_counts_and_marks_their_notifications_in_their_language(uow
     unread_before = notifications.unread_count(uow_factory(), rep.actor)
     marked = notifications.mark_read(uow_factory(), rep.actor, first)
     marked_again = notifications.mark_read(uow_factory(), rep.actor, first)
-    unread_only = notifications.list_notifications(uow_factory(), rep.actor, unread_only=True, limit=10, cursor=None)
+    unread_only = notifications.list_notifications(
+        uow_factory(), rep.actor, unread_only=True, limit=10, cursor=None
+    )
     everything = notifications.list_notifications(uow_factory(), rep.actor, limit=10, cursor=None)
 
     assert unread_before == 2
@@ -81,12 +85,16 @@ def test_paths_must_be_local_and_kinds_declared(uow_factory, make_person) -> Non
     rep = make_person("sales_rep")
 
     with uow_factory() as uow, pytest.raises(ValueError):
-        notifications.notify(uow, rep.user.id, NotificationKind.MENTIONED, "Hi", {}, "https://evil.example.com/")
+        notifications.notify(
+            uow, rep.user.id, NotificationKind.MENTIONED, "Hi", {}, "https://evil.example.com/"
+        )
     with uow_factory() as uow, pytest.raises(ValueError):
         notifications.notify(uow, rep.user.id, "no_such_kind", "Hi", {}, None)  # type: ignore[arg-type]
 
 
-def test_the_api_shows_each_user_only_their_own_notifications(client: TestClient, uow_factory, make_person) -> None:
+def test_the_api_shows_each_user_only_their_own_notifications(
+    client: TestClient, uow_factory, make_person
+) -> None:
     rep = make_person("sales_rep")
     other = make_person("sales_rep")
     mine = tell(uow_factory, rep)
@@ -128,8 +136,12 @@ def test_pages_of_notifications_follow_each_other(client: TestClient, uow_factor
     made = [tell(uow_factory, rep, subject=f"任务 {number}") for number in range(5)]
 
     first = client.get("/api/v1/notifications?limit=2", headers=rep.headers).json()
-    second = client.get(f"/api/v1/notifications?limit=2&cursor={first['next_cursor']}", headers=rep.headers).json()
-    third = client.get(f"/api/v1/notifications?limit=2&cursor={second['next_cursor']}", headers=rep.headers).json()
+    second = client.get(
+        f"/api/v1/notifications?limit=2&cursor={first['next_cursor']}", headers=rep.headers
+    ).json()
+    third = client.get(
+        f"/api/v1/notifications?limit=2&cursor={second['next_cursor']}", headers=rep.headers
+    ).json()
 
     assert [item["id"] for page in (first, second, third) for item in page["items"]] == made[::-1]
     assert third["next_cursor"] is None

@@ -18,7 +18,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from loopcrm.platform.i18n import SUPPORTED_LOCALES, catalogue_files
+from loopcrm.platform.i18n import SUPPORTED_LOCALES, catalogue_files, merged_catalogue
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SOURCE = REPOSITORY / "src" / "loopcrm"
@@ -43,14 +43,16 @@ KEYWORDS = {
 
 
 def _catalogue(locale: str) -> Catalog:
-    """The platform's and every module's messages of ``locale`` in one catalogue."""
-    merged = Catalog(locale=locale)
+    """The platform's and every module's messages of ``locale`` in one catalogue, as served."""
+    return merged_catalogue(locale)
+
+
+def _file_messages(locale: str) -> dict[Path, Catalog]:
+    messages: dict[Path, Catalog] = {}
     for po_path in catalogue_files(locale):
         with po_path.open("rb") as po_file:
-            for message in read_po(po_file, locale=locale):
-                if message.id and message.id not in merged:
-                    merged[message.id] = message
-    return merged
+            messages[po_path] = read_po(po_file, locale=locale)
+    return messages
 
 
 def _key(message_id: str | tuple[str, ...]) -> str:
@@ -73,10 +75,11 @@ def _translations(locale: str) -> dict[str, str | tuple[str, ...]]:
     return {_key(message.id): message.string for message in _catalogue(locale) if message.id}
 
 
-def test_every_message_of_the_chinese_catalogue_is_translated():
+def test_every_message_of_every_chinese_catalogue_file_is_translated():
     untranslated = [
-        _key(message.id)
-        for message in _catalogue("zh_CN")
+        f"{po_path.relative_to(SOURCE)}: {_key(message.id)}"
+        for po_path, catalog in _file_messages("zh_CN").items()
+        for message in catalog
         if message.id
         and (
             message.fuzzy
@@ -85,6 +88,24 @@ def test_every_message_of_the_chinese_catalogue_is_translated():
     ]
 
     assert untranslated == []
+
+
+def test_a_message_in_several_files_has_the_same_translation_in_each():
+    disagreements = []
+    for locale in SUPPORTED_LOCALES:
+        seen: dict[str, tuple[Path, object]] = {}
+        for po_path, catalog in _file_messages(locale).items():
+            for message in catalog:
+                if not message.id or not message.string:
+                    continue
+                first = seen.setdefault(_key(message.id), (po_path, message.string))
+                if first[1] != message.string:
+                    disagreements.append(
+                        f"{locale} {_key(message.id)!r}: {first[0].name} {first[1]!r}"
+                        f" != {po_path.relative_to(SOURCE)} {message.string!r}"
+                    )
+
+    assert disagreements == []
 
 
 def test_the_catalogues_cover_every_string_of_the_templates():

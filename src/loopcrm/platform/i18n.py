@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -91,9 +92,13 @@ def catalogue_files(locale: str) -> list[Path]:
     return [platform_file, *module_files]
 
 
-@cache
-def catalogue(locale: str) -> gettext.GNUTranslations:
-    """The compiled catalogue of one supported locale (compiled once per process)."""
+def merged_catalogue(locale: str) -> Catalog:
+    """The platform's and every module's messages of ``locale`` in one catalogue.
+
+    A message may sit in the files of several areas (each area is extracted on its own, see
+    ADR 0002); a translation beats an empty entry, and otherwise the first file wins, so the files
+    must agree (``tests/web/test_catalogues.py`` checks they do).
+    """
     if locale not in SUPPORTED_LOCALES:
         raise ValueError(f"unsupported locale {locale!r}")
     platform_file, *module_files = catalogue_files(locale)
@@ -102,8 +107,18 @@ def catalogue(locale: str) -> gettext.GNUTranslations:
     for po_path in module_files:
         with po_path.open("rb") as po_file:
             for message in read_po(po_file, locale=locale, domain=DOMAIN):
-                if message.id and message.id not in merged:
+                if not message.id:
+                    continue
+                known = merged.get(message.id)
+                if known is None or (not known.string and message.string):
                     merged[message.id] = message
+    return merged
+
+
+@cache
+def catalogue(locale: str) -> gettext.GNUTranslations:
+    """The compiled catalogue of one supported locale (compiled once per process)."""
+    merged = merged_catalogue(locale)
     compiled = io.BytesIO()
     write_mo(compiled, merged)
     compiled.seek(0)

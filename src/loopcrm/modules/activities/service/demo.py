@@ -11,9 +11,9 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 
 from loopcrm.modules.activities.models import (
     Activity,
@@ -199,9 +199,10 @@ def _flush_batch(uow: UnitOfWork, activities: list[dict[str, Any]], links: list[
     if activities:
         columns = {column.key for column in Activity.__table__.columns}
         uow.session.execute(
-            insert(Activity.__table__), [{name: row.get(name) for name in columns} for row in activities]
+            insert(cast(Table, Activity.__table__)),
+            [{name: row.get(name) for name in columns} for row in activities],
         )
-        uow.session.execute(insert(ActivityLink.__table__), links)
+        uow.session.execute(insert(cast(Table, ActivityLink.__table__)), links)
     activities.clear()
     links.clear()
     return count

@@ -48,14 +48,14 @@ KIND_NAMES: dict[str, str] = {
     ActivityKind.NOTE.value: N_("Notes"),
     ActivityKind.CALL.value: N_("Calls"),
     ActivityKind.MEETING.value: N_("Meetings"),
-    ActivityKind.EMAIL.value: N_("Emails"),
+    ActivityKind.EMAIL.value: N_("Email messages"),
     ActivityKind.TASK.value: N_("Tasks"),
 }
 KIND_LABELS: dict[str, str] = {
     ActivityKind.NOTE.value: N_("Note"),
     ActivityKind.CALL.value: N_("Call"),
     ActivityKind.MEETING.value: N_("Meeting"),
-    ActivityKind.EMAIL.value: N_("Email"),
+    ActivityKind.EMAIL.value: N_("Email message"),
     ActivityKind.TASK.value: N_("Task"),
 }
 DIRECTION_NAMES: dict[str, str] = {

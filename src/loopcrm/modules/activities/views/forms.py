@@ -44,7 +44,8 @@ def local_input(moment: datetime | None, timezone: str) -> str:
 
 
 def read_moment(state: FormState, name: str, timezone: str, translator: Translator) -> datetime | None:
-    """The moment typed into ``name`` (reader's time zone) in UTC; an error under the input if it is not one."""
+    """The moment typed into ``name`` (reader's time zone) in UTC; an error under the input if it
+    is not one."""
     text = state.text(name)
     if not text:
         return None
@@ -139,6 +140,7 @@ def creation(state: FormState, timezone: str, translator: Translator) -> Activit
     to send. Raises :class:`FormProblems` (errors added to ``state``) or pydantic's ``ValidationError``."""
     kind = state.text("kind") or ActivityKind.NOTE.value
     links = read_links(state)
+    data: dict[str, Any]
     if kind == ActivityKind.EMAIL and state.value("email.mode", "send") == "send":
         data = {
             "subject": state.text("subject"),

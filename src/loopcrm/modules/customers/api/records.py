@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, StringConstraints
 
+from loopcrm.modules.activities.schemas import TimelineEntry
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import (
     AccountCreate,
@@ -41,6 +42,12 @@ CONTACTS = "/api/v1/contacts"
 MAX_INTEGER_ID = 2_147_483_647
 
 FilterText = Annotated[str, StringConstraints(max_length=500)]
+TimelineKinds = Annotated[
+    list[Annotated[str, StringConstraints(max_length=40)]],
+    Query(
+        alias="kind", max_length=20, description="keep only these kinds: note, call, meeting, email, task…"
+    ),
+]
 
 
 def list_query(
@@ -156,6 +163,22 @@ def account_history(account_id: str, actor: CurrentActor, uow: Uow) -> list[Fiel
     return customers.field_history(uow, actor, "account", account_id)
 
 
+@router.get("/accounts/{account_id}/timeline", response_model=Page[TimelineEntry], tags=["accounts"])
+def account_timeline(
+    account_id: str,
+    actor: CurrentActor,
+    uow: Uow,
+    kinds: TimelineKinds = [],  # noqa: B006 -- FastAPI copies defaults; empty means every kind
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> Page[TimelineEntry]:
+    """Everything that happened with the account and with its contacts you may read, newest
+    first, each entry once."""
+    return customers.timeline(
+        uow, actor, "account", account_id, kinds=kinds or None, limit=limit, cursor=cursor
+    )
+
+
 @router.get("/accounts/{account_id}/relationships", response_model=list[RelationshipOut], tags=["accounts"])
 def list_relationships(account_id: str, actor: CurrentActor, uow: Uow) -> list[RelationshipOut]:
     """Relationships from and to the account, with the other accounts you may read."""
@@ -266,3 +289,18 @@ def restore_contact(contact_id: str, actor: CurrentActor, uow: Uow, response: Re
 def contact_history(contact_id: str, actor: CurrentActor, uow: Uow) -> list[FieldChange]:
     """Every change of every field, newest first (at most the latest 500 audit entries)."""
     return customers.field_history(uow, actor, "contact", contact_id)
+
+
+@router.get("/contacts/{contact_id}/timeline", response_model=Page[TimelineEntry], tags=["contacts"])
+def contact_timeline(
+    contact_id: str,
+    actor: CurrentActor,
+    uow: Uow,
+    kinds: TimelineKinds = [],  # noqa: B006 -- FastAPI copies defaults; empty means every kind
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> Page[TimelineEntry]:
+    """Everything that happened with the contact, newest first."""
+    return customers.timeline(
+        uow, actor, "contact", contact_id, kinds=kinds or None, limit=limit, cursor=cursor
+    )

@@ -18,6 +18,7 @@ from loopcrm.modules.customers.views import (
     contacts,
     duplicates,
     imports,
+    record_timeline,
     records,
     search,
 )
@@ -26,6 +27,7 @@ router = APIRouter()
 router.include_router(records.router)
 router.include_router(accounts.router)
 router.include_router(contacts.router)
+router.include_router(record_timeline.router)
 router.include_router(account_relationships.router)
 router.include_router(account_picker.router)
 router.include_router(admin.router)

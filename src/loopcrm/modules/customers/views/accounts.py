@@ -43,6 +43,7 @@ from loopcrm.modules.customers.views.record_pages import (
     may,
     readable_phone,
 )
+from loopcrm.modules.customers.views.record_timeline import timeline_context
 from loopcrm.platform.errors import StaleVersion, ValidationFailed
 from loopcrm.platform.i18n import N_
 from loopcrm.platform.permissions import Action, require
@@ -172,6 +173,7 @@ def show_account(request: Request, page: Viewer, account_id: UUID) -> Response:
             "phone_text": readable_phone,
             "duplicates": possible_duplicates(request),
             "reason_names": DUPLICATE_REASON_NAMES,
+            **timeline_context(request, page, ACCOUNT_PAGES, record_id),
         },
     )
 

@@ -25,6 +25,7 @@ from loopcrm.modules.customers.views.record_pages import (
     may,
     readable_phone,
 )
+from loopcrm.modules.customers.views.record_timeline import timeline_context
 from loopcrm.platform.errors import StaleVersion, ValidationFailed
 from loopcrm.platform.i18n import N_
 from loopcrm.platform.permissions import Action, require
@@ -131,6 +132,7 @@ def show_contact(request: Request, page: Viewer, contact_id: UUID) -> Response:
             "phone_text": readable_phone,
             "duplicates": possible_duplicates(request),
             "reason_names": DUPLICATE_REASON_NAMES,
+            **timeline_context(request, page, CONTACT_PAGES, contact.id),
         },
     )
 

@@ -59,7 +59,7 @@ MOVE_NAMES = {
     "phones": N_("Phone numbers"),
     "emails": N_("Email addresses"),
     "tags": N_("Tags"),
-    "employments": N_("Jobs"),
+    "employments": N_("Employments"),
     "relationships": N_("Relationships"),
     "children": N_("Subsidiaries"),
     "activities": N_("Activities"),
@@ -192,7 +192,7 @@ def _combined_rows(page: WebPage, preview: MergePreview) -> list[dict[str, Any]]
         "phones": N_("Phone numbers"),
         "emails": N_("Email addresses"),
         "tags": N_("Tags"),
-        "employments": N_("Jobs"),
+        "employments": N_("Employments"),
     }
     wanted = ["phones", "emails", "tags"] + (
         ["employments"] if preview.record_kind.value == "contact" else []

@@ -76,7 +76,7 @@ RELATIONSHIP_INVERSE_NAMES = {
 CONTACT_POINT_LABEL_NAMES = {
     "mobile": N_("Mobile"),
     "work": N_("Work"),
-    "home": N_("Home"),
+    "home": N_("Home (label)"),
     "fax": N_("Fax"),
     "other": N_("Other"),
 }

@@ -244,7 +244,8 @@ class ChunkLanding:
             for record_id, code in self.session.execute(
                 select(Account.id, Account.credit_code).where(Account.credit_code.in_(sorted(codes)), live)
             ):
-                self.taken[("credit_code", code)] = record_id
+                if code is not None:
+                    self.taken[("credit_code", code)] = record_id
         if external_ids:
             for record_id, value in self.session.execute(
                 select(self.model.id, self.model.external_id).where(
@@ -713,7 +714,8 @@ class ChunkLanding:
             previous["tag_ids"] = [tag.id for tag in state.tags]
             all_ids = [tag.id for tag in state.tags] + tag_ids
             records.set_tags(self.session, self.kind, record.id, all_ids)
-            names = {tag.id: (tag.name, tag.colour) for tag in [*self.tags.values(), *state.tags]}
+            names = {tag.id: (tag.name, tag.colour) for tag in self.tags.values()}
+            names.update({tag.id: (tag.name, tag.colour) for tag in state.tags})
             state.tags = sorted(
                 (TagRef(id=t, name=names[t][0], colour=names[t][1]) for t in all_ids),
                 key=lambda tag: tag.name,

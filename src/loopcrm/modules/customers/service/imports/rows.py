@@ -7,8 +7,9 @@ value is valid is decided by the same schemas and service checks as the API's.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -67,7 +68,7 @@ class Note:
     field: str
     message: str
     code: str = "invalid"
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     column: int | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -87,14 +88,18 @@ class ParsedRow:
 
     number: int
     cells: list[str]
-    values: dict[str, Any] = field(default_factory=dict)
-    custom: dict[str, Any] = field(default_factory=dict)
-    custom_users: dict[str, str] = field(default_factory=dict)  # user-kind custom fields, as typed
-    tag_names: list[str] = field(default_factory=list)
+    values: dict[str, Any] = dataclasses.field(default_factory=dict)
+    custom: dict[str, Any] = dataclasses.field(default_factory=dict)
+    custom_users: dict[str, str] = dataclasses.field(
+        default_factory=dict
+    )  # user-kind custom fields, as typed
+    tag_names: list[str] = dataclasses.field(default_factory=list)
     owner: str | None = None
     company: str | None = None
-    columns: dict[str, int] = field(default_factory=dict)  # input field path → column
-    mapped: dict[str, int] = field(default_factory=dict)  # field → its first column, filled in or not
+    columns: dict[str, int] = dataclasses.field(default_factory=dict)  # input field path → column
+    mapped: dict[str, int] = dataclasses.field(
+        default_factory=dict
+    )  # field → its first column, filled in or not
 
     @property
     def is_blank(self) -> bool:

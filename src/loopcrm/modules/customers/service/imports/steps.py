@@ -11,9 +11,9 @@ is held only while rows are written.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 
 from loopcrm.modules.customers.models import (
     ImportRowOutcome,
@@ -120,7 +120,7 @@ def _record(uow: UnitOfWork, run: ImportRun, landed: list[LandedRow]) -> None:
             }
         )
     if keep:
-        uow.session.execute(ImportRowResult.__table__.insert(), keep)
+        uow.session.execute(insert(cast(Table, ImportRowResult.__table__)), keep)
     run.created_count += counts[ImportRowOutcome.CREATED]
     run.updated_count += counts[ImportRowOutcome.UPDATED]
     run.unchanged_count += counts[ImportRowOutcome.UNCHANGED]

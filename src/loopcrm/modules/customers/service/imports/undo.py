@@ -81,8 +81,9 @@ def run_undo_step(uow: UnitOfWork, payload: dict[str, Any]) -> None:
         return
     actor = build_actor(session, user)
     after = str(payload["after"])
-    record_ids = list(
-        session.scalars(
+    record_ids: list[str] = [
+        record_id
+        for record_id in session.scalars(
             select(ImportRowResult.record_id)
             .where(
                 ImportRowResult.run_id == run.id,
@@ -93,7 +94,8 @@ def run_undo_step(uow: UnitOfWork, payload: dict[str, Any]) -> None:
             .order_by(ImportRowResult.record_id)
             .limit(UNDO_CHUNK_RECORDS)
         )
-    )
+        if record_id is not None
+    ]
     if not record_ids:
         run.status = ImportStatus.UNDONE.value
         run.undone_at = utc_now()
