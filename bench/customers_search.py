@@ -610,6 +610,7 @@ def main() -> None:
         "--database-url", default="", help="default: a fresh SQLite file in a temporary directory"
     )
     parser.add_argument("--reuse", action="store_true", help="measure the data already in --database-url")
+    parser.add_argument("--seed-only", action="store_true", help="seed, then stop without measuring")
     parser.add_argument("--queries", type=int, default=200, help="queries per measurement")
     parser.add_argument("--analyze", action="store_true", help="run ANALYZE on SQLite before measuring")
     arguments = parser.parse_args()
@@ -630,6 +631,10 @@ def main() -> None:
         print(f"seeding {arguments.scale} contacts into {engine.url.render_as_string()}", flush=True)
         seed(engine, arguments.scale, rng)
         print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
+    else:
+        upgrade(engine)  # migrations added since the data was seeded (new indexes)
+    if arguments.seed_only:
+        return
     if arguments.analyze and engine.dialect.name == "sqlite":
         with engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")
