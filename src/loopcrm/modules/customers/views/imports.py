@@ -227,6 +227,7 @@ def _run_page(
             "message": lambda note: imports.message_text(page.translator, note.message_id, note.params),
             "may_update": page.actor.can(imports.IMPORT.key, Action.UPDATE),
             "outcome_names": imports.OUTCOME_NAMES,
+            "is_fragment": False,
         },
         status_code=status_code,
     )
@@ -248,6 +249,7 @@ def import_progress(request: Request, page: Viewer, run_id: str) -> Response:
             **_common(page),
             "run": run,
             "may_update": page.actor.can(imports.IMPORT.key, Action.UPDATE),
+            "is_fragment": True,
         },
     )
 
