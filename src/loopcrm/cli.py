@@ -96,12 +96,26 @@ def worker() -> None:
 
 
 @main.command()
-def demo() -> None:
+@click.option(
+    "--accounts",
+    type=click.IntRange(20, 100_000),
+    default=1000,
+    show_default=True,
+    help="How many demo accounts (companies) to create.",
+)
+@click.option(
+    "--contacts",
+    type=click.IntRange(20, 500_000),
+    default=5000,
+    show_default=True,
+    help="How many demo contacts (people) to create.",
+)
+def demo(accounts: int, contacts: int) -> None:
     """Migrate and load the demo data (once), then print how to sign in."""
     from loopcrm.demo import load_demo_data
 
     settings = _settings()
-    login = load_demo_data(settings)
+    login = load_demo_data(settings, accounts=accounts, contacts=contacts)
     click.echo("demo data loaded" if login.created else "demo data already present")
     click.echo(f"Open {settings.base_url} and sign in as {login.email} / password {login.password}")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from loopcrm.modules.activities.service import load_demo_activities
-from loopcrm.modules.customers.demo import load_demo_customers
+from loopcrm.modules.customers.demo import DEMO_ACCOUNTS, DEMO_CONTACTS, load_demo_customers
 from loopcrm.platform.auth.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, create_demo_people
 from loopcrm.platform.db import create_database_engine, create_session_factory
 from loopcrm.platform.migrations import upgrade
@@ -21,14 +21,21 @@ class DemoLogin:
     created: bool  # False when the demo data was already there
 
 
-def load_demo_data(settings: Settings) -> DemoLogin:
-    """Migrate the database and add the demo data once; running it again changes nothing."""
+def load_demo_data(
+    settings: Settings, *, accounts: int = DEMO_ACCOUNTS, contacts: int = DEMO_CONTACTS
+) -> DemoLogin:
+    """Migrate the database and add the demo data once; running it again changes nothing.
+
+    ``accounts`` and ``contacts`` size the customers (and so their year of activities); a
+    smaller demo loads in a second, which is what the command-line tests use."""
     engine = create_database_engine(settings.resolved_database_url)
     try:
         upgrade(engine)
         session_factory = create_session_factory(engine)
         created = create_demo_people(lambda: UnitOfWork(session_factory), system_actor("demo"))
-        customers = load_demo_customers(lambda: UnitOfWork(session_factory))
+        customers = load_demo_customers(
+            lambda: UnitOfWork(session_factory), accounts=accounts, contacts=contacts
+        )
         if customers.created:  # a year of history for every demo account and contact
             load_demo_activities(UnitOfWork(session_factory), customers.subjects)
         created = created or customers.created

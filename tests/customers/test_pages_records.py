@@ -308,7 +308,7 @@ def test_an_account_page_shows_hierarchy_relationships_contacts_and_the_timeline
     contacts = html.split('id="contacts"', 1)[1].split("</section>", 1)[0]
     assert "王芳" in contacts and "采购经理" in contacts
     assert '<section class="panel timeline" id="timeline"' in html
-    assert "这里还没有任何动态" in html.split('id="timeline"', 1)[1]
+    assert "这里还没有任何记录。" in html.split('id="timeline"', 1)[1]
     relationship_id = customers.list_relationships(uow_factory(), admin.actor, account.id)[0].id
 
     removed = post_form(path, f"{path}/relationships/{relationship_id}/delete", {})

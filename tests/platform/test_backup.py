@@ -10,6 +10,9 @@ from click.testing import CliRunner
 
 from loopcrm.cli import main
 
+# A demo of a few records: backup and restore do not care how many there are.
+SMALL_DEMO = ["demo", "--accounts", "20", "--contacts", "60"]
+
 pytestmark = pytest.mark.skipif(
     __import__("os").environ.get("LOOPCRM_TEST_POSTGRES_URL", "") != "",
     reason="backup and restore handle the embedded SQLite database; PostgreSQL uses pg_dump",
@@ -31,7 +34,7 @@ def dump(path: Path) -> dict[str, list[tuple]]:
 def test_backup_then_restore_gives_back_identical_data(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("LOOPCRM_DATA_DIR", str(tmp_path / "data"))
     runner = CliRunner()
-    assert runner.invoke(main, ["demo"]).exit_code == 0
+    assert runner.invoke(main, SMALL_DEMO).exit_code == 0
     database = tmp_path / "data" / "loopcrm.sqlite3"
     before = dump(database)
 
@@ -64,7 +67,7 @@ def test_backup_then_restore_gives_back_identical_data(tmp_path: Path, monkeypat
 def test_restoring_something_that_is_not_a_backup_changes_nothing(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("LOOPCRM_DATA_DIR", str(tmp_path / "data"))
     runner = CliRunner()
-    runner.invoke(main, ["demo"])
+    runner.invoke(main, SMALL_DEMO)
     database = tmp_path / "data" / "loopcrm.sqlite3"
     before = dump(database)
     bogus = tmp_path / "bogus.sqlite3"
@@ -80,7 +83,7 @@ def test_restoring_something_that_is_not_a_backup_changes_nothing(tmp_path: Path
 def test_backup_refuses_to_overwrite_a_file(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("LOOPCRM_DATA_DIR", str(tmp_path / "data"))
     runner = CliRunner()
-    runner.invoke(main, ["demo"])
+    runner.invoke(main, SMALL_DEMO)
     existing = tmp_path / "existing.sqlite3"
     existing.write_text("keep me")
 
