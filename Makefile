@@ -81,7 +81,7 @@ browser:
 			export DEBIAN_FRONTEND=noninteractive; \
 			apt-get -o DPkg::Lock::Timeout=600 update -qq; \
 			apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
-				chromium fonts-liberation >/dev/null; \
+				chromium fonts-liberation fonts-wqy-microhei >/dev/null; \
 		else \
 			echo "Browser tests need Chromium at $(CHROMIUM). On Debian/Ubuntu run:" >&2; \
 			echo "    sudo apt-get install chromium" >&2; \
