@@ -264,7 +264,7 @@ class ContactPoint(Base):
 
     __table_args__ = (
         Index("ix_contact_points_record", "record_kind", "record_id"),
-        Index("ix_contact_points_search_key", "kind", "search_key"),
+        Index("ix_contact_points_search_key", "kind", "search_key", "record_kind", "record_id"),
     )
 
 

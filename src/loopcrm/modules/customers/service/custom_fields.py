@@ -8,6 +8,7 @@ multi-selects as a list of option values, users as user ids.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -303,14 +304,18 @@ def clean_values(
     record_kind: str,
     submitted: dict[str, Any],
     stored: dict[str, Any] | None = None,
+    *,
+    known: Sequence[CustomFieldDefinition] | None = None,
 ) -> dict[str, Any]:
     """The record's new ``custom_fields``: ``stored`` with ``submitted`` applied and checked.
 
     An empty submitted value removes the field. Unknown keys, values of archived fields, values
     that do not fit the field's kind, and required fields left empty (on create, or cleared on
-    update) are all reported together; nothing is stored unless every value passes.
+    update) are all reported together; nothing is stored unless every value passes. ``known``
+    are the kind's definitions when the caller has read them already (an import, per chunk).
     """
-    fields = {definition.key: definition for definition in definitions(session, record_kind)}
+    found = known if known is not None else definitions(session, record_kind)
+    fields = {definition.key: definition for definition in found}
     result = dict(stored or {})
     errors: list[FieldError] = []
     for key, value in submitted.items():

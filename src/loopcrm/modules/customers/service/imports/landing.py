@@ -21,7 +21,8 @@ from typing import Any
 
 import phonenumbers
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select
+from rapidfuzz import fuzz
+from sqlalchemy import func, null, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from loopcrm.modules.customers.identifiers import normalize_credit_code, phone_search_key
@@ -39,6 +40,7 @@ from loopcrm.modules.customers.models import (
     Tagging,
     UpsertKey,
 )
+from loopcrm.modules.customers.names import display_name, pinyin_keys
 from loopcrm.modules.customers.schemas import (
     AccountCreate,
     AccountUpdate,
@@ -50,7 +52,7 @@ from loopcrm.modules.customers.schemas import (
     PhoneIn,
     TagRef,
 )
-from loopcrm.modules.customers.service import accounts, contacts, records
+from loopcrm.modules.customers.service import accounts, contacts, duplicates, records
 from loopcrm.modules.customers.service.custom_fields import clean_values, definitions
 from loopcrm.modules.customers.service.imports.fields import UPSERT_KEY_NAMES, UPSERT_KEY_TARGETS
 from loopcrm.modules.customers.service.imports.rows import (
@@ -60,6 +62,7 @@ from loopcrm.modules.customers.service.imports.rows import (
     key_values,
     parse_row,
     schema_notes,
+    stored_points,
 )
 from loopcrm.modules.customers.service.object_types import OBJECT_TYPE_OF_KIND, TAG
 from loopcrm.platform.audit.models import AuditAction
@@ -119,6 +122,228 @@ class _State:
     employments: list[EmploymentOut]
 
 
+# Values per IN list: far below SQLite's limit of bound parameters, few enough statements per chunk.
+_IN_BATCH = 500
+
+
+def _batches(values: Sequence[Any]) -> list[Sequence[Any]]:
+    return [values[start : start + _IN_BATCH] for start in range(0, len(values), _IN_BATCH)]
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """What the duplicate screen compares of one record, in the forms ``find_duplicates`` queries:
+    email and phone search keys, the name's matching key and (people) its pinyin, the city."""
+
+    city: str | None
+    name_key: str
+    pinyin: str
+    emails: tuple[str, ...]
+    phones: tuple[str, ...]
+    external_id: str | None
+    credit_code: str | None
+    # Whether names are compared at all (not without a name, nor for a person without a city),
+    # and where a similar name counts: the city, or ``None`` for any city (an account without one).
+    compares_names: bool
+    place: str | None
+
+    @property
+    def compares_prefixes(self) -> bool:
+        return len(self.name_key) >= min(duplicates.MIN_PREFIX_KEY_LENGTH, duplicates.MIN_FUZZY_KEY_LENGTH)
+
+    @property
+    def prefix(self) -> str:
+        return self.name_key[:_NAME_PREFIX_LENGTH]
+
+
+# Every name a prefix or fuzzy comparison can match begins with the same characters as the
+# candidate's: the fuzzy search's prefix, or the shortest prefix compared.
+_NAME_PREFIX_LENGTH = min(duplicates.FUZZY_PREFIX_LENGTH, duplicates.MIN_PREFIX_KEY_LENGTH)
+# Upper bound of a prefix range, as ``duplicates`` bounds its own.
+_PREFIX_END = "\U0010ffff"
+
+
+class DuplicateScreen:
+    """Tells which rows of a chunk may have a possible duplicate, so that the full search
+    (:func:`~loopcrm.modules.customers.service.duplicates.find_duplicates`, four or five queries)
+    runs for those rows only.
+
+    Before the rows land, :meth:`load` reads, in a few queries for the whole chunk, every stored
+    record that shares an email, a phone, an external id or a credit code with a row, or whose
+    name ``find_duplicates`` could find similar (same key or pinyin in the same city, or the same
+    first characters for the prefix and fuzzy comparisons). Records the chunk creates or changes
+    are added with :meth:`remember`. :meth:`may_match` answers "no" only when none of these
+    could match by ``find_duplicates``' own rules, and "yes" for anything it did not look up
+    (a row whose validated values differ from what was read before): it may call the search
+    needlessly, never skip a warning. Scope and deletion are left to ``find_duplicates``.
+    """
+
+    def __init__(self, session: Session, record_kind: str) -> None:
+        self.session = session
+        self.is_account = record_kind == RecordKind.ACCOUNT.value
+        self.model: Any = Account if self.is_account else Contact
+        self.record_kind = record_kind
+        self.asked: dict[str, set[Any]] = {
+            name: set() for name in ("emails", "phones", "external_id", "credit_code", "names", "pinyin")
+        }
+        self.asked_prefixes: set[tuple[str | None, str]] = set()
+        self.emails: set[str] = set()
+        self.phones: set[str] = set()
+        self.external_ids: set[str] = set()
+        self.credit_codes: set[str] = set()
+        self.names: set[tuple[str | None, str]] = set()  # (city, name key)
+        self.any_city_names: set[str] = set()
+        self.pinyin: set[tuple[str | None, str]] = set()
+        self.by_prefix: dict[tuple[str | None, str], set[str]] = {}
+        self.any_city_by_prefix: dict[str, set[str]] = {}
+
+    def probe(self, candidate: duplicates.DuplicateCandidate) -> _Probe:
+        """The probe of a candidate, computed as ``find_duplicates`` computes its lookups."""
+        key = candidate.name_key
+        pinyin = ""
+        if not self.is_account and key:
+            full_pinyin, _ = pinyin_keys(candidate.name, family_name_length=candidate.family_name_length)
+            pinyin = full_pinyin if full_pinyin and full_pinyin != key else ""
+        return _Probe(
+            city=candidate.city,
+            name_key=key,
+            pinyin=pinyin,
+            emails=tuple(sorted({email.lower() for email in candidate.emails})),
+            phones=tuple(sorted({phone_search_key(phone) for phone in candidate.phones})),
+            external_id=candidate.external_id,
+            credit_code=candidate.credit_code if self.is_account else None,
+            compares_names=bool(key) and (bool(candidate.city) or self.is_account),
+            place=candidate.city or None,
+        )
+
+    def load(self, probes: Sequence[_Probe]) -> None:
+        """Read what the chunk's rows could match, a few statements for all of them."""
+        session, model = self.session, self.model
+        for kind, attribute in (("emails", ContactPointKind.EMAIL), ("phones", ContactPointKind.PHONE)):
+            wanted = sorted({key for probe in probes for key in getattr(probe, kind)})
+            self.asked[kind].update(wanted)
+            found = self.emails if kind == "emails" else self.phones
+            for batch in _batches(wanted):
+                found.update(
+                    session.scalars(
+                        select(ContactPoint.search_key).where(
+                            ContactPoint.kind == attribute.value,
+                            ContactPoint.search_key.in_(batch),
+                            ContactPoint.record_kind == self.record_kind,
+                        )
+                    )
+                )
+        identifiers = [("external_id", model.external_id, self.external_ids)]
+        if self.is_account:
+            identifiers.append(("credit_code", Account.credit_code, self.credit_codes))
+        for name, column, found in identifiers:
+            wanted = sorted({getattr(probe, name) for probe in probes if getattr(probe, name)})
+            self.asked[name].update(wanted)
+            for batch in _batches(wanted):
+                found.update(
+                    value for value in session.scalars(select(column).where(column.in_(batch))) if value
+                )
+        compared = [probe for probe in probes if probe.compares_names]
+        columns = [model.city, model.name_key, Contact.name_pinyin if not self.is_account else null()]
+        in_city = sorted({(probe.name_key, probe.place) for probe in compared if probe.place is not None})
+        any_city = sorted({probe.name_key for probe in compared if probe.place is None})
+        self.asked["names"].update((place, key) for key, place in in_city)
+        self.asked["names"].update((None, key) for key in any_city)
+        conditions = [tuple_(model.name_key, model.city).in_(batch) for batch in _batches(in_city)]
+        conditions += [model.name_key.in_(batch) for batch in _batches(any_city)]
+        if not self.is_account:
+            sounds = sorted({(probe.pinyin, probe.place) for probe in compared if probe.pinyin})
+            self.asked["pinyin"].update((place, pinyin) for pinyin, place in sounds)
+            conditions += [tuple_(Contact.name_pinyin, Contact.city).in_(batch) for batch in _batches(sounds)]
+        for condition in conditions:
+            self._add_names(session.execute(select(*columns).where(condition)))
+        cities_by_prefix: dict[str, set[str | None]] = {}
+        for probe in compared:
+            if probe.compares_prefixes:
+                cities_by_prefix.setdefault(probe.prefix, set()).add(probe.place)
+        for prefix, places in sorted(cities_by_prefix.items()):
+            self.asked_prefixes.update((place, prefix) for place in places)
+            statement = select(*columns).where(
+                model.name_key >= prefix, model.name_key < prefix + _PREFIX_END
+            )
+            if None not in places:
+                statement = statement.where(model.city.in_(sorted(str(place) for place in places)))
+            self._add_names(session.execute(statement))
+
+    def _add_names(self, rows: Any) -> None:
+        for city, key, pinyin in rows:
+            if key:
+                self._add_name(city, key, pinyin)
+
+    def _add_name(self, city: str | None, key: str, pinyin: str | None) -> None:
+        self.names.add((city, key))
+        self.any_city_names.add(key)
+        if pinyin:
+            self.pinyin.add((city, pinyin))
+        prefix = key[:_NAME_PREFIX_LENGTH]
+        self.by_prefix.setdefault((city, prefix), set()).add(key)
+        self.any_city_by_prefix.setdefault(prefix, set()).add(key)
+
+    def remember(self, record: Any, phones: Sequence[str], emails: Sequence[str]) -> None:
+        """A record the chunk created or changed, as it now is (phones in E.164)."""
+        self.emails.update(email.lower() for email in emails)
+        self.phones.update(phone_search_key(phone) for phone in phones)
+        if record.external_id:
+            self.external_ids.add(record.external_id)
+        if self.is_account and record.credit_code:
+            self.credit_codes.add(record.credit_code)
+        if record.name_key:
+            self._add_name(record.city, record.name_key, None if self.is_account else record.name_pinyin)
+
+    def may_match(self, probe: _Probe) -> bool:
+        """Whether ``find_duplicates`` could find anything for the probe (see the class)."""
+        asked = self.asked
+        if not (
+            asked["emails"].issuperset(probe.emails)
+            and asked["phones"].issuperset(probe.phones)
+            and (not probe.external_id or probe.external_id in asked["external_id"])
+            and (not probe.credit_code or probe.credit_code in asked["credit_code"])
+        ):
+            return True
+        if not self.emails.isdisjoint(probe.emails) or not self.phones.isdisjoint(probe.phones):
+            return True
+        if probe.external_id in self.external_ids or probe.credit_code in self.credit_codes:
+            return True
+        if not probe.compares_names:
+            return False
+        place, key = probe.place, probe.name_key
+        if (place, key) not in asked["names"] or (
+            probe.pinyin and (place, probe.pinyin) not in asked["pinyin"]
+        ):
+            return True
+        if probe.compares_prefixes and (place, probe.prefix) not in self.asked_prefixes:
+            return True
+        if (key in self.any_city_names) if place is None else ((place, key) in self.names):
+            return True
+        if probe.pinyin and (place, probe.pinyin) in self.pinyin:
+            return True
+        if not probe.compares_prefixes:
+            return False
+        others = (
+            self.any_city_by_prefix.get(probe.prefix, set())
+            if place is None
+            else self.by_prefix.get((place, probe.prefix), set())
+        )
+        for other in others:
+            if len(key) >= duplicates.MIN_PREFIX_KEY_LENGTH and (
+                other.startswith(key)
+                or (len(other) >= duplicates.MIN_PREFIX_KEY_LENGTH and key.startswith(other))
+            ):
+                return True
+            if (
+                place is not None
+                and len(key) >= duplicates.MIN_FUZZY_KEY_LENGTH
+                and fuzz.ratio(key, other) >= duplicates.SIMILAR_NAME_RATIO
+            ):
+                return True
+        return False
+
+
 class ChunkLanding:
     """Lands the rows of one chunk for one actor; build it, then call :meth:`land`."""
 
@@ -156,6 +381,8 @@ class ChunkLanding:
         self.states: dict[str, _State] = {}
         self.key_owners: dict[str, set[str]] = {}  # upsert key value → ids of live records with it
         self.taken: dict[tuple[str, str], str] = {}  # (credit_code | external_id, value) → record id
+        self.screen = DuplicateScreen(self.session, self.kind) if find_duplicates is not None else None
+        self.touched: set[str] = set()  # ids of the records the chunk created or changed
 
     # ------------------------------------------------------------ the chunk
 
@@ -196,6 +423,39 @@ class ChunkLanding:
         self._load_taken(rows)
         if self.plan.upsert_key is not UpsertKey.NONE:
             self._load_matches(rows)
+        if self.screen is not None:
+            screen = self.screen
+            screen.load([probe for row in rows if (probe := self._raw_probe(screen, row)) is not None])
+
+    def _raw_probe(self, screen: DuplicateScreen, row: ParsedRow) -> _Probe | None:
+        """The duplicate probe of a row that will likely create a record, from its cells as the
+        schema will read them (``_create`` probes the validated input; what differs is looked
+        up then)."""
+        key = self.plan.upsert_key
+        if key is not UpsertKey.NONE and any(value in self.key_owners for value in key_values(row, key)):
+            return None  # an update: no duplicate warning
+        values = row.values
+        credit_code = None
+        if self.is_account and values.get("credit_code"):
+            with contextlib.suppress(ValueError):
+                credit_code = normalize_credit_code(values["credit_code"])
+        if self.is_account:
+            name = str(values.get("name") or "").strip()
+            family_length = 0
+        else:
+            family = str(values.get("family_name") or "").strip()
+            name = display_name(family, str(values.get("given_name") or "").strip())
+            family_length = len(family)
+        candidate = duplicates.DuplicateCandidate(
+            name=name,
+            city=values.get("city"),
+            emails=tuple(stored_points(row, "emails")),
+            phones=tuple(stored_points(row, "phones")),
+            credit_code=credit_code,
+            external_id=values.get("external_id"),
+            family_name_length=family_length,
+        )
+        return screen.probe(candidate)
 
     def _visible_accounts(self, condition: Any) -> list[tuple[str, str]]:
         found = self.session.execute(
@@ -444,7 +704,9 @@ class ChunkLanding:
         if not submitted and not (stored is None and self.needs_custom_check):
             return dict(stored or {})
         try:
-            return clean_values(self.session, self.kind, submitted, stored)
+            return clean_values(
+                self.session, self.kind, submitted, stored, known=list(self.custom_fields.values())
+            )
         except ValidationFailed as refused:
             raise RowRefused([row.note(error) for error in refused.errors]) from None
 
@@ -505,6 +767,7 @@ class ChunkLanding:
         state = _State(record, phones, emails, tags, employments)
         self.states[record.id] = state
         self._claim_unique(record)
+        self._remember(state)
         values = self._values(state)
         record_change(
             self.uow,
@@ -520,8 +783,19 @@ class ChunkLanding:
         )
         return LandedRow(row.number, row.cells, ImportRowOutcome.CREATED, record, warnings=warnings)
 
+    def _remember(self, state: _State) -> None:
+        self.touched.add(state.record.id)
+        if self.screen is not None:
+            self.screen.remember(
+                state.record, [point.value for point in state.phones], [point.value for point in state.emails]
+            )
+
     def _duplicate_warnings(self, model: AccountCreate | ContactCreate) -> list[Note]:
         if self.find_duplicates is None:
+            return []
+        if self.screen is not None and not self.screen.may_match(
+            self.screen.probe(duplicates.candidate_from_input(model))
+        ):
             return []
         # The session flushes before the search, so rows created earlier in the chunk count too.
         return [
@@ -687,8 +961,8 @@ class ChunkLanding:
                 ]
             )
         # The record's own row changes first and all at once (derived keys and the stamp too), so
-        # the autoflush before the phone, tag and job statements below writes one UPDATE: one
-        # version step, which undo later checks.
+        # it is written as one UPDATE (by the autoflush before the phone and tag statements below,
+        # or the chunk's flush): one version step, which undo later checks.
         previous: dict[str, Any] = {
             "columns": {name: json_value(getattr(record, name)) for name in changed_columns}
         }
@@ -703,17 +977,23 @@ class ChunkLanding:
         self.service._apply_derived(record, [email.address for email in [*emails, *new_emails]])
         record.updated_by = self.actor.user_id
         record.updated_at = self.now
+        # A record the chunk has not touched yet has no pending phones or tags, so replacing them
+        # need not write the chunk's pending rows first: the chunk flushes once, not once per
+        # updated row. One it has touched is flushed first, as the statements must see its rows.
+        untouched = record.id not in self.touched
         if new_phones or new_emails:
             previous["phones"] = [point.model_dump(mode="json") for point in state.phones]
             previous["emails"] = [point.model_dump(mode="json") for point in state.emails]
             phones += new_phones
             emails += new_emails
-            records.set_contact_points(self.session, self.kind, record.id, phones, emails)
+            with self.session.no_autoflush if untouched else contextlib.nullcontext():
+                records.set_contact_points(self.session, self.kind, record.id, phones, emails)
             state.phones, state.emails = _points_out(phones), _points_out(emails)
         if tag_ids:
             previous["tag_ids"] = [tag.id for tag in state.tags]
             all_ids = [tag.id for tag in state.tags] + tag_ids
-            records.set_tags(self.session, self.kind, record.id, all_ids)
+            with self.session.no_autoflush if untouched else contextlib.nullcontext():
+                records.set_tags(self.session, self.kind, record.id, all_ids)
             names = {tag.id: (tag.name, tag.colour) for tag in self.tags.values()}
             names.update({tag.id: (tag.name, tag.colour) for tag in state.tags})
             state.tags = sorted(
@@ -729,6 +1009,7 @@ class ChunkLanding:
             state.employments = [*state.employments, *added]
         change_log = diff(records.audit_snapshot(before), records.audit_snapshot(self._values(state)))
         self._claim_unique(record)
+        self._remember(state)
         record_change(self.uow, self.actor, AuditAction.UPDATE, self.object_type.key, record.id, change_log)
         return LandedRow(row.number, row.cells, ImportRowOutcome.UPDATED, record, previous=previous)
 

@@ -100,6 +100,9 @@ class ParsedRow:
     mapped: dict[str, int] = dataclasses.field(
         default_factory=dict
     )  # field → its first column, filled in or not
+    # Emails and phones in stored form, computed once: the upsert lookup, the duplicate screen
+    # and the landing each need them, and checking an address takes tens of microseconds.
+    stored_points_cache: dict[str, list[str]] = dataclasses.field(default_factory=dict, repr=False)
 
     @property
     def is_blank(self) -> bool:
@@ -227,6 +230,28 @@ def has_key_cell(row: ParsedRow, upsert_key: UpsertKey) -> bool:
     return bool(field_name and row.values.get(field_name))
 
 
+def stored_points(row: ParsedRow, kind: str) -> list[str]:
+    """The row's emails (``kind`` "emails") or phones ("phones") as the schemas store them: lower
+    case, E.164. Values the schema would refuse are left out; each list is computed once."""
+    found = row.stored_points_cache.get(kind)
+    if found is None:
+        found = []
+        if kind == "emails":
+            for email in row.values.get("emails", []):
+                try:
+                    found.append(normalize_email(email["address"]))
+                except ValueError:
+                    continue
+        else:
+            for phone in row.values.get("phones", []):
+                try:
+                    found.append(normalize_phone(phone["number"]))
+                except ValueError:
+                    continue
+        row.stored_points_cache[kind] = found
+    return found
+
+
 def key_values(row: ParsedRow, upsert_key: UpsertKey) -> list[str]:
     """The row's values of the upsert key in stored form; values the schema would refuse are left
     out (the row is refused for them later, with the schema's reason)."""
@@ -234,17 +259,9 @@ def key_values(row: ParsedRow, upsert_key: UpsertKey) -> list[str]:
     found: list[str] = []
     try:
         if upsert_key is UpsertKey.EMAIL:
-            for email in values.get("emails", []):
-                try:
-                    found.append(normalize_email(email["address"]))
-                except ValueError:
-                    continue
+            found.extend(stored_points(row, "emails"))
         elif upsert_key is UpsertKey.PHONE:
-            for phone in values.get("phones", []):
-                try:
-                    found.append(normalize_phone(phone["number"]))
-                except ValueError:
-                    continue
+            found.extend(stored_points(row, "phones"))
         elif upsert_key is UpsertKey.CREDIT_CODE and values.get("credit_code"):
             found.append(normalize_credit_code(values["credit_code"]))
         elif upsert_key is UpsertKey.EXTERNAL_ID and values.get("external_id"):
