@@ -31,6 +31,12 @@ from loopcrm.modules.customers.service import listing, records
 from loopcrm.modules.customers.service.custom_fields import CUSTOM_FIELD_PREFIX, definitions
 from loopcrm.modules.customers.service.object_types import OBJECT_TYPE_OF_KIND
 from loopcrm.modules.customers.service.saved_views import load_view
+from loopcrm.modules.customers.service.value_names import (
+    GENDER_NAMES,
+    INDUSTRY_NAMES,
+    OPERATING_STATUS_NAMES,
+    SOURCE_NAMES,
+)
 from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import record_change
 from loopcrm.platform.db import utc_now
@@ -138,52 +144,6 @@ def _xlsx_cell(value: Any) -> Any:
 
 YES, NO = N_("Yes"), N_("No")
 HIDDEN = N_("{field} (hidden)")
-
-INDUSTRY_NAMES = {
-    "agriculture": N_("Agriculture, forestry, livestock and fishery"),
-    "mining": N_("Mining"),
-    "manufacturing": N_("Manufacturing"),
-    "utilities": N_("Electricity, heat, gas and water"),
-    "construction": N_("Construction"),
-    "wholesale_retail": N_("Wholesale and retail"),
-    "transport_logistics": N_("Transport, storage and post"),
-    "hospitality": N_("Accommodation and catering"),
-    "information_technology": N_("Information transmission, software and IT services"),
-    "finance": N_("Finance"),
-    "real_estate": N_("Real estate"),
-    "business_services": N_("Leasing and business services"),
-    "research_technology": N_("Scientific research and technical services"),
-    "environment_facilities": N_("Water, environment and public facilities"),
-    "resident_services": N_("Resident, repair and other services"),
-    "education": N_("Education"),
-    "health_social_work": N_("Health and social work"),
-    "culture_sports_media": N_("Culture, sports and entertainment"),
-    "public_administration": N_("Public administration and social organisations"),
-    "international_organisations": N_("International organisations"),
-}
-OPERATING_STATUS_NAMES = {
-    "active": N_("Operating"),
-    "dormant": N_("Dormant"),
-    "deregistered": N_("Deregistered"),
-}
-SOURCE_NAMES = {
-    "website": N_("Website"),
-    "referral": N_("Referral"),
-    "event": N_("Event"),
-    "cold_outreach": N_("Cold outreach"),
-    "advertising": N_("Advertising"),
-    "partner": N_("Partner"),
-    "social_media": N_("Social media"),
-    "e_commerce": N_("E-commerce"),
-    "import": N_("Import"),
-    "other": N_("Other"),
-}
-GENDER_NAMES = {
-    "female": N_("Female"),
-    "male": N_("Male"),
-    "other": N_("Other gender"),
-    "unknown": N_("Not stated"),
-}
 
 
 @dataclass(frozen=True)
