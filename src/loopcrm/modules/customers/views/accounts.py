@@ -188,7 +188,7 @@ def account_history(request: Request, page: Viewer, account_id: UUID) -> Respons
 def edit_account(request: Request, page: Viewer, account_id: UUID) -> Response:
     account = customers.get_account(page.uow(), page.actor, str(account_id))
     require(page.actor, "account", Action.UPDATE)
-    form, rows = record_forms.account_initial(account, custom_field_views(page, "account"))
+    form, rows = record_forms.initial(account, ACCOUNT_INPUTS, GROUPS, custom_field_views(page, "account"))
     return _form_page(request, page, form, rows, account)
 
 

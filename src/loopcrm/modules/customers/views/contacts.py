@@ -147,7 +147,7 @@ def contact_history(request: Request, page: Viewer, contact_id: UUID) -> Respons
 def edit_contact(request: Request, page: Viewer, contact_id: UUID) -> Response:
     contact = customers.get_contact(page.uow(), page.actor, str(contact_id))
     require(page.actor, "contact", Action.UPDATE)
-    form, rows = record_forms.contact_initial(contact, custom_field_views(page, "contact"))
+    form, rows = record_forms.initial(contact, CONTACT_INPUTS, GROUPS, custom_field_views(page, "contact"))
     return _form_page(request, page, form, rows, contact)
 
 

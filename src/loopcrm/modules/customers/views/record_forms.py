@@ -26,6 +26,17 @@ from loopcrm.platform.web.forms import FormState, pydantic_message
 # Rows of a repeated group a form accepts; the schemas allow 10 phones, 10 emails, 20 jobs.
 MAX_ROWS = 20
 
+# The inputs every record has, whatever its kind: where it is, where it came from, who owns it.
+SHARED_INPUTS = (
+    "province",
+    "city",
+    "address",
+    "source",
+    "owner_id",
+    "team_id",
+    "external_id",
+    "description",
+)
 ACCOUNT_INPUTS = (
     "name",
     "name_en",
@@ -37,14 +48,7 @@ ACCOUNT_INPUTS = (
     "legal_representative",
     "website",
     "parent_id",
-    "province",
-    "city",
-    "address",
-    "source",
-    "owner_id",
-    "team_id",
-    "external_id",
-    "description",
+    *SHARED_INPUTS,
     "tag_ids",
 )
 CONTACT_INPUTS = (
@@ -55,14 +59,7 @@ CONTACT_INPUTS = (
     "department",
     "wechat_id",
     "birthday",
-    "province",
-    "city",
-    "address",
-    "source",
-    "owner_id",
-    "team_id",
-    "external_id",
-    "description",
+    *SHARED_INPUTS,
     "email_opt_in",
     "sms_opt_in",
     "wechat_opt_in",
@@ -210,19 +207,7 @@ def _common_input(
     state: FormState, rows: Rows, custom: Sequence[CustomFieldView], masked: Iterable[str]
 ) -> dict[str, Any]:
     hidden = set(masked)
-    data: dict[str, Any] = {
-        name: state.optional(name)
-        for name in (
-            "province",
-            "city",
-            "address",
-            "source",
-            "owner_id",
-            "team_id",
-            "external_id",
-            "description",
-        )
-    }
+    data: dict[str, Any] = {name: state.optional(name) for name in SHARED_INPUTS}
     data["phones"] = _points(state, "phones", rows.phones, "mobile")
     data["emails"] = _points(state, "emails", rows.emails, "work")
     data["tag_ids"] = state.values_of("tag_ids")
@@ -304,27 +289,8 @@ def _points_initial(values: dict[str, Any], record: AccountOut | ContactOut) -> 
     return filled
 
 
-def account_initial(account: AccountOut, custom: Sequence[CustomFieldView]) -> tuple[FormState, Rows]:
-    """The edit form of a stored account."""
-    values: dict[str, Any] = account.model_dump(
-        mode="json", include={name for name in ACCOUNT_INPUTS if name != "tag_ids"}
-    )
-    values["tag_ids"] = [tag.id for tag in account.tags]
-    values["version"] = account.version
-    filled = _points_initial(values, account)
-    _custom_initial(values, account.custom_fields, custom)
-    rows = Rows.around(filled)
-    return FormState.initial(values, form_fields(ACCOUNT_INPUTS, rows, ("phones", "emails"), custom)), rows
-
-
-def contact_initial(contact: ContactOut, custom: Sequence[CustomFieldView]) -> tuple[FormState, Rows]:
-    """The edit form of a stored contact."""
-    values: dict[str, Any] = contact.model_dump(
-        mode="json", include={name for name in CONTACT_INPUTS if name != "tag_ids"}
-    )
-    values["tag_ids"] = [tag.id for tag in contact.tags]
-    values["version"] = contact.version
-    filled = _points_initial(values, contact)
+def _employments_initial(values: dict[str, Any], contact: ContactOut) -> int:
+    """The rows of where a contact works and worked; returns their count."""
     for index, job in enumerate(contact.employments):
         values[f"employments.{index}.account_id"] = job.account_id
         values[f"employments.{index}.title"] = job.title
@@ -332,11 +298,28 @@ def contact_initial(contact: ContactOut, custom: Sequence[CustomFieldView]) -> t
         values[f"employments.{index}.ended_on"] = job.ended_on.isoformat() if job.ended_on else None
         if job.is_primary:
             values["employments_primary"] = str(index)
-    filled["employments"] = len(contact.employments)
-    _custom_initial(values, contact.custom_fields, custom)
+    return len(contact.employments)
+
+
+def initial(
+    record: AccountOut | ContactOut,
+    base: Sequence[str],
+    groups: Sequence[str],
+    custom: Sequence[CustomFieldView],
+) -> tuple[FormState, Rows]:
+    """The edit form of a stored account or contact: its ``base`` inputs, its rows of ``groups``
+    (a contact's employments as well as phones and emails) and its custom field values."""
+    values: dict[str, Any] = record.model_dump(
+        mode="json", include={name for name in base if name != "tag_ids"}
+    )
+    values["tag_ids"] = [tag.id for tag in record.tags]
+    values["version"] = record.version
+    filled = _points_initial(values, record)
+    if isinstance(record, ContactOut):
+        filled["employments"] = _employments_initial(values, record)
+    _custom_initial(values, record.custom_fields, custom)
     rows = Rows.around(filled)
-    groups = ("phones", "emails", "employments")
-    return FormState.initial(values, form_fields(CONTACT_INPUTS, rows, groups, custom)), rows
+    return FormState.initial(values, form_fields(base, rows, groups, custom)), rows
 
 
 def blank_form(
