@@ -108,16 +108,6 @@ def _list_page(request: Request, page: WebPage, kind: RecordKindPages) -> Respon
     )
 
 
-@router.get("/customers/accounts")
-def list_accounts(request: Request, page: Viewer) -> Response:
-    return _list_page(request, page, ACCOUNT_PAGES)
-
-
-@router.get("/customers/contacts")
-def list_contacts(request: Request, page: Viewer) -> Response:
-    return _list_page(request, page, CONTACT_PAGES)
-
-
 # ---------------------------------------------------------------- bulk actions
 
 
@@ -174,16 +164,6 @@ def _bulk(request: Request, page: WebPage, form: Any, kind: RecordKindPages) -> 
     return redirect(request, back)
 
 
-@router.post("/customers/accounts/bulk")
-def bulk_accounts(request: Request, page: Viewer, form: Form) -> Response:
-    return _bulk(request, page, form, ACCOUNT_PAGES)
-
-
-@router.post("/customers/contacts/bulk")
-def bulk_contacts(request: Request, page: Viewer, form: Form) -> Response:
-    return _bulk(request, page, form, CONTACT_PAGES)
-
-
 # ---------------------------------------------------------------- saved views
 
 
@@ -208,27 +188,36 @@ def _save_view(request: Request, page: WebPage, form: Any, kind: RecordKindPages
     return redirect(request, f"{kind.path}?view_id={saved.id}")
 
 
-@router.post("/customers/accounts/views")
-def save_account_view(request: Request, page: Viewer, form: Form) -> Response:
-    return _save_view(request, page, form, ACCOUNT_PAGES)
-
-
-@router.post("/customers/contacts/views")
-def save_contact_view(request: Request, page: Viewer, form: Form) -> Response:
-    return _save_view(request, page, form, CONTACT_PAGES)
-
-
 def _delete_view(request: Request, page: WebPage, view_id: UUID, kind: RecordKindPages) -> Response:
     customers.delete_view(page.uow(), page.actor, str(view_id))
     page.flash(N_("The view has been deleted."))
     return redirect(request, kind.path)
 
 
-@router.post("/customers/accounts/views/{view_id:uuid}/delete")
-def delete_account_view(request: Request, page: Viewer, view_id: UUID) -> Response:
-    return _delete_view(request, page, view_id, ACCOUNT_PAGES)
+# ---------------------------------------------------------------- routes
 
 
-@router.post("/customers/contacts/views/{view_id:uuid}/delete")
-def delete_contact_view(request: Request, page: Viewer, view_id: UUID) -> Response:
-    return _delete_view(request, page, view_id, CONTACT_PAGES)
+def _add_routes(kind: RecordKindPages) -> None:
+    """The list, bulk action and saved view routes of ``kind``: one implementation for accounts
+    and contacts, each route named as a route per kind would be (``list_accounts``,
+    ``bulk_contacts``, ``save_account_view``, ``delete_contact_view``)."""
+
+    @router.get(kind.path, name=f"list_{kind.segment}")
+    def list_records(request: Request, page: Viewer) -> Response:
+        return _list_page(request, page, kind)
+
+    @router.post(f"{kind.path}/bulk", name=f"bulk_{kind.segment}")
+    def bulk_records(request: Request, page: Viewer, form: Form) -> Response:
+        return _bulk(request, page, form, kind)
+
+    @router.post(f"{kind.path}/views", name=f"save_{kind.kind}_view")
+    def save_view(request: Request, page: Viewer, form: Form) -> Response:
+        return _save_view(request, page, form, kind)
+
+    @router.post(f"{kind.path}/views/{{view_id:uuid}}/delete", name=f"delete_{kind.kind}_view")
+    def delete_view(request: Request, page: Viewer, view_id: UUID) -> Response:
+        return _delete_view(request, page, view_id, kind)
+
+
+_add_routes(ACCOUNT_PAGES)
+_add_routes(CONTACT_PAGES)
