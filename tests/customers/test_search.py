@@ -308,3 +308,25 @@ def test_queries_are_read_as_the_index_was_written():
         (("abc",), None, None),
     ]
     assert len(parse_query("a b c d e f g h")) == 6
+
+
+def test_the_search_api_ranks_mixed_hits_within_the_readers_scope(client, world):
+    by_initials = client.get("/api/v1/search", params={"q": "wf"}, headers=world.alice.headers)
+    by_company = client.get("/api/v1/search", params={"q": "晨光", "limit": 1}, headers=world.alice.headers)
+    of_bob = client.get("/api/v1/search", params={"q": "wf"}, headers=world.bob.headers)
+    by_phone_unseen = client.get("/api/v1/search", params={"q": "5678"}, headers=world.reader.headers)
+    empty = client.get("/api/v1/search", params={"q": ""}, headers=world.alice.headers)
+    anonymous = client.get("/api/v1/search", params={"q": "wf"})
+
+    assert by_initials.status_code == 200
+    assert [(hit["record_kind"], hit["id"], hit["match"]) for hit in by_initials.json()] == [
+        ("contact", world.ids["王芳"], "name")
+    ]
+    assert by_initials.json()[0]["account_name"] == "上海晨光文具股份有限公司"
+    assert "phones" not in by_initials.json()[0] and "emails" not in by_initials.json()[0]
+    assert [(hit["record_kind"], hit["id"]) for hit in by_company.json()] == [("account", world.ids["晨光"])]
+    assert [hit["id"] for hit in of_bob.json()] == [world.ids["bob 王芳"]]
+    assert by_phone_unseen.json() == []
+    assert empty.status_code == 422
+    assert empty.headers["content-type"] == "application/problem+json"
+    assert anonymous.status_code == 401
