@@ -1,5 +1,6 @@
 """REST routes of the customers module under ``/api/v1``: accounts, contacts, tags, custom fields,
-saved views, imports and exports, duplicates and merges, and the global search. Each area keeps its own router; this package only gathers them."""
+saved views, imports and exports, duplicates and merges, and the global search. Each area keeps
+its own router; this package only gathers them."""
 
 from __future__ import annotations
 
