@@ -1,16 +1,16 @@
 """Pages of one account: the detail page (fields, hierarchy, relationships, contacts, timeline),
 its field history, the create and edit forms, delete and restore.
 
-A route reads the form, calls one service, and answers with a page or a redirect; a refused
-form comes back with the reader's input and each error under its field (422, 409 for a stale
-version).
+The form routes (create, edit, save, delete, restore) are the ones contacts have too, from
+:class:`record_forms.RecordEditing`; this module says what is an account's own: its form's
+inputs, schemas and service calls, its parent picker, its messages. A refused form comes back
+with the reader's input and each error under its field (422, 409 for a stale version).
 """
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -22,14 +22,11 @@ from loopcrm.modules.customers.schemas import (
     ListQuery,
 )
 from loopcrm.modules.customers.views import record_forms
-from loopcrm.modules.customers.views.duplicate_notice import duplicates_query, possible_duplicates
 from loopcrm.modules.customers.views.labels import (
-    DUPLICATE_REASON_NAMES,
     INDUSTRY_NAMES,
     OPERATING_STATUS_NAMES,
     RELATIONSHIP_INVERSE_NAMES,
     RELATIONSHIP_NAMES,
-    SOURCE_NAMES,
 )
 from loopcrm.modules.customers.views.record_forms import ACCOUNT_INPUTS
 from loopcrm.modules.customers.views.record_history import history_page
@@ -37,19 +34,12 @@ from loopcrm.modules.customers.views.record_pages import (
     ACCOUNT_PAGES,
     CONTACT_PAGES,
     account_choices,
-    choices,
-    custom_field_views,
-    is_masked,
-    may,
-    readable_phone,
+    detail_context,
 )
 from loopcrm.modules.customers.views.record_timeline import timeline_context
-from loopcrm.platform.errors import StaleVersion, ValidationFailed
 from loopcrm.platform.i18n import N_
-from loopcrm.platform.permissions import Action, require
-from loopcrm.platform.web.flash import FlashLevel
-from loopcrm.platform.web.forms import FormState
-from loopcrm.platform.web.pages import Form, Viewer, WebPage, redirect, render, web_router
+from loopcrm.platform.permissions import Action
+from loopcrm.platform.web.pages import Viewer, WebPage, render, web_router
 
 router = web_router()
 
@@ -58,73 +48,43 @@ GROUPS = ("phones", "emails")
 CONTACTS_SHOWN = 20
 
 
-def _form_page(
-    request: Request,
-    page: WebPage,
-    form: FormState,
-    rows: record_forms.Rows,
-    account: AccountOut | None,
-    *,
-    status_code: int = 200,
-) -> Response:
-    record_forms.preset_labels(form, rows, phone="work")
-    offered = choices(page)
-    custom = custom_field_views(page, "account")
-    users = offered.users
-    teams = offered.teams
-    if account is not None:
-        if account.owner_id and account.owner_id not in offered.user_names:
-            users = [*users, (account.owner_id, account.owner_name or account.owner_id)]
-        if account.team_id and account.team_id not in offered.team_names:
-            teams = [*teams, (account.team_id, page.gettext(N_("Current team")))]
+def _parent_picks(page: WebPage, account: AccountOut | None) -> list[tuple[str, str]]:
+    """The accounts the parent picker offers: never the account itself, always its parent."""
     parents = account_choices(
         page,
         include=[(account.parent_id, account.parent_name or "")] if account and account.parent_id else (),
     )
-    return render(
-        request,
-        "customers/records/account_form.html",
-        {
-            "form": form,
-            "rows": rows,
-            "account": account,
-            "masked": set(account.masked_fields) if account else set(),
-            "choices": offered,
-            "users": users,
-            "teams": teams,
-            "parents": [
-                (account_id, name) for account_id, name in parents if not account or account_id != account.id
-            ],
-            "custom_fields": [field for field in custom if field.is_active],
-        },
-        status_code=status_code,
-    )
+    return [(account_id, name) for account_id, name in parents if not account or account_id != account.id]
+
+
+ACCOUNT_EDITING = record_forms.RecordEditing(
+    pages=ACCOUNT_PAGES,
+    template="customers/records/account_form.html",
+    inputs=ACCOUNT_INPUTS,
+    groups=GROUPS,
+    name_field="name",
+    phone_label="work",
+    form_input=record_forms.account_input,
+    account_picks=_parent_picks,
+    create_schema=AccountCreate,
+    update_schema=AccountUpdate,
+    read=customers.get_account,
+    create=customers.create_account,
+    update=customers.update_account,
+    delete=customers.delete_account,
+    restore=customers.restore_account,
+    display_name=lambda account: account.name,
+    created=N_("The account {name} has been created."),
+    changed_meanwhile=N_("Someone changed this account meanwhile; look at it again before deleting."),
+    deleted=N_("The account has been deleted. It can be restored from the deleted records."),
+    restored=N_("The account {name} has been restored."),
+)
 
 
 @router.get("/customers/accounts/new")
 def new_account(request: Request, page: Viewer) -> Response:
-    require(page.actor, ACCOUNT_PAGES.kind, Action.CREATE)
-    custom = custom_field_views(page, "account")
-    form, rows = record_forms.blank_form(
-        ACCOUNT_INPUTS, GROUPS, custom, {"owner_id": page.actor.user_id, "operating_status": "active"}
-    )
-    return _form_page(request, page, form, rows, None)
-
-
-@router.post("/customers/accounts")
-def create_account(request: Request, page: Viewer, form: Form) -> Response:
-    custom = custom_field_views(page, "account")
-    state, rows = record_forms.submitted(form, ACCOUNT_INPUTS, GROUPS, custom)
-    if record_forms.is_adding_a_row(form):
-        return _form_page(request, page, state, rows, None)
-    try:
-        data = AccountCreate.model_validate(record_forms.account_input(state, rows, custom))
-        created = customers.create_account(page.uow(), page.actor, data)
-    except (ValidationError, ValidationFailed) as error:
-        record_forms.add_refusal(state, error, page.translator, name_field="name")
-        return _form_page(request, page, state, rows, None, status_code=422)
-    page.flash(N_("The account {name} has been created."), name=created.name)
-    return redirect(request, ACCOUNT_PAGES.record_path(created.id) + duplicates_query(request, created))
+    preset = {"owner_id": page.actor.user_id, "operating_status": "active"}
+    return ACCOUNT_EDITING.new_form(request, page, preset)
 
 
 @router.get("/customers/accounts/{account_id:uuid}")
@@ -132,7 +92,6 @@ def show_account(request: Request, page: Viewer, account_id: UUID) -> Response:
     record_id = str(account_id)
     actor = page.actor
     account = customers.get_account(page.uow(), actor, record_id)
-    custom = custom_field_views(page, "account")
     contacts = customers.list_contacts(
         page.uow(),
         actor,
@@ -140,19 +99,11 @@ def show_account(request: Request, page: Viewer, account_id: UUID) -> Response:
         limit=CONTACTS_SHOWN,
         cursor=None,
     )
-    may_update = may(actor, account, "account", Action.UPDATE)
-    offered = choices(page)
     return render(
         request,
         "customers/records/account_detail.html",
         {
-            "kind": ACCOUNT_PAGES,
-            "record_kind": "account",
-            "record": account,
-            "account": account,
-            "custom_fields": [
-                field for field in custom if field.is_active or field.key in account.custom_fields
-            ],
+            **detail_context(request, page, ACCOUNT_PAGES, account),
             "children": customers.child_accounts(page.uow(), actor, record_id),
             "relationships": customers.list_relationships(page.uow(), actor, record_id),
             "relationship_names": RELATIONSHIP_NAMES,
@@ -162,17 +113,7 @@ def show_account(request: Request, page: Viewer, account_id: UUID) -> Response:
             "contacts_url": f"{CONTACT_PAGES.path}?filter=account_id:eq:{record_id}",
             "industry_names": INDUSTRY_NAMES,
             "status_names": OPERATING_STATUS_NAMES,
-            "source_names": SOURCE_NAMES,
-            "point_labels": dict(offered.point_labels),
-            "choices": offered,
-            "team_name": offered.team_names.get(account.team_id or "", ""),
-            "may_update": may_update,
-            "may_delete": may(actor, account, "account", Action.DELETE),
             "may_create_contact": actor.can("contact", Action.CREATE),
-            "is_masked": is_masked,
-            "phone_text": readable_phone,
-            "duplicates": possible_duplicates(request),
-            "reason_names": DUPLICATE_REASON_NAMES,
             **timeline_context(request, page, ACCOUNT_PAGES, record_id),
         },
     )
@@ -184,65 +125,5 @@ def account_history(request: Request, page: Viewer, account_id: UUID) -> Respons
     return history_page(request, page, ACCOUNT_PAGES, account, account.name)
 
 
-@router.get("/customers/accounts/{account_id:uuid}/edit")
-def edit_account(request: Request, page: Viewer, account_id: UUID) -> Response:
-    account = customers.get_account(page.uow(), page.actor, str(account_id))
-    require(page.actor, "account", Action.UPDATE)
-    form, rows = record_forms.initial(account, ACCOUNT_INPUTS, GROUPS, custom_field_views(page, "account"))
-    return _form_page(request, page, form, rows, account)
-
-
-@router.post("/customers/accounts/{account_id:uuid}")
-def update_account(request: Request, page: Viewer, account_id: UUID, form: Form) -> Response:
-    record_id = str(account_id)
-    account = customers.get_account(page.uow(), page.actor, record_id)
-    custom = custom_field_views(page, "account")
-    state, rows = record_forms.submitted(form, ACCOUNT_INPUTS, GROUPS, custom)
-    if record_forms.is_adding_a_row(form):
-        return _form_page(request, page, state, rows, account)
-    try:
-        version = int(state.value("version"))
-    except ValueError:
-        version = account.version
-    try:
-        data = AccountUpdate.model_validate(
-            record_forms.account_input(state, rows, custom, account.masked_fields)
-        )
-        updated = customers.update_account(page.uow(), page.actor, record_id, data, expected_version=version)
-    except (ValidationError, ValidationFailed, StaleVersion) as error:
-        record_forms.add_refusal(state, error, page.translator, name_field="name")
-        status_code = 409 if isinstance(error, StaleVersion) else 422
-        return _form_page(request, page, state, rows, account, status_code=status_code)
-    page.flash(N_("The changes to {name} have been saved."), name=updated.name)
-    return redirect(request, ACCOUNT_PAGES.record_path(record_id))
-
-
-@router.post("/customers/accounts/{account_id:uuid}/delete")
-def delete_account(request: Request, page: Viewer, account_id: UUID, form: Form) -> Response:
-    record_id = str(account_id)
-    try:
-        version: int | None = int(str(form.get("version") or ""))
-    except ValueError:
-        version = None
-    try:
-        customers.delete_account(page.uow(), page.actor, record_id, expected_version=version)
-    except StaleVersion:
-        page.flash(
-            N_("Someone changed this account meanwhile; look at it again before deleting."), FlashLevel.ERROR
-        )
-        return redirect(request, ACCOUNT_PAGES.record_path(record_id))
-    page.flash(N_("The account has been deleted. It can be restored from the deleted records."))
-    return redirect(request, ACCOUNT_PAGES.path)
-
-
-@router.post("/customers/accounts/{account_id:uuid}/restore")
-def restore_account(request: Request, page: Viewer, account_id: UUID) -> Response:
-    record_id = str(account_id)
-    try:
-        restored = customers.restore_account(page.uow(), page.actor, record_id)
-    except ValidationFailed as error:
-        for item in error.errors:
-            page.flash(item.message, FlashLevel.ERROR, **item.params)
-        return redirect(request, ACCOUNT_PAGES.path + "?deleted=1")
-    page.flash(N_("The account {name} has been restored."), name=restored.name)
-    return redirect(request, ACCOUNT_PAGES.record_path(record_id))
+# create, edit, save, delete and restore
+ACCOUNT_EDITING.add_routes(router)

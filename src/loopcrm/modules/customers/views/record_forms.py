@@ -1,5 +1,7 @@
 """The create and edit forms of accounts and contacts: from a record to form values, from a
-submitted form to the service's input, and refusals back under the inputs they concern.
+submitted form to the service's input, and refusals back under the inputs they concern; and the
+routes that show and take them (new, create, edit, save, delete, restore), one implementation
+for both kinds over :class:`RecordEditing`.
 
 Repeated groups (phones, emails, where a contact works) are rows named ``<group>.<n>.<column>``,
 the same dotted paths the schemas report errors at (``phones.0.number``). Blank rows are
@@ -10,18 +12,35 @@ dropped and the rest renumbered as soon as a form is submitted, so row *n* on th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
+from uuid import UUID
 
-from pydantic import ValidationError
+from fastapi import APIRouter
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
 
 from loopcrm.modules.customers.schemas import AccountOut, ContactOut
-from loopcrm.modules.customers.views.record_pages import CustomFieldView, readable_phone
-from loopcrm.platform.errors import DomainError
+from loopcrm.modules.customers.views.duplicate_notice import duplicates_query
+from loopcrm.modules.customers.views.record_pages import (
+    CustomFieldView,
+    RecordKindPages,
+    choices,
+    custom_field_views,
+    readable_phone,
+)
+from loopcrm.platform.errors import DomainError, StaleVersion, ValidationFailed
 from loopcrm.platform.i18n import N_, Translator
+from loopcrm.platform.permissions import Action, Actor, require
+from loopcrm.platform.unit_of_work import UnitOfWork
+from loopcrm.platform.web.flash import FlashLevel
 from loopcrm.platform.web.forms import FormState, pydantic_message
+from loopcrm.platform.web.pages import Form, Viewer, WebPage, redirect, render
+
+RecordT = TypeVar("RecordT", AccountOut, ContactOut)
 
 # Rows of a repeated group a form accepts; the schemas allow 10 phones, 10 emails, 20 jobs.
 MAX_ROWS = 20
@@ -381,3 +400,165 @@ def add_refusal(
             message = _value_error_message(location, str(issue.get("msg", "")))
         text = translator.gettext(message) if message else pydantic_message(issue, translator)
         state.add_error(_where(location, name_field), text)
+
+
+# ---------------------------------------------------------------- the routes of the forms
+
+
+@dataclass(frozen=True)
+class RecordEditing(Generic[RecordT]):
+    """What the form routes of accounts and contacts differ in: their form, their schemas and
+    service calls, and what the reader is told. The routes themselves are the same for both
+    kinds, so a fix to how a form is taken (a refusal, a stale version) reaches both at once."""
+
+    pages: RecordKindPages
+    template: str
+    inputs: tuple[str, ...]
+    groups: tuple[str, ...]  # the repeated groups of rows the form has
+    name_field: str  # where a refusal of the record as a whole is shown
+    phone_label: str  # the label a new phone row offers: work numbers for companies, mobiles for people
+    form_input: Callable[[FormState, Rows, Sequence[CustomFieldView], Iterable[str]], dict[str, Any]]
+    # the accounts the form's account pickers offer for a record (None on the create form)
+    account_picks: Callable[[WebPage, RecordT | None], list[tuple[str, str]]]
+    create_schema: type[BaseModel]
+    update_schema: type[BaseModel]
+    read: Callable[[UnitOfWork, Actor, str], RecordT]
+    create: Callable[[UnitOfWork, Actor, Any], RecordT]
+    update: Callable[..., RecordT]  # (uow, actor, record_id, data, *, expected_version)
+    delete: Callable[..., None]  # (uow, actor, record_id, *, expected_version)
+    restore: Callable[[UnitOfWork, Actor, str], RecordT]
+    display_name: Callable[[RecordT], str]
+    # Flash messages (msgids): created and restored take the record's {name}.
+    created: str
+    changed_meanwhile: str  # a delete refused because the record changed since the page was read
+    deleted: str
+    restored: str
+
+    def form_page(
+        self,
+        request: Request,
+        page: WebPage,
+        form: FormState,
+        rows: Rows,
+        record: RecordT | None,
+        *,
+        status_code: int = 200,
+    ) -> Response:
+        """The create (``record`` None) or edit form; a record's current owner and team stay
+        offered even when the reader's choices lack them, so saving the form keeps them."""
+        preset_labels(form, rows, phone=self.phone_label)
+        offered = choices(page)
+        users: list[tuple[str, str]] = offered.users
+        teams: list[tuple[str, str]] = offered.teams
+        if record is not None:
+            if record.owner_id and record.owner_id not in offered.user_names:
+                users = [*users, (record.owner_id, record.owner_name or record.owner_id)]
+            if record.team_id and record.team_id not in offered.team_names:
+                teams = [*teams, (record.team_id, page.gettext(N_("Current team")))]
+        custom = custom_field_views(page, self.pages.kind)
+        return render(
+            request,
+            self.template,
+            {
+                "kind": self.pages,
+                "form": form,
+                "rows": rows,
+                self.pages.kind: record,
+                "masked": set(record.masked_fields) if record else set(),
+                "choices": offered,
+                "users": users,
+                "teams": teams,
+                "accounts": self.account_picks(page, record),
+                "custom_fields": [field for field in custom if field.is_active],
+            },
+            status_code=status_code,
+        )
+
+    def new_form(self, request: Request, page: WebPage, preset: Mapping[str, Any]) -> Response:
+        """The create form with ``preset`` values (owner, status, an employer)."""
+        require(page.actor, self.pages.kind, Action.CREATE)
+        custom = custom_field_views(page, self.pages.kind)
+        form, rows = blank_form(self.inputs, self.groups, custom, preset)
+        return self.form_page(request, page, form, rows, None)
+
+    def create_record(self, request: Request, page: Viewer, form: Form) -> Response:
+        custom = custom_field_views(page, self.pages.kind)
+        state, rows = submitted(form, self.inputs, self.groups, custom)
+        if is_adding_a_row(form):
+            return self.form_page(request, page, state, rows, None)
+        try:
+            data = self.create_schema.model_validate(self.form_input(state, rows, custom, ()))
+            created = self.create(page.uow(), page.actor, data)
+        except (ValidationError, ValidationFailed) as error:
+            add_refusal(state, error, page.translator, name_field=self.name_field)
+            return self.form_page(request, page, state, rows, None, status_code=422)
+        page.flash(self.created, name=self.display_name(created))
+        return redirect(request, self.pages.record_path(created.id) + duplicates_query(request, created))
+
+    def edit_record(self, request: Request, page: Viewer, record_id: UUID) -> Response:
+        record = self.read(page.uow(), page.actor, str(record_id))
+        require(page.actor, self.pages.kind, Action.UPDATE)
+        form, rows = initial(record, self.inputs, self.groups, custom_field_views(page, self.pages.kind))
+        return self.form_page(request, page, form, rows, record)
+
+    def update_record(self, request: Request, page: Viewer, record_id: UUID, form: Form) -> Response:
+        """Save the edit form; a version changed meanwhile answers 409 with the reader's input."""
+        record = self.read(page.uow(), page.actor, str(record_id))
+        custom = custom_field_views(page, self.pages.kind)
+        state, rows = submitted(form, self.inputs, self.groups, custom)
+        if is_adding_a_row(form):
+            return self.form_page(request, page, state, rows, record)
+        try:
+            version = int(state.value("version"))
+        except ValueError:
+            version = record.version
+        try:
+            data = self.update_schema.model_validate(
+                self.form_input(state, rows, custom, record.masked_fields)
+            )
+            updated = self.update(page.uow(), page.actor, str(record_id), data, expected_version=version)
+        except (ValidationError, ValidationFailed, StaleVersion) as error:
+            add_refusal(state, error, page.translator, name_field=self.name_field)
+            status_code = 409 if isinstance(error, StaleVersion) else 422
+            return self.form_page(request, page, state, rows, record, status_code=status_code)
+        page.flash(N_("The changes to {name} have been saved."), name=self.display_name(updated))
+        return redirect(request, self.pages.record_path(str(record_id)))
+
+    def delete_record(self, request: Request, page: Viewer, record_id: UUID, form: Form) -> Response:
+        """Delete (restorable) unless the record changed since the reader's page was drawn."""
+        try:
+            version: int | None = int(str(form.get("version") or ""))
+        except ValueError:
+            version = None
+        try:
+            self.delete(page.uow(), page.actor, str(record_id), expected_version=version)
+        except StaleVersion:
+            page.flash(self.changed_meanwhile, FlashLevel.ERROR)
+            return redirect(request, self.pages.record_path(str(record_id)))
+        page.flash(self.deleted)
+        return redirect(request, self.pages.path)
+
+    def restore_record(self, request: Request, page: Viewer, record_id: UUID) -> Response:
+        try:
+            restored = self.restore(page.uow(), page.actor, str(record_id))
+        except ValidationFailed as error:
+            for item in error.errors:
+                page.flash(item.message, FlashLevel.ERROR, **item.params)
+            return redirect(request, self.pages.path + "?deleted=1")
+        page.flash(self.restored, name=self.display_name(restored))
+        return redirect(request, self.pages.record_path(str(record_id)))
+
+    def add_routes(self, router: APIRouter) -> None:
+        """Register the form routes of this kind on ``router``, each named as a route per kind
+        would be (``create_account``, ``update_contact``…)."""
+        kind, path = self.pages.kind, self.pages.path
+        record_path = f"{path}/{{record_id:uuid}}"
+        router.add_api_route(path, self.create_record, methods=["POST"], name=f"create_{kind}")
+        router.add_api_route(f"{record_path}/edit", self.edit_record, methods=["GET"], name=f"edit_{kind}")
+        router.add_api_route(record_path, self.update_record, methods=["POST"], name=f"update_{kind}")
+        router.add_api_route(
+            f"{record_path}/delete", self.delete_record, methods=["POST"], name=f"delete_{kind}"
+        )
+        router.add_api_route(
+            f"{record_path}/restore", self.restore_record, methods=["POST"], name=f"restore_{kind}"
+        )

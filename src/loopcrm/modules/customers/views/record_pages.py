@@ -12,15 +12,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
+from starlette.requests import Request
 
 from loopcrm.modules.customers import service as customers
-from loopcrm.modules.customers.schemas import CustomFieldOut, ListQuery
+from loopcrm.modules.customers.schemas import AccountOut, ContactOut, CustomFieldOut, ListQuery
+from loopcrm.modules.customers.views.duplicate_notice import possible_duplicates
 from loopcrm.modules.customers.views.labels import (
     ACCOUNT_FIELD_NAMES,
     ACCOUNT_FILTER_FIELDS,
     CONTACT_FIELD_NAMES,
     CONTACT_FILTER_FIELDS,
     CONTACT_POINT_LABEL_NAMES,
+    DUPLICATE_REASON_NAMES,
     GENDER_NAMES,
     INDUSTRY_NAMES,
     OPERATING_STATUS_NAMES,
@@ -221,6 +224,37 @@ def is_masked(record: Any, name: str) -> bool:
 def may(actor: Actor, record: Any, kind: str, action: Action) -> bool:
     """Whether the reader may ``action`` this record (scope of owner and team)."""
     return can_reach_record(actor, kind, action, owner_id=record.owner_id, team_id=record.team_id)
+
+
+def detail_context(
+    request: Request, page: WebPage, kind: RecordKindPages, record: AccountOut | ContactOut
+) -> dict[str, Any]:
+    """What the detail pages of both kinds show besides their own fields: the record under its
+    kind's name and as ``record`` (the tabs and the shared parts read that), custom fields (archived
+    ones only where the record has a value), ownership, what the reader may do, and the possible
+    duplicates of a record just created."""
+    offered = choices(page)
+    return {
+        "kind": kind,
+        "record_kind": kind.kind,
+        "record": record,
+        kind.kind: record,
+        "custom_fields": [
+            field
+            for field in custom_field_views(page, kind.kind)
+            if field.is_active or field.key in record.custom_fields
+        ],
+        "source_names": SOURCE_NAMES,
+        "point_labels": dict(offered.point_labels),
+        "choices": offered,
+        "team_name": offered.team_names.get(record.team_id or "", ""),
+        "may_update": may(page.actor, record, kind.kind, Action.UPDATE),
+        "may_delete": may(page.actor, record, kind.kind, Action.DELETE),
+        "is_masked": is_masked,
+        "phone_text": readable_phone,
+        "duplicates": possible_duplicates(request),
+        "reason_names": DUPLICATE_REASON_NAMES,
+    }
 
 
 def history_value(value: Any) -> str:
