@@ -383,6 +383,35 @@ def test_history_lists_each_changed_field(client, make_person):
     ]
     assert changes[0]["actor"] == rep.user.email
     assert {c["action"] for c in changes} == {"update", "create"}
+    # Keys derived from the name change with it: they are not changes of their own.
+    assert {c["field"] for c in changes} == {"family_name", "given_name", "gender", "owner_id", "title"}
+    owner = next(c for c in changes if c["field"] == "owner_id")
+    assert (owner["new"], owner["new_label"], owner["old_label"]) == (rep.user.id, rep.user.name, None)
+
+
+def test_history_names_the_team_and_the_parent_account_beside_their_ids(client, make_person):
+    admin = make_person("admin")
+    team = _create(client, "/api/v1/teams", admin.headers, {"name": "华东销售部"})
+    group = _create(client, "/api/v1/accounts", admin.headers, {"name": "晨光集团"})
+    account = _create(client, "/api/v1/accounts", admin.headers, {"name": "晨光公司"})
+    changed = client.patch(
+        f"/api/v1/accounts/{account['id']}",
+        json={"name": "晨光科技", "team_id": team["id"], "parent_id": group["id"]},
+        headers=admin.headers,
+    )
+    assert changed.status_code == 200, changed.text
+
+    changes = client.get(f"/api/v1/accounts/{account['id']}/history", headers=admin.headers).json()
+
+    update = {c["field"]: c for c in changes if c["action"] == "update"}
+    assert sorted(update) == ["name", "parent_id", "team_id"]  # not name_key, search_text
+    assert (update["team_id"]["new"], update["team_id"]["new_label"]) == (team["id"], "华东销售部")
+    assert (update["parent_id"]["new"], update["parent_id"]["new_label"]) == (group["id"], "晨光集团")
+    assert (update["name"]["old"], update["name"]["new"], update["name"]["new_label"]) == (
+        "晨光公司",
+        "晨光科技",
+        None,
+    )
 
 
 def test_relationships_and_subsidiaries(client, make_person):

@@ -14,11 +14,16 @@ from httpx import Response
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import (
     AccountCreate,
+    AccountUpdate,
     ContactCreate,
+    ContactUpdate,
     CustomFieldCreate,
     ListQuery,
     RelationshipIn,
 )
+from loopcrm.platform.auth import service as auth
+from loopcrm.platform.auth.schemas import TeamCreate
+from loopcrm.platform.permissions import system_actor
 
 PASSWORD = "correct horse battery"
 VALID_CODE = "91350100M000100Y43"
@@ -340,6 +345,63 @@ def test_the_field_history_page_names_fields_and_values(
     assert "字段历史" in html
     assert "<del>制造业</del>" in html and "<ins>金融业</ins>" in html
     assert "<del>福州</del>" in html and "<ins>厦门</ins>" in html
+    actions = re.findall(r'<td rowspan="\d+">([^<]*)</td>\s*(?:<td>|</tr>)', _history_table(html))
+    assert actions == ["修改", "创建"]  # the action, not the "created" date column (创建时间)
+    assert "创建时间" not in _history_table(html)
+
+
+def _history_table(html: str) -> str:
+    return html.split('id="history-heading"', 1)[1].split("</section>", 1)[0]
+
+
+def test_the_field_history_names_team_owner_and_parent_and_leaves_out_derived_keys(
+    client: TestClient, admin, make_person, sign_in, uow_factory
+):
+    team = auth.create_team(uow_factory(), system_actor(), TeamCreate(name="华东销售部"))
+    seller = make_person("sales_rep", name="销售 韩梅梅")
+    group = _account(uow_factory, admin.actor, name="晨光集团")
+    account = _account(uow_factory, admin.actor, name="晨光公司", website="https://chenguang.example.cn")
+    customers.update_account(
+        uow_factory(),
+        admin.actor,
+        account.id,
+        AccountUpdate.model_validate(
+            {
+                "name": "晨光科技",
+                "website": "https://cgtech.example.cn",
+                "team_id": team.id,
+                "owner_id": seller.user.id,
+                "parent_id": group.id,
+            }
+        ),
+    )
+    contact = _contact(uow_factory, admin.actor, family_name="赵", given_name="敏")
+    customers.update_contact(
+        uow_factory(), admin.actor, contact.id, ContactUpdate.model_validate({"given_name": "刚"})
+    )
+    sign_in(admin.user.email)
+
+    account_history = _history_table(client.get(f"/customers/accounts/{account.id}/history").text)
+    contact_history = _history_table(client.get(f"/customers/contacts/{contact.id}/history").text)
+
+    assert "<ins>华东销售部</ins>" in account_history and team.id not in account_history
+    assert "<del>管理员 王芳</del>" in account_history and "<ins>销售 韩梅梅</ins>" in account_history
+    assert "<ins>晨光集团</ins>" in account_history and group.id not in account_history
+    assert admin.user.id not in account_history and seller.user.id not in account_history
+    assert "<del>晨光公司</del>" in account_history and "<ins>晨光科技</ins>" in account_history
+    for internal in ("name_key", "search_text", "domain", "域名", "<ins>cgtech.example.cn</ins>"):
+        assert internal not in account_history
+    assert "<del>敏</del>" in contact_history and "<ins>刚</ins>" in contact_history
+    for internal in (
+        "name_pinyin",
+        "name_initials",
+        "name_key",
+        "search_text",
+        "拼音",
+        "zhaogang",
+        "<ins>zg</ins>",
+    ):
+        assert internal not in contact_history
 
 
 def test_a_new_contact_from_an_account_page_works_there_and_duplicates_are_named(

@@ -293,6 +293,52 @@ def test_employment_history_and_field_history(uow_factory, make_person):
         None,
         "总监",
     )
+    fields = {change.field for change in history}
+    assert {"family_name", "given_name", "title", "employments", "owner_id"} <= fields
+    # Derived from the name (or stamps of every write): never listed as changes of their own.
+    derived = {
+        "full_name",
+        "name_pinyin",
+        "name_initials",
+        "name_key",
+        "search_text",
+        "updated_at",
+        "version",
+    }
+    assert fields & derived == set()
+
+
+def test_field_history_names_a_user_custom_field_and_hides_a_renamed_contacts_pinyin(
+    uow_factory, make_person
+):
+    admin = make_person("admin")
+    seller = make_person("sales_rep", name="销售 韩梅梅")
+    customers.create_custom_field(
+        uow_factory(),
+        admin.actor,
+        CustomFieldCreate.model_validate(
+            {"record_kind": "contact", "key": "key_account_manager", "label": "大客户经理", "kind": "user"}
+        ),
+    )
+    contact = customers.create_contact(
+        uow_factory(), admin.actor, ContactCreate.model_validate({"family_name": "赵", "given_name": "敏"})
+    )
+    customers.update_contact(
+        uow_factory(),
+        admin.actor,
+        contact.id,
+        ContactUpdate.model_validate(
+            {"given_name": "刚", "custom_fields": {"key_account_manager": seller.user.id}}
+        ),
+    )
+
+    history = customers.field_history(uow_factory(), admin.actor, "contact", contact.id)
+
+    update = [(c.field, c.old, c.new, c.old_label, c.new_label) for c in history if c.action == "update"]
+    assert update == [
+        ("custom_fields.key_account_manager", None, seller.user.id, None, "销售 韩梅梅"),
+        ("given_name", "敏", "刚", None, None),
+    ]
 
 
 def test_bulk_tagging_is_all_or_nothing(uow_factory, make_person):

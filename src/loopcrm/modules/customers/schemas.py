@@ -444,6 +444,12 @@ class FieldChange(BaseModel):
     field: str
     old: Any
     new: Any
+    old_label: str | None = Field(
+        default=None, description="the name of the user, team or account when the old value is its id"
+    )
+    new_label: str | None = Field(
+        default=None, description="the name of the user, team or account when the new value is its id"
+    )
 
 
 __all__ = ["BuyingRole"]  # re-exported: deals (sales) attach buying roles to contacts

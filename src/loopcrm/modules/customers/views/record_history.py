@@ -25,16 +25,22 @@ from loopcrm.modules.customers.views.record_pages import (
     history_value,
     readable_phone,
 )
-from loopcrm.platform.auth import service as auth
 from loopcrm.platform.i18n import N_
 from loopcrm.platform.web.pages import WebPage, render
 
+# Own msgids: "Created" and "Deleted" elsewhere name date columns (创建时间, 删除时间); here
+# they name what an action did (创建, 删除).
 ACTION_NAMES = {
-    "create": N_("Created"),
-    "update": N_("Changed"),
-    "delete": N_("Deleted"),
-    "restore": N_("Restored"),
-    "merge": N_("Merged"),
+    "create": N_("Created (history action)"),
+    "update": N_("Changed (history action)"),
+    "delete": N_("Deleted (history action)"),
+    "restore": N_("Restored (history action)"),
+    "merge": N_("Merged (history action)"),
+}
+# Fields only the history shows: what a merge wrote on both records.
+HISTORY_FIELD_NAMES = {
+    "merged_from": N_("Merged from"),
+    "merged_into": N_("Merged into"),
 }
 
 
@@ -68,38 +74,34 @@ def history_page(request: Request, page: WebPage, kind: RecordKindPages, record:
         "source": SOURCE_NAMES,
         "gender": GENDER_NAMES,
     }
-    user_names = dict(auth.user_choices(page.uow(), page.actor))
-    # The parent an account has now is named; an earlier one shows as its id.
-    account_names = {record.parent_id: record.parent_name} if getattr(record, "parent_id", None) else {}
 
     def shown_one(name: str, value: Any) -> Any:
         if name in custom and isinstance(value, str):
             custom_field = custom[name]
-            if custom_field.kind == "user":
-                return user_names.get(value, value)
             return custom_field.option_label(value) if custom_field.options else value
         if isinstance(value, str) and name == "phones":
             return readable_phone(value)
-        if isinstance(value, str) and name == "owner_id":
-            return user_names.get(value, value)
-        if isinstance(value, str) and name == "parent_id":
-            return account_names.get(value) or value
         if isinstance(value, str) and value in named_values.get(name, {}):
             return page.gettext(named_values[name][value])
         if isinstance(value, bool):
             return page.gettext(N_("Yes") if value else N_("No"))
         return value
 
-    def shown(name: str, value: Any) -> str:
-        """A value as the reader knows it: a user by name, a vocabulary value by its label."""
+    def shown(change: FieldChange, side: str) -> str:
+        """A value as the reader knows it: a user, team or account by name (the service names
+        them), a vocabulary value by its label."""
+        label = change.old_label if side == "old" else change.new_label
+        if label:
+            return label
+        value = change.old if side == "old" else change.new
         if isinstance(value, list):
-            return history_value([shown_one(name, item) for item in value])
-        return history_value(shown_one(name, value))
+            return history_value([shown_one(change.field, item) for item in value])
+        return history_value(shown_one(change.field, value))
 
     def field_label(name: str) -> str:
         if name in custom:
             return custom[name].label
-        known = kind.field_names.get(name)
+        known = kind.field_names.get(name) or HISTORY_FIELD_NAMES.get(name)
         return page.gettext(known) if known else name
 
     return render(
