@@ -27,11 +27,13 @@ from loopcrm.platform.permissions import Action, Actor
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 REPORT_PAGE_ROWS = 1000
+# Msgids of their own: a bare "Created" is the date column of lists and exports (创建时间), and a
+# msgid has one translation in every catalogue.
 OUTCOME_NAMES = {
-    ImportRowOutcome.CREATED.value: N_("Created"),
-    ImportRowOutcome.UPDATED.value: N_("Updated"),
-    ImportRowOutcome.UNCHANGED.value: N_("Unchanged"),
-    ImportRowOutcome.REJECTED.value: N_("Rejected"),
+    ImportRowOutcome.CREATED.value: N_("Created (import outcome)"),
+    ImportRowOutcome.UPDATED.value: N_("Updated (import outcome)"),
+    ImportRowOutcome.UNCHANGED.value: N_("Unchanged (import outcome)"),
+    ImportRowOutcome.REJECTED.value: N_("Rejected (import outcome)"),
 }
 
 
