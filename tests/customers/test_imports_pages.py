@@ -93,6 +93,8 @@ def test_an_import_goes_from_upload_to_report_and_undo_in_the_pages(client, make
     done = client.get(f"{path}/progress")
     assert "hx-trigger" not in done.text
     assert 'data-count="created">1<' in done.text and 'data-count="rejected">1<' in done.text
+    # The outcomes have msgids of their own: a bare "Created" is the lists' date column (创建时间).
+    assert "<dt>已创建</dt>" in done.text and "<dt>已拒绝</dt>" in done.text and "创建时间" not in done.text
 
     report = client.get(f"{path}/report")
     assert report.status_code == 200
@@ -105,6 +107,7 @@ def test_an_import_goes_from_upload_to_report_and_undo_in_the_pages(client, make
     assert 'data-count="reversed">1<' in client.get(path).text
     listing = client.get("/customers/imports")
     assert "联系人.csv" in listing.text and "已撤销" in listing.text
+    assert '<th scope="col" class="numeric">已创建</th>' in listing.text and "创建时间" not in listing.text
 
 
 def test_an_upload_without_a_file_or_with_a_bad_file_keeps_the_form(client, make_person, sign_in):
@@ -143,3 +146,41 @@ def test_the_list_export_uses_the_lists_query(client, make_person, sign_in, uow_
     assert exported.headers["content-disposition"].startswith('attachment; filename="contacts-')
     assert exported.content.decode("utf-8-sig").splitlines() == ["姓名", "王芳"]
     assert (refused.status_code, refused.headers["location"]) == (303, "/customers/contacts")
+
+
+def test_the_customer_lists_link_to_the_imports_for_those_who_may_import(client, make_person):
+    make_person("sales_rep", email="rep@example.com", password=PASSWORD)
+    make_person("read_only", email="reader@example.com", password=PASSWORD)
+
+    def pages_of(email: str) -> tuple[str, str, object]:
+        client.cookies.clear()
+        login = client.get("/login")
+        answer = client.post(
+            "/login",
+            data={"email": email, "password": PASSWORD, "csrf_token": _csrf(login.text), "next": ""},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, answer.text
+        accounts, contacts = client.get("/customers/accounts"), client.get("/customers/contacts")
+        assert (accounts.status_code, contacts.status_code) == (200, 200)
+        return accounts.text, contacts.text, client.get("/customers/imports", params={"kind": "account"})
+
+    rep_accounts, rep_contacts, rep_imports = pages_of("rep@example.com")
+    reader_accounts, reader_contacts, reader_imports = pages_of("reader@example.com")
+
+    for page, kind in ((rep_accounts, "account"), (rep_contacts, "contact")):
+        buttons = page[page.index('<div class="header-buttons">') :]
+        buttons = buttons[: buttons.index("</div>")]
+        link = re.search(
+            rf'<a class="button button-secondary" href="/customers/imports\?kind={kind}">(.*?)</a>', buttons
+        )
+        assert link and link.group(1).endswith("导入")
+        tabs = page[page.index('<nav class="tabs"') :]
+        assert '<a href="/customers/imports">导入</a>' in tabs[: tabs.index("</nav>")]
+    # The import page opens on the kind of the list it was reached from.
+    assert rep_imports.status_code == 200
+    assert re.search(r'<option value="account"[^>]*selected', rep_imports.text)
+    # A read-only user may create nothing, so may not import: no link, and the page refuses.
+    for page in (reader_accounts, reader_contacts):
+        assert "/customers/imports" not in page
+    assert reader_imports.status_code == 403

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import BulkAction, ListQuery, SavedViewCreate
+from loopcrm.modules.customers.service.imports import IMPORT
 from loopcrm.modules.customers.views.labels import BULK_ACTION_NAMES, INDUSTRY_NAMES
 from loopcrm.modules.customers.views.list_filters import (
     ListRequest,
@@ -98,6 +99,9 @@ def _list_page(request: Request, page: WebPage, kind: RecordKindPages) -> Respon
             "industry_names": INDUSTRY_NAMES,
             "bulk_actions": page.translator.choices(BULK_ACTION_NAMES),
             "may_create": actor.can(kind.kind, Action.CREATE),
+            # Importing creates records of this kind: it needs both rights, as the import page checks.
+            "may_import": actor.can(kind.kind, Action.CREATE) and actor.can(IMPORT.key, Action.CREATE),
+            "may_read_imports": actor.can(IMPORT.key, Action.READ),
             "may_update": actor.can(kind.kind, Action.UPDATE),
             "may_delete": actor.can(kind.kind, Action.DELETE),
             "may_tag": bool(offered.tags),
