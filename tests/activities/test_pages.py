@@ -45,3 +45,13 @@ def test_smoke_pages_render(client: TestClient, make_person, sign_in, post_form,
     ):
         answer = client.get(path)
         assert answer.status_code == 200, (path, answer.text[:3000])
+
+
+def test_the_log_page_is_titled_log_an_activity(client: TestClient, make_person, sign_in) -> None:
+    rep = make_person("sales_rep", email="rep@example.com", password=PASSWORD)
+    sign_in("rep@example.com")
+
+    html = client.get(f"/activities/new?kind=call&subject_type=user&subject_id={rep.user.id}&next=/").text
+
+    assert '<div class="page-header"><h1>记录活动</h1></div>' in html
+    assert "<title>记录活动 · " in html
