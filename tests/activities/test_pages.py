@@ -55,3 +55,30 @@ def test_the_log_page_is_titled_log_an_activity(client: TestClient, make_person,
 
     assert '<div class="page-header"><h1>记录活动</h1></div>' in html
     assert "<title>记录活动 · " in html
+
+
+def test_my_tasks_offers_to_mark_a_task_done_as_an_action(
+    client: TestClient, make_person, sign_in, uow_factory
+):
+    rep = make_person("sales_rep", email="rep@example.com", password=PASSWORD)
+    activities.log_activity(
+        uow_factory(),
+        rep.actor,
+        ActivityCreate.model_validate(
+            {
+                "kind": "task",
+                "subject": "准备合同",
+                "occurred_at": (utc_now() + timedelta(hours=3)).isoformat(),
+                "task": {"assignee_id": rep.user.id},
+                "links": [{"subject_type": "user", "subject_id": rep.user.id}],
+            }
+        ),
+    )
+    sign_in("rep@example.com")
+
+    html = client.get("/activities").text
+
+    row = html.split("准备合同", 1)[1].split("</tr>", 1)[0]
+    button = row.split("<button", 1)[1].split("</button>", 1)[0]
+    assert button.endswith("标记为完成")  # an action, not the state 已完成
+    assert "已完成" not in row
