@@ -67,6 +67,7 @@ def test_merge_choose_values_then_undo_in_pages(client, uow_factory, manager):
     assert screen.status_code == 200
     assert 'name="choice.title" value="survivor" checked' in screen.text
     assert 'name="choice.department" value="merged" checked' in screen.text
+    assert '<button type="submit" class="button">合并记录</button>' in screen.text
     answer = client.post(
         "/customers/merges",
         data={
@@ -96,6 +97,7 @@ def test_merge_choose_values_then_undo_in_pages(client, uow_factory, manager):
     assert customers.get_contact(uow_factory(), manager.actor, merged.id).title == "Founder"
     history = client.get("/customers/merges", params={"kind": "contact"})
     assert "已撤销" in history.text
+    assert "<h1>合并历史</h1>" in history.text  # not 合并记录, the merge screen's button
 
 
 def test_a_stale_merge_screen_keeps_the_choices_and_explains(client, uow_factory, manager):
