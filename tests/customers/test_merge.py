@@ -475,6 +475,8 @@ def test_the_preview_shows_differing_fields_and_what_moves(uow_factory, make_per
     admin = make_person("admin")
     survivor, merged, _, _ = _two_wang_fangs(uow_factory, admin, tags)
     _note(uow_factory, admin, "contact", merged.id, "展会上认识")
+    _note(uow_factory, admin, "contact", merged.id, "寄样品")
+    _note(uow_factory, admin, "contact", survivor.id, "第一次拜访")  # already the survivor's: stays put
 
     preview = customers.merge_preview(uow_factory(), admin.actor, "contact", survivor.id, merged.id)
 
@@ -493,7 +495,10 @@ def test_the_preview_shows_differing_fields_and_what_moves(uow_factory, make_per
         "employments": 1,
         "relationships": 0,
         "children": 0,
+        "activities": 2,
     }
+    # What the screen announced is what the merge does.
+    assert _merge(uow_factory, admin, "contact", survivor.id, merged.id).moved == preview.moves
 
 
 def test_merges_are_listed_newest_first_within_scope(uow_factory, make_person):

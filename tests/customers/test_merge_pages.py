@@ -8,6 +8,8 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from loopcrm.modules.activities import service as activities
+from loopcrm.modules.activities.schemas import ActivityCreate
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import ContactCreate, ContactUpdate, MergeIn
 
@@ -156,3 +158,32 @@ def test_picking_a_duplicate_of_one_record(client, uow_factory, manager):
 
     assert page.status_code == 200
     assert f"survivor={record.id}&amp;merged={other.id}" in page.text
+
+
+def test_the_merge_screen_says_how_many_activities_move(client, uow_factory, manager):
+    survivor = _contact(uow_factory, manager, given_name="Jane", title="CEO")
+    merged = _contact(uow_factory, manager, given_name="Jane", title="Founder")
+    for subject, record in (("展会上认识", merged), ("寄样品", merged), ("第一次拜访", survivor)):
+        activities.log_activity(
+            uow_factory(),
+            manager.actor,
+            ActivityCreate.model_validate(
+                {
+                    "kind": "note",
+                    "subject": subject,
+                    "links": [{"subject_type": "contact", "subject_id": record.id}],
+                }
+            ),
+        )
+    _sign_in(client, manager.user.email)
+
+    screen = client.get(
+        "/customers/merge", params={"kind": "contact", "survivor": survivor.id, "merged": merged.id}
+    )
+    swapped = client.get(
+        "/customers/merge", params={"kind": "contact", "survivor": merged.id, "merged": survivor.id}
+    )
+
+    moves = screen.text.split('id="moves-heading"', 1)[1].split("</section>", 1)[0]
+    assert re.findall(r"<li>([^<]*)</li>", moves) == ["活动: 2"]
+    assert "<li>活动: 1</li>" in swapped.text

@@ -21,7 +21,7 @@ activities``) and its ``schemas``, nothing else of the module. The pieces:
 from loopcrm.modules.activities.service.agenda import calendar, my_tasks, overdue_tasks
 from loopcrm.modules.activities.service.content import mentioned_emails, sanitize_note_html
 from loopcrm.modules.activities.service.demo import load_demo_activities
-from loopcrm.modules.activities.service.merging import reassign_links, restore_links
+from loopcrm.modules.activities.service.merging import count_links, reassign_links, restore_links
 from loopcrm.modules.activities.service.panels import (
     DIRECTION_NAMES,
     KIND_LABELS,
@@ -81,6 +81,7 @@ __all__ = [
     "TimelineSource",
     "calendar",
     "complete_task",
+    "count_links",
     "delete_activity",
     "get_activity",
     "initial_values",

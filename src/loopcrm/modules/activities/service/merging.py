@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from loopcrm.modules.activities.models import ActivityLink
 from loopcrm.modules.activities.service.registry import ACTIVITY
@@ -18,6 +18,19 @@ from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import record_change
 from loopcrm.platform.permissions import Actor
 from loopcrm.platform.unit_of_work import UnitOfWork
+
+
+def count_links(uow: UnitOfWork, subject_type: str, subject_id: str) -> int:
+    """How many links :func:`reassign_links` would move from record ``(subject_type, subject_id)``:
+    what a merge screen announces before the merge moves them."""
+    return int(
+        uow.session.scalar(
+            select(func.count())
+            .select_from(ActivityLink)
+            .where(ActivityLink.subject_type == subject_type, ActivityLink.subject_id == subject_id)
+        )
+        or 0
+    )
 
 
 def reassign_links(uow: UnitOfWork, actor: Actor, subject_type: str, from_id: str, to_id: str) -> list[str]:

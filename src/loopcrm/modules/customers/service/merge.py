@@ -137,7 +137,11 @@ def merge_preview(
             survivor=survivor_out,
             merged=merged_out,
             fields=fields,
-            moves=plan.counts(),
+            # The same count the finished merge reports: every link of the merged record moves.
+            moves={
+                **plan.counts(),
+                "activities": activities.count_links(uow, OBJECT_TYPE_OF_KIND[record_kind].key, merged.id),
+            },
         )
         uow.commit()  # the audit entries of sensitive reads
         return preview

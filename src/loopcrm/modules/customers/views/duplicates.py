@@ -168,7 +168,12 @@ def _merge_context(page: WebPage, preview: MergePreview, form: FormState) -> dic
         "merged": preview.merged,
         "label": lambda record: record.name if kind == "account" else record.full_name,
         "rows": rows,
-        "moves": [(page.gettext(MOVE_NAMES[key]), count) for key, count in preview.moves.items() if count],
+        # Activities are named even when none move: the reader asks about them first.
+        "moves": [
+            (page.gettext(MOVE_NAMES[key]), count)
+            for key, count in preview.moves.items()
+            if count or key == "activities"
+        ],
         "form": form,
         "swap_url": "/customers/merge?"
         + urlencode({"kind": kind, "survivor": preview.merged.id, "merged": preview.survivor.id}),
