@@ -232,6 +232,10 @@ class ActivityOut(BaseModel):
     meeting: MeetingOut | None
     email: EmailOut | None
     task: TaskOut | None
+    masked_fields: list[str] = Field(
+        default_factory=list,
+        description="fields above your clearance, left empty: `email_addresses` (from, to and cc)",
+    )
     created_at: datetime
     updated_at: datetime
     version: int

@@ -88,7 +88,7 @@ def my_tasks(
         ).all()
         page = list(rows[:limit])
         next_cursor = _encode(page[-1].occurred_at, page[-1].id) if len(rows) > limit else None
-        return Page[ActivityOut](items=outputs(uow.session, page), next_cursor=next_cursor)
+        return Page[ActivityOut](items=outputs(uow.session, page, actor), next_cursor=next_cursor)
 
 
 def overdue_tasks(

@@ -36,6 +36,7 @@ from loopcrm.modules.activities.service.storage import (
     current_links,
     flush,
     load_visible,
+    masked_for,
     output,
     outputs,
     raise_if_any,
@@ -236,7 +237,7 @@ def log_activity(uow: UnitOfWork, actor: Actor, data: ActivityCreate) -> Activit
             {name: [None, value] for name, value in audit_snapshot(result).items()},
         )
         uow.commit()
-        return result
+        return masked_for(actor, result)
 
 
 def _known_types(links: Sequence[SubjectLink]) -> set[str]:
@@ -313,13 +314,13 @@ def send_email(uow: UnitOfWork, actor: Actor, data: EmailSend) -> ActivityOut:
             {name: [None, value] for name, value in audit_snapshot(result).items()},
         )
         uow.commit()
-        return result
+        return masked_for(actor, result)
 
 
 def get_activity(uow: UnitOfWork, actor: Actor, activity_id: str) -> ActivityOut:
     """One activity, if the actor may read it (see the module's visibility rules)."""
     with uow:
-        return output(uow.session, load_visible(uow, actor, activity_id))
+        return output(uow.session, load_visible(uow, actor, activity_id), actor)
 
 
 def list_activities(
@@ -374,7 +375,7 @@ def list_activities(
                 Activity.kind == ActivityKind.TASK.value, Activity.task_status == filters.status.value
             )
         page = paginate(session, statement, Activity.id, limit=limit, cursor=cursor, convert=lambda row: row)
-        return Page[ActivityOut](items=outputs(session, page.items), next_cursor=page.next_cursor)
+        return Page[ActivityOut](items=outputs(session, page.items, actor), next_cursor=page.next_cursor)
 
 
 def update_activity(
@@ -460,7 +461,7 @@ def update_activity(
             record_change(uow, actor, AuditAction.UPDATE, ACTIVITY.key, activity.id, change_log)
             after = output(session, activity)
         uow.commit()
-        return after
+        return masked_for(actor, after)
 
 
 def _apply_changes(activity: Activity, changes: dict[str, Any]) -> None:
@@ -537,7 +538,7 @@ def complete_task(
             )
         result = output(session, activity)
         uow.commit()
-        return result
+        return masked_for(actor, result)
 
 
 def delete_activity(

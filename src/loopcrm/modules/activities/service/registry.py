@@ -32,7 +32,14 @@ from typing import Protocol
 
 from loopcrm.modules.activities.schemas import TimelineEntry, TimelinePosition
 from loopcrm.platform.errors import NotFound, PermissionDenied, ValidationFailed
-from loopcrm.platform.permissions import Action, Actor, ObjectType, Scope, register_object_type
+from loopcrm.platform.permissions import (
+    Action,
+    Actor,
+    ObjectType,
+    Scope,
+    SecurityLevel,
+    register_object_type,
+)
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 _OWN = {action: Scope.OWN for action in Action}
@@ -41,6 +48,7 @@ _TEAM = {action: Scope.TEAM for action in Action}
 # Permissions on activities follow their owner (the user who logged them): reps change their own,
 # managers their teams', admins all. Reading an activity is also open to whoever may read a
 # record it is linked to, to its task's assignee and to the users taking part (see service).
+EMAIL_ADDRESSES = "email_addresses"
 ACTIVITY = register_object_type(
     ObjectType(
         key="activity",
@@ -54,6 +62,9 @@ ACTIVITY = register_object_type(
             "analyst": {Action.READ: Scope.ALL},
             "read_only": {Action.READ: Scope.ALL},
         },
+        # The addresses of an email are the contacts' emails, internal on the contact too: a
+        # reader who may not see those does not see them on the timeline either.
+        field_levels={EMAIL_ADDRESSES: SecurityLevel.INTERNAL},
     )
 )
 

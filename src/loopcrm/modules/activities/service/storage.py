@@ -35,10 +35,10 @@ from loopcrm.modules.activities.schemas import (
     SubjectLink,
     TaskOut,
 )
-from loopcrm.modules.activities.service.registry import ACTIVITY, resolve_subject
+from loopcrm.modules.activities.service.registry import ACTIVITY, EMAIL_ADDRESSES, resolve_subject
 from loopcrm.platform.auth.models import TeamMembership, User
 from loopcrm.platform.errors import FieldError, NotFound, StaleVersion, ValidationFailed
-from loopcrm.platform.permissions import Action, Actor, can_reach_record
+from loopcrm.platform.permissions import Action, Actor, can_reach_record, mask_fields
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 ACTIVITY_PATH = "/activities/{activity_id}"
@@ -88,16 +88,34 @@ def participants_of(session: Session, activity_ids: Sequence[str]) -> dict[str, 
     return found
 
 
-def outputs(session: Session, activities: Sequence[Activity]) -> list[ActivityOut]:
-    """Activities as the API shows them, with their links and participants loaded in two queries."""
+def outputs(
+    session: Session, activities: Sequence[Activity], reader: Actor | None = None
+) -> list[ActivityOut]:
+    """Activities as the API shows them, with their links and participants loaded in two queries.
+
+    For a ``reader``, the fields above their clearance are masked (an email's addresses); without
+    one, the whole activity, as the audit log records it.
+    """
     ids = [activity.id for activity in activities]
     links = links_of(session, ids)
     participants = participants_of(session, ids)
-    return [to_out(activity, links[activity.id], participants[activity.id]) for activity in activities]
+    shown = [to_out(activity, links[activity.id], participants[activity.id]) for activity in activities]
+    return shown if reader is None else [masked_for(reader, out) for out in shown]
 
 
-def output(session: Session, activity: Activity) -> ActivityOut:
-    return outputs(session, [activity])[0]
+def output(session: Session, activity: Activity, reader: Actor | None = None) -> ActivityOut:
+    return outputs(session, [activity], reader)[0]
+
+
+def masked_for(reader: Actor, out: ActivityOut) -> ActivityOut:
+    """``out`` without what ``reader`` may not see: an email's from, to and cc addresses."""
+    if out.email is None:
+        return out
+    masked = mask_fields(reader, ACTIVITY.key, {EMAIL_ADDRESSES: True})
+    if not masked.masked:
+        return out
+    email = out.email.model_copy(update={"from_address": None, "to": [], "cc": []})
+    return out.model_copy(update={"email": email, "masked_fields": list(masked.masked)})
 
 
 def _distinct_keys(links: Iterable[ActivityLink], *, attendees_only: bool = False) -> list[SubjectLink]:

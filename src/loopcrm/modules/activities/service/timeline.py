@@ -109,6 +109,7 @@ def _activity_ids(
 
 def _activity_entries(
     uow: UnitOfWork,
+    actor: Actor,
     subjects: Sequence[tuple[str, str]],
     kinds: Collection[str] | None,
     before: TimelinePosition | None,
@@ -124,7 +125,7 @@ def _activity_entries(
     activities = [by_id[activity_id] for activity_id in ids]
     owners = users_by_id(session, [activity.owner_id for activity in activities])
     entries = []
-    for activity, out in zip(activities, outputs(session, activities), strict=True):
+    for activity, out in zip(activities, outputs(session, activities, actor), strict=True):
         text = content.html_to_text(out.body) if out.kind is ActivityKind.NOTE else out.body
         owner = owners.get(out.owner_id)
         entries.append(
@@ -179,7 +180,7 @@ def timeline(
             None if kind_filter is None else {kind for kind in kind_filter if kind in set(ActivityKind)}
         )
         if activity_kinds is None or activity_kinds:
-            entries += _activity_entries(uow, wanted, activity_kinds, before, limit + 1)
+            entries += _activity_entries(uow, actor, wanted, activity_kinds, before, limit + 1)
         for registered in timeline_sources():
             if kind_filter is not None and registered.kinds and not kind_filter & set(registered.kinds):
                 continue
