@@ -642,3 +642,37 @@ def test_an_exported_list_imports_again_without_changing_anything(
 
         assert "ignore" in run.mapping  # created and changed times are not imported
         assert (run.unchanged_count, run.created_count, run.updated_count, run.rejected_count) == (1, 0, 0, 0)
+
+
+def test_a_step_that_keeps_failing_ends_the_run_failed_and_keeps_no_file(
+    uow_factory, make_person, settings, data_dir
+):
+    from loopcrm.platform.db import utc_now
+    from loopcrm.platform.jobs.registry import JobContext, registry
+
+    rep = make_person("sales_rep")
+    uploaded = imports.upload_import(
+        uow_factory(), rep.actor, data_dir, RecordKind.CONTACT, "c.csv", csv_file([["姓名"], ["李雷"]])
+    )
+    imports.start_import(uow_factory(), rep.actor, uploaded.id, imports.ImportStart(mapping=["full_name"]))
+    kept_before = [path for path in data_dir.rglob("*") if uploaded.id in str(path)]
+    give_up = registry.get(imports.IMPORT_TASK).on_give_up
+    assert give_up is not None
+    context = JobContext(settings=settings, job_id="job-1", attempt=5, now=utc_now())
+
+    with uow_factory() as uow:  # what the worker does after the step's last attempt failed
+        give_up(uow, {"run_id": uploaded.id}, context)
+        uow.commit()
+    failed = imports.get_import(uow_factory(), rep.actor, uploaded.id)
+    with uow_factory() as uow:  # a second give-up (a duplicate step) changes nothing
+        give_up(uow, {"run_id": uploaded.id}, context)
+        uow.commit()
+
+    assert kept_before != []
+    assert failed.status == "failed"
+    assert (
+        failed.error
+        == "The import stopped after repeated errors; the rows landed before stay and can be undone"
+    )
+    assert [path for path in data_dir.rglob("*") if uploaded.id in str(path)] == []
+    assert imports.get_import(uow_factory(), rep.actor, uploaded.id) == failed

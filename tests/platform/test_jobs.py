@@ -69,6 +69,26 @@ def record_then_fail(uow: UnitOfWork, payload: dict[str, Any], context: JobConte
     raise RuntimeError("the mail server refused the message")
 
 
+def note_the_give_up(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
+    uow.session.execute(insert(EFFECTS).values(label=f"gave up {payload['label']} on {context.attempt}"))
+
+
+def fail_to_give_up(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
+    uow.session.execute(insert(EFFECTS).values(label="half a give-up"))
+    raise RuntimeError("the give-up fails too")
+
+
+@task("tests.jobs.fail_then_give_up", max_attempts=2, on_give_up=note_the_give_up)
+def fail_then_give_up(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
+    uow.session.execute(insert(EFFECTS).values(label=payload["label"]))
+    raise RuntimeError("the import step keeps failing")
+
+
+@task("tests.jobs.fail_and_fail_to_give_up", max_attempts=1, on_give_up=fail_to_give_up)
+def fail_and_fail_to_give_up(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
+    raise RuntimeError("the step fails")
+
+
 @task("tests.jobs.greet_customer", max_attempts=1)
 def greet_customer(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     """Fails until the customer it greets exists: a job an admin retries once the data is fixed."""
@@ -275,6 +295,45 @@ def test_a_job_fails_for_good_after_its_last_attempt_and_keeps_the_error(
     assert failed.last_error is not None
     assert failed.last_error.startswith("Traceback (most recent call last):")
     assert failed.last_error.splitlines()[-1] == "RuntimeError: the mail server refused the message"
+    assert effect_labels(engine) == []
+
+
+def test_a_task_gives_up_once_after_its_last_attempt_in_the_transaction_that_fails_the_job(
+    engine: Engine,
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+) -> None:
+    job = enqueue_committed(uow_factory, "tests.jobs.fail_then_give_up", {"label": "run-7"})
+    clock = HandClock()
+    worker = Worker(session_factory, settings, clock=clock)
+
+    first = worker.run_next()
+    labels_after_first = effect_labels(engine)
+    clock.advance(timedelta(seconds=2))
+    last = worker.run_next()
+
+    assert (first, last) == (JobOutcome.RETRY_SCHEDULED, JobOutcome.FAILED)
+    assert labels_after_first == []  # a retry is not a give-up
+    assert effect_labels(engine) == ["gave up run-7 on 2"]  # the handler's own write rolled back
+    assert read_job(uow_factory, job.id).status is JobStatus.FAILED
+
+
+def test_a_give_up_that_fails_is_rolled_back_and_the_job_still_fails(
+    engine: Engine,
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+) -> None:
+    job = enqueue_committed(uow_factory, "tests.jobs.fail_and_fail_to_give_up", {})
+    worker = Worker(session_factory, settings, clock=HandClock())
+
+    outcome = worker.run_next()
+
+    assert outcome is JobOutcome.FAILED
+    assert read_job(uow_factory, job.id).status is JobStatus.FAILED
     assert effect_labels(engine) == []
 
 

@@ -12,16 +12,25 @@ from loopcrm.modules.customers.service import imports
 from loopcrm.platform.jobs.registry import JobContext, task
 from loopcrm.platform.unit_of_work import UnitOfWork
 
-# A step that fails is retried a few times (a locked database, a full disk); a file that cannot
-# be read is not a failure of the step: the run ends "failed" with the reason instead.
+# A step that fails is retried a few times (a locked database, a full disk); after the last
+# attempt the run ends "failed" (on_give_up) instead of staying "running". A file that cannot be
+# read is not a failure of the step: the run ends "failed" with the reason at once.
 STEP_ATTEMPTS = 5
 
 
-@task(imports.IMPORT_TASK, max_attempts=STEP_ATTEMPTS)
+def _give_up_import(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
+    imports.give_up_import(uow, payload, context.settings.data_dir)
+
+
+def _give_up_undo(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
+    imports.give_up_undo(uow, payload)
+
+
+@task(imports.IMPORT_TASK, max_attempts=STEP_ATTEMPTS, on_give_up=_give_up_import)
 def import_rows(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     imports.run_import_step(uow, payload, context.settings.data_dir)
 
 
-@task(imports.UNDO_TASK, max_attempts=STEP_ATTEMPTS)
+@task(imports.UNDO_TASK, max_attempts=STEP_ATTEMPTS, on_give_up=_give_up_undo)
 def undo_import(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     imports.run_undo_step(uow, payload)

@@ -48,6 +48,9 @@ class JobContext:
 
 Handler = Callable[[UnitOfWork, dict[str, Any], JobContext], None]
 Backoff = Callable[[int], timedelta]  # attempts made so far (1 after the first failure) → delay
+# Called when a job has failed its last attempt, in the transaction that marks it failed: what
+# the job was doing can be marked failed too (an import run that would otherwise stay "running").
+GiveUp = Callable[[UnitOfWork, dict[str, Any], JobContext], None]
 
 # Ten attempts with doubling delays spread retries over about 17 minutes: long enough to ride out
 # a mail server restart or a database failover, short enough that a broken job shows up as failed
@@ -81,6 +84,7 @@ class Task:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     backoff: Backoff = exponential_backoff
     every: timedelta | None = None
+    on_give_up: GiveUp | None = None
 
     @property
     def is_periodic(self) -> bool:
@@ -112,6 +116,7 @@ class TaskRegistry:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         backoff: Backoff = exponential_backoff,
         every: timedelta | None = None,
+        on_give_up: GiveUp | None = None,
     ) -> Task:
         """Declare a task. Registering a name again with another handler or policy is an error."""
         if not name or len(name) > MAX_NAME_LENGTH:
@@ -120,7 +125,14 @@ class TaskRegistry:
             raise ValueError(f"task {name!r} needs max_attempts of at least 1")
         if every is not None and every < timedelta(seconds=1):
             raise ValueError(f"periodic task {name!r} needs an interval of at least one second")
-        new_task = Task(name=name, handler=handler, max_attempts=max_attempts, backoff=backoff, every=every)
+        new_task = Task(
+            name=name,
+            handler=handler,
+            max_attempts=max_attempts,
+            backoff=backoff,
+            every=every,
+            on_give_up=on_give_up,
+        )
         existing = self._tasks.get(name)
         if existing is not None and existing != new_task:
             raise ValueError(f"task {name!r} is already registered differently")
@@ -128,12 +140,17 @@ class TaskRegistry:
         return new_task
 
     def task(
-        self, name: str, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS, backoff: Backoff = exponential_backoff
+        self,
+        name: str,
+        *,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        backoff: Backoff = exponential_backoff,
+        on_give_up: GiveUp | None = None,
     ) -> Callable[[Handler], Handler]:
         """Decorator form of :meth:`register` for a task that callers enqueue."""
 
         def decorate(handler: Handler) -> Handler:
-            self.register(name, handler, max_attempts=max_attempts, backoff=backoff)
+            self.register(name, handler, max_attempts=max_attempts, backoff=backoff, on_give_up=on_give_up)
             return handler
 
         return decorate

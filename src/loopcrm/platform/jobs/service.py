@@ -30,7 +30,14 @@ from loopcrm.platform.jobs.models import (
     JobStatus,
     truncate_error,
 )
-from loopcrm.platform.jobs.registry import JobContext, Task, TaskRegistry, exponential_backoff, registry
+from loopcrm.platform.jobs.registry import (
+    GiveUp,
+    JobContext,
+    Task,
+    TaskRegistry,
+    exponential_backoff,
+    registry,
+)
 from loopcrm.platform.jobs.schemas import JobOut
 from loopcrm.platform.pagination import DEFAULT_PAGE_SIZE, Page, paginate
 from loopcrm.platform.permissions import Action, Actor, ObjectType, Scope, register_object_type, require
@@ -323,7 +330,7 @@ def run_claimed_job(
                 return JobOutcome.LEASE_LOST
             uow.commit_with_job()
     except Exception as error:
-        return _record_failure(session_factory, claimed, task, error, clock())
+        return _record_failure(session_factory, claimed, task, error, clock(), settings)
     log.info("job %s (%s) succeeded on attempt %d", claimed.id, claimed.name, claimed.attempt)
     return JobOutcome.SUCCEEDED
 
@@ -334,6 +341,7 @@ def _record_failure(
     task: Task | None,
     error: Exception,
     now: datetime,
+    settings: Settings,
 ) -> JobOutcome:
     report = truncate_error("".join(traceback.format_exception(error)).rstrip())
     with UnitOfWork(session_factory) as uow:
@@ -367,8 +375,22 @@ def _record_failure(
             log.error(
                 "job %s (%s) failed on its last attempt %d", job.id, job.name, job.attempts, exc_info=error
             )
+            if task is not None and task.on_give_up is not None:
+                _give_up(uow, task.on_give_up, claimed, now, settings)
         uow.commit()
         return outcome
+
+
+def _give_up(
+    uow: UnitOfWork, give_up: GiveUp, claimed: ClaimedJob, now: datetime, settings: Settings
+) -> None:
+    """Run a task's ``on_give_up`` in a savepoint: if it fails too, the job is still marked failed."""
+    context = JobContext(settings=settings, job_id=claimed.id, attempt=claimed.attempt, now=now)
+    try:
+        with uow.session.begin_nested():
+            give_up(uow, dict(claimed.payload), context)
+    except Exception:
+        log.exception("job %s (%s): its give-up handler failed as well", claimed.id, claimed.name)
 
 
 # --- Administration ------------------------------------------------------------------------------

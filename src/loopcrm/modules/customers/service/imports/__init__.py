@@ -27,8 +27,8 @@ from loopcrm.modules.customers.service.imports.runs import (
     start_import,
     upload_import,
 )
-from loopcrm.modules.customers.service.imports.steps import CHUNK_ROWS, run_import_step
-from loopcrm.modules.customers.service.imports.undo import UNDO_TASK, run_undo_step, undo_import
+from loopcrm.modules.customers.service.imports.steps import CHUNK_ROWS, give_up_import, run_import_step
+from loopcrm.modules.customers.service.imports.undo import UNDO_TASK, give_up_undo, run_undo_step, undo_import
 
 __all__ = [
     "CHUNK_ROWS",
@@ -46,6 +46,8 @@ __all__ = [
     "RowMessage",
     "describe",
     "get_import",
+    "give_up_import",
+    "give_up_undo",
     "import_report",
     "import_setup",
     "list_imports",

@@ -95,6 +95,20 @@ def run_import_step(uow: UnitOfWork, payload: dict[str, Any], data_dir: Path) ->
     enqueue(uow, IMPORT_TASK, next_step, idempotency_key=f"{IMPORT_TASK}:{run.id}:{last_row + 1}")
 
 
+def give_up_import(uow: UnitOfWork, payload: dict[str, Any], data_dir: Path) -> None:
+    """A step failed its last attempt (not a bad file: that ends the run by itself). The run ends
+    "failed" with the reason, instead of staying "running" for ever; the rows landed by earlier
+    steps stay, and the run can be undone."""
+    run_id = str(payload["run_id"])
+    run = uow.session.scalar(select(ImportRun).where(ImportRun.id == run_id).with_for_update())
+    if run is None or run.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+        return
+    problem = files.UnreadableFile(
+        N_("The import stopped after repeated errors; the rows landed before stay and can be undone")
+    )
+    _finish(uow, run, files.run_directory(data_dir, run_id), ImportStatus.FAILED, problem)
+
+
 def _record(uow: UnitOfWork, run: ImportRun, landed: list[LandedRow]) -> None:
     """Count the chunk's outcomes and keep what the report and undo need."""
     counts = dict.fromkeys(ImportRowOutcome, 0)

@@ -66,6 +66,16 @@ def undo_import(uow: UnitOfWork, actor: Actor, run_id: str) -> ImportRunOut:
         return result
 
 
+def give_up_undo(uow: UnitOfWork, payload: dict[str, Any]) -> None:
+    """An undo step failed its last attempt: the run is finished again, with the reason, and
+    what was reversed so far stays reversed."""
+    run = uow.session.scalar(select(ImportRun).where(ImportRun.id == payload["run_id"]).with_for_update())
+    if run is None or run.status != ImportStatus.UNDOING:
+        return
+    run.status = ImportStatus.COMPLETED.value
+    run.error = {"message": N_("The undo stopped after repeated errors; part of the import was undone")}
+
+
 def run_undo_step(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     """Reverse the next records of the run, in record id order (inside the job's unit of work)."""
     session = uow.session
