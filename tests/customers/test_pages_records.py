@@ -561,3 +561,21 @@ def test_a_timeline_route_is_not_found_outside_the_readers_scope(
     answer = client.get(f"/customers/accounts/{account.id}/timeline?fragment=section")
 
     assert answer.status_code == 404
+
+
+def test_detail_pages_offer_a_merge_to_who_may_merge_and_lists_link_the_duplicates(
+    client: TestClient, admin, rep, sign_in, uow_factory
+):
+    contact = _contact(uow_factory, admin.actor, family_name="王", given_name="芳", owner_id=rep.user.id)
+    merge_link = f'href="/customers/merge?kind=contact&amp;survivor={contact.id}"'
+    sign_in(rep.user.email)
+    rep_page = client.get(f"/customers/contacts/{contact.id}").text
+    sign_in(admin.user.email)
+    admin_page = client.get(f"/customers/contacts/{contact.id}").text
+    picker = client.get(f"/customers/merge?kind=contact&survivor={contact.id}")
+    contact_list = client.get("/customers/contacts").text
+
+    assert merge_link not in rep_page  # a rep may not delete, and a merge deletes one record
+    assert merge_link in admin_page and "合并…" in admin_page
+    assert picker.status_code == 200
+    assert '<a href="/customers/duplicates?kind=contact">' in contact_list
