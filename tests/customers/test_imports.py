@@ -676,3 +676,35 @@ def test_a_step_that_keeps_failing_ends_the_run_failed_and_keeps_no_file(
     )
     assert [path for path in data_dir.rglob("*") if uploaded.id in str(path)] == []
     assert imports.get_import(uow_factory(), rep.actor, uploaded.id) == failed
+
+
+def test_uploads_never_started_are_forgotten_after_a_week_with_their_files(
+    uow_factory, make_person, data_dir
+):
+    from datetime import timedelta
+
+    rep = make_person("sales_rep")
+
+    def upload(name: str) -> str:
+        source = csv_file([["姓名"], [name]])
+        return imports.upload_import(
+            uow_factory(), rep.actor, data_dir, RecordKind.CONTACT, "c.csv", source
+        ).id
+
+    abandoned, started = upload("李雷"), upload("韩梅梅")
+    imports.start_import(uow_factory(), rep.actor, started, imports.ImportStart(mapping=["full_name"]))
+    uploaded_at = imports.get_import(uow_factory(), rep.actor, abandoned).created_at
+
+    def sweep(days: float) -> int:
+        with uow_factory() as uow:
+            removed = imports.remove_abandoned_uploads(uow, data_dir, uploaded_at + timedelta(days=days))
+            uow.commit()
+        return removed
+
+    assert sweep(6.9) == 0
+    assert sweep(7.1) == 1
+    with pytest.raises(NotFound):
+        imports.get_import(uow_factory(), rep.actor, abandoned)
+    assert [path for path in data_dir.rglob("*") if abandoned in str(path)] == []
+    assert imports.get_import(uow_factory(), rep.actor, started).status == "queued"
+    assert [path for path in data_dir.rglob("*") if started in str(path)] != []

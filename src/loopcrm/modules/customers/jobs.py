@@ -6,10 +6,11 @@ the same transaction, so a long import commits its progress chunk by chunk.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from loopcrm.modules.customers.service import imports
-from loopcrm.platform.jobs.registry import JobContext, task
+from loopcrm.platform.jobs.registry import JobContext, periodic, task
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 # A step that fails is retried a few times (a locked database, a full disk); after the last
@@ -34,3 +35,9 @@ def import_rows(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -
 @task(imports.UNDO_TASK, max_attempts=STEP_ATTEMPTS, on_give_up=_give_up_undo)
 def undo_import(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     imports.run_undo_step(uow, payload)
+
+
+@periodic("customers.import_housekeeping", every=timedelta(days=1))
+def remove_abandoned_uploads(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
+    """Forget uploads that were never started (their files hold personal data)."""
+    imports.remove_abandoned_uploads(uow, context.settings.data_dir, context.now)

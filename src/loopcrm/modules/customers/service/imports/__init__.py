@@ -24,6 +24,7 @@ from loopcrm.modules.customers.service.imports.runs import (
     import_setup,
     list_imports,
     preview_import,
+    remove_abandoned_uploads,
     start_import,
     upload_import,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "list_imports",
     "message_text",
     "preview_import",
+    "remove_abandoned_uploads",
     "run_import_step",
     "run_undo_step",
     "start_import",

@@ -8,6 +8,8 @@ the unit of work, so the embedded database's write lock is never held while a fi
 
 from __future__ import annotations
 
+import functools
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -59,6 +61,8 @@ IMPORT_TASK = "customers.import_rows"
 PREVIEW_ROWS = 10
 SAMPLE_ROWS = 5
 MAX_FILE_NAME = 255
+# An upload nobody started within a week is forgotten: its file holds personal data.
+ABANDONED_UPLOAD_AGE = timedelta(days=7)
 
 
 def _refusal(error: files.UnreadableFile) -> ValidationFailed:
@@ -352,6 +356,22 @@ def list_imports(uow: UnitOfWork, actor: Actor, *, limit: int, cursor: str | Non
             cursor=cursor,
             convert=run_out,
         )
+
+
+def remove_abandoned_uploads(uow: UnitOfWork, data_dir: Path, now: datetime) -> int:
+    """Forget the uploads nobody started within :data:`ABANDONED_UPLOAD_AGE`, files and all (the
+    files hold personal data); run by the daily housekeeping job. Returns how many went."""
+    session = uow.session
+    abandoned = session.scalars(
+        select(ImportRun).where(
+            ImportRun.status == ImportStatus.UPLOADED.value,
+            ImportRun.created_at < now - ABANDONED_UPLOAD_AGE,
+        )
+    ).all()
+    for run in abandoned:
+        session.delete(run)
+        uow.after_commit(functools.partial(files.remove_files, files.run_directory(data_dir, run.id)))
+    return len(abandoned)
 
 
 def duplicate_finder() -> DuplicateFinder:
