@@ -591,6 +591,7 @@ def run(engine: Engine, rng: random.Random, count: int) -> None:
         "phones:contains:<4 digits>": lambda: ListQuery(
             filters=[f"phones:contains:{rng.choice(queries['phone ending (4 digits)'])}"]
         ),
+        "sorted by -updated_at": lambda: ListQuery(sort="-updated_at"),
     }
     for who, actor in (("admin", admin), ("manager", manager), ("rep", rep)):
         for label, make in lists.items():

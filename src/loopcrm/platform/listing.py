@@ -24,8 +24,22 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, or_
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from loopcrm.platform.errors import ValidationFailed
 from loopcrm.platform.pagination import Page, check_limit
@@ -295,6 +309,84 @@ def _sort_value(value: Any) -> Any:
     return value
 
 
+def _never_null(expression: Any) -> bool:
+    """Whether ``expression`` is a NOT NULL column (an ORM attribute or a table column)."""
+    column = getattr(expression, "expression", expression)
+    return isinstance(column, Column) and not column.nullable
+
+
+def _leads_an_index(expression: Any) -> bool:
+    """Whether ``expression`` is a column that is the primary key or the first column of an index."""
+    column = getattr(expression, "expression", expression)
+    if not isinstance(column, Column) or not isinstance(column.table, Table):
+        return False
+    if column.primary_key:
+        return True
+    return any(index.columns and index.columns[0].name == column.name for index in column.table.indexes)
+
+
+# How many rows of the sort order SQLite reads ahead for a page before it leaves the page to its
+# own plan. Rows are stored in the order they were created and ids are time-ordered, so reading
+# ahead in id or creation order reads neighbouring pages and may go far; any other order reads
+# scattered rows (about 5 µs each at a million contacts) and stops sooner.
+LOOK_AHEAD_ROWS = 2_000
+LOOK_AHEAD_ROWS_IN_CREATION_ORDER = 50_000
+
+
+def _without_indexes(clause: ColumnElement[bool], table: Table) -> ColumnElement[bool]:
+    """``clause`` with each column of ``table`` written ``+column``: the same condition, which
+    SQLite will not answer from an index on the column."""
+
+    def replace(element: Any, **_: Any) -> Any:
+        if isinstance(element, Column) and element.table is table:
+            return literal_column(f"+{table.name}.{element.name}", type_=element.type)
+        return None
+
+    return replacement_traverse(clause, {}, replace)  # type: ignore[no-any-return]
+
+
+def _first_rows(
+    session: Session,
+    statement: Select[Any],
+    count: int,
+    id_column: InstrumentedAttribute[str],
+    order: Sequence[Any],
+    after: ColumnElement[bool] | None,
+    *,
+    indexed: bool,
+    in_creation_order: bool,
+    columns: Sequence[Any],
+) -> Sequence[Any]:
+    """The first ``count`` rows of ``statement`` (ordered by ``order``, the cursor's ``after``
+    condition applied); ``columns`` are what ``statement`` selects.
+
+    Without statistics SQLite's planner prefers an index on an equality (the owner of a rep's
+    records) or an OR of them (a manager's team) to the index of the sort order, then reads and
+    sorts every record in scope: a second and more for a team's 300,000 contacts. When the sort
+    order has an index, the next rows of the table in that order are read first and the
+    statement's conditions applied to them (``_without_indexes``, so the planner cannot start
+    elsewhere): a prefix of the order, so if it holds a page, that page is exact; the page's rows
+    are then loaded by id. Only when it does not (conditions that keep few rows) is the query
+    left to the planner. PostgreSQL plans with statistics and is always left to it.
+    """
+    if indexed and statement.whereclause is not None and session.get_bind().dialect.name == "sqlite":
+        table = getattr(id_column, "expression", id_column).table
+        rowid = literal_column(f"{table.name}.rowid")
+        conditions = _without_indexes(statement.whereclause, table)
+        sizes = [LOOK_AHEAD_ROWS]
+        if in_creation_order:
+            sizes.append(LOOK_AHEAD_ROWS_IN_CREATION_ORDER)
+        for size in sizes:
+            window = select(rowid).select_from(table).order_by(*order).limit(size).correlate(None)
+            if after is not None:
+                window = window.where(after)
+            probe = select(id_column).where(conditions, rowid.in_(window)).order_by(*order).limit(count)
+            ids = list(session.scalars(probe))
+            if len(ids) == count:
+                return session.execute(select(*columns).where(id_column.in_(ids)).order_by(*order)).all()
+    return session.execute(statement.limit(count)).all()
+
+
 def sorted_page(
     session: Session,
     statement: Select[Any],
@@ -306,18 +398,36 @@ def sorted_page(
     limit: int,
     cursor: str | None,
     convert: Callable[[Any], Item],
+    look_ahead: bool = True,
 ) -> Page[Item]:
     """One page of ``statement`` (which selects one entity) in ``sort`` order, newest first by default.
 
     The cursor holds the last row's sort value and id, so the next page starts right after it.
+    ``look_ahead=False`` leaves SQLite's plan alone (see ``_first_rows``): for a statement whose
+    conditions an index answers better than the sort order, such as the records of one owner.
     """
     check_limit(limit)
     if sort is None:
+        after = None
         if cursor:
             last = _decode(cursor)
-            statement = statement.where(id_column < last[2])
-        statement = statement.order_by(id_column.desc())
-        rows: Sequence[Any] = session.scalars(statement.limit(limit + 1)).all()
+            after = id_column < last[2]
+            statement = statement.where(after)
+        order = [id_column.desc()]
+        statement = statement.order_by(*order)
+        entity = statement.column_descriptions[0]["entity"]
+        found = _first_rows(
+            session,
+            statement,
+            limit + 1,
+            id_column,
+            order,
+            after,
+            indexed=look_ahead,
+            in_creation_order=True,
+            columns=[entity],
+        )
+        rows: Sequence[Any] = [row[0] for row in found]
         has_more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = _encode([False, None, rows[-1].id]) if has_more and rows else None
@@ -329,20 +439,52 @@ def sorted_page(
             "sort", "The list cannot be sorted by {field}", "not_sortable", field=sort.field
         )
     expression = field.expression
-    is_null = expression.is_(None)
-    if cursor:
-        was_null, raw_value, last_id = _decode(cursor)
-        after_id = id_column < last_id if sort.descending else id_column > last_id
-        if was_null:
-            statement = statement.where(is_null, after_id)
-        else:
-            value = _parse_value(field, str(raw_value), "cursor") if raw_value is not None else None
-            beyond = expression < value if sort.descending else expression > value
-            statement = statement.where(or_(is_null, beyond, and_(expression == value, after_id)))
     ordering = expression.desc() if sort.descending else expression.asc()
     tie = id_column.desc() if sort.descending else id_column.asc()
-    statement = statement.add_columns(expression.label("_sort_value")).order_by(is_null.asc(), ordering, tie)
-    result = session.execute(statement.limit(limit + 1)).all()
+    after = None
+    never_null = _never_null(expression)
+    if never_null:
+        # A NOT NULL column: plain ``ORDER BY column, id`` and a row-value comparison, which an
+        # index on the column answers (the empty-values-last term below cannot be indexed, so
+        # every sorted page read and sorted the whole table: 400 ms at a million contacts).
+        if cursor:
+            was_null, raw_value, last_id = _decode(cursor)
+            if was_null or raw_value is None:
+                raise ValidationFailed.single("cursor", "The cursor is not valid", "invalid_cursor")
+            position = tuple_(expression, id_column)
+            value = _parse_value(field, str(raw_value), "cursor")
+            last = tuple_(literal(value, expression.type), literal(last_id, id_column.type))
+            after = position < last if sort.descending else position > last
+            statement = statement.where(after)
+        ordered = statement.add_columns(expression.label("_sort_value")).order_by(ordering, tie)
+    else:
+        is_null = expression.is_(None)
+        if cursor:
+            was_null, raw_value, last_id = _decode(cursor)
+            after_id = id_column < last_id if sort.descending else id_column > last_id
+            if was_null:
+                statement = statement.where(is_null, after_id)
+            else:
+                value = _parse_value(field, str(raw_value), "cursor") if raw_value is not None else None
+                beyond = expression < value if sort.descending else expression > value
+                statement = statement.where(or_(is_null, beyond, and_(expression == value, after_id)))
+        ordered = statement.add_columns(expression.label("_sort_value")).order_by(
+            is_null.asc(), ordering, tie
+        )
+    entity = statement.column_descriptions[0]["entity"]
+    result = list(
+        _first_rows(
+            session,
+            ordered,
+            limit + 1,
+            id_column,
+            [ordering, tie],
+            after,
+            indexed=look_ahead and never_null and _leads_an_index(expression),
+            in_creation_order=getattr(expression, "key", None) == "created_at",
+            columns=[entity, expression.label("_sort_value")],
+        )
+    )
     has_more = len(result) > limit
     result = result[:limit]
     next_cursor = None

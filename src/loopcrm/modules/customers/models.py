@@ -167,8 +167,8 @@ class Account(Record, SoftDeletable, Base):
     operating_status: Mapped[str] = mapped_column(String(20), default=OperatingStatus.ACTIVE.value)
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     source: Mapped[str | None] = mapped_column(String(30))
-    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
-    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"))
     external_id: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(Text)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -192,6 +192,12 @@ class Account(Record, SoftDeletable, Base):
             postgresql_where=text("deleted_at IS NULL AND external_id IS NOT NULL"),
         ),
         Index("ix_accounts_name_key_city", "name_key", "city"),
+        # Scope lists newest first and scope lookups by id; date-sorted lists (migration
+        # 20261125_customers_list_indexes).
+        Index("ix_accounts_owner_id", "owner_id", "id"),
+        Index("ix_accounts_team_id", "team_id", "id"),
+        Index("ix_accounts_created_at", "created_at"),
+        Index("ix_accounts_updated_at", "updated_at"),
         Index("ix_accounts_name", "name"),
     )
 
@@ -215,8 +221,8 @@ class Contact(Record, SoftDeletable, Base):
     address: Mapped[str | None] = mapped_column(String(300))
     birthday: Mapped[date | None] = mapped_column(Date)
     source: Mapped[str | None] = mapped_column(String(30))
-    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
-    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"))
     external_id: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(Text)
     email_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -236,6 +242,14 @@ class Contact(Record, SoftDeletable, Base):
             postgresql_where=text("deleted_at IS NULL AND external_id IS NOT NULL"),
         ),
         Index("ix_contacts_name_key_city", "name_key", "city"),
+        # Scope lists newest first and scope lookups by id; date-sorted lists (migration
+        # 20261125_customers_list_indexes).
+        Index("ix_contacts_owner_id", "owner_id", "id"),
+        Index("ix_contacts_team_id", "team_id", "id"),
+        Index("ix_contacts_created_at", "created_at"),
+        Index("ix_contacts_updated_at", "updated_at"),
+        Index("ix_contacts_owner_full_name", "owner_id", "full_name"),
+        Index("ix_contacts_owner_created_at", "owner_id", "created_at"),
         Index("ix_contacts_full_name", "full_name"),
         Index("ix_contacts_name_pinyin", "name_pinyin"),
         Index("ix_contacts_name_initials", "name_initials"),

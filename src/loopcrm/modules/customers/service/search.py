@@ -56,6 +56,7 @@ from loopcrm.platform.permissions import (
     Action,
     Actor,
     ObjectType,
+    Scope,
     SecurityLevel,
     require,
     scope_condition,
@@ -267,9 +268,23 @@ def _exact_matches(
 
 
 def _name_beginnings(
-    session: Session, record_kind: str, words: list[QueryWord], scoped: Select[Any], text_condition: Any
+    session: Session,
+    record_kind: str,
+    words: list[QueryWord],
+    scoped: Select[Any],
+    text_condition: Any,
+    *,
+    sees_all: bool,
 ) -> list[str]:
-    """Records whose name, pinyin or initials begin with the query, from the names' own indexes."""
+    """Records whose name, pinyin or initials begin with the query, closest names first.
+
+    A reader who sees every record is served from the names' own indexes. For a reader limited
+    to their own or their team's records, the full-text condition (which every such record
+    meets: a name's beginning is a prefix of one of its terms) is added so the query starts
+    from the few records matching the text rather than the reader's whole scope: SQLite's
+    planner otherwise reads all of a rep's records through the owner index (75 ms at a million
+    contacts, bench/customers_search.py).
+    """
     compact = "".join(term for word in words for term in word.terms)
     if not compact:
         return []
@@ -281,9 +296,10 @@ def _name_beginnings(
     model = _MODELS[record_kind]
     for name_column in columns:
         statement = scoped.with_only_columns(model.id).where(_begins_with(name_column, compact))
-        if len(words) > 1:
+        if len(words) > 1 or not sees_all:
             statement = statement.where(text_condition)
-        found.extend(session.scalars(statement.limit(CANDIDATES_PER_SOURCE)))
+        statement = statement.order_by(name_column, model.id).limit(CANDIDATES_PER_SOURCE)
+        found.extend(session.scalars(statement))
     return found
 
 
@@ -408,7 +424,8 @@ def search_customers(uow: UnitOfWork, actor: Actor, q: str, *, limit: int) -> li
             exact = _exact_matches(session, actor, kind, q, scoped)
             condition = matches(session, actor, kind, model, q)
             ids = list(exact)
-            ids.extend(_name_beginnings(session, kind, words, scoped, condition))
+            sees_all = actor.scope(object_type.key, Action.READ) is Scope.ALL
+            ids.extend(_name_beginnings(session, kind, words, scoped, condition, sees_all=sees_all))
             others = scoped.with_only_columns(model.id).where(condition)
             others = others.order_by(_newest_first(session, model)).limit(CANDIDATES_PER_SOURCE)
             ids.extend(session.scalars(others))
