@@ -342,7 +342,7 @@ def _without_indexes(clause: ColumnElement[bool], table: Table) -> ColumnElement
             return literal_column(f"+{table.name}.{element.name}", type_=element.type)
         return None
 
-    return replacement_traverse(clause, {}, replace)  # type: ignore[no-any-return]
+    return replacement_traverse(clause, {}, replace)
 
 
 def _first_rows(
@@ -371,7 +371,7 @@ def _first_rows(
     """
     if indexed and statement.whereclause is not None and session.get_bind().dialect.name == "sqlite":
         table = getattr(id_column, "expression", id_column).table
-        rowid = literal_column(f"{table.name}.rowid")
+        rowid: ColumnElement[int] = literal_column(f"{table.name}.rowid")
         conditions = _without_indexes(statement.whereclause, table)
         sizes = [LOOK_AHEAD_ROWS]
         if in_creation_order:
@@ -453,8 +453,8 @@ def sorted_page(
                 raise ValidationFailed.single("cursor", "The cursor is not valid", "invalid_cursor")
             position = tuple_(expression, id_column)
             value = _parse_value(field, str(raw_value), "cursor")
-            last = tuple_(literal(value, expression.type), literal(last_id, id_column.type))
-            after = position < last if sort.descending else position > last
+            bound = tuple_(literal(value, expression.type), literal(last_id, id_column.type))
+            after = position < bound if sort.descending else position > bound
             statement = statement.where(after)
         ordered = statement.add_columns(expression.label("_sort_value")).order_by(ordering, tie)
     else:
