@@ -118,8 +118,6 @@ from loopcrm.platform.auth import service as auth  # noqa: E402
 from loopcrm.platform.auth.schemas import TokenCreate, UserCreate, UserOut  # noqa: E402
 from loopcrm.platform.permissions import Actor, TokenScope, system_actor  # noqa: E402
 
-TEST_PASSWORD = "correct horse battery"
-
 
 @dataclass(frozen=True)
 class Person:
@@ -210,3 +208,51 @@ def smtp_server() -> _Iterator[SmtpServer]:
     controller.start()
     yield SmtpServer("127.0.0.1", port, handler)
     controller.stop()
+
+
+# ---------------------------------------------------------------- the web UI's forms
+
+from httpx import Response  # noqa: E402
+
+from .support import web_forms  # noqa: E402
+from .support.web_forms import PASSWORD, FormData  # noqa: E402
+
+
+@pytest.fixture
+def form_token() -> Callable[[str], str]:
+    """Reads the CSRF token of the first form on a page."""
+    return web_forms.csrf_token_of
+
+
+@pytest.fixture
+def sign_in(client: TestClient) -> Callable[..., Response]:
+    """Signs ``email`` in through the login form, as a browser does; asserts the login worked (303)
+    and returns its answer. Tests of failing logins use ``web_forms.submit_login`` instead."""
+
+    def sign_in_as(email: str, password: str = PASSWORD, *, next_path: str = "") -> Response:
+        return web_forms.sign_in(client, email, password, next_path)
+
+    return sign_in_as
+
+
+@pytest.fixture
+def post_form(client: TestClient) -> Callable[[str, str, FormData], Response]:
+    """Opens ``page_path``, then submits ``data`` (a dict or pairs) to ``action`` with the page's
+    CSRF token; does not follow a redirect."""
+
+    def post(page_path: str, action: str, data: FormData) -> Response:
+        return web_forms.post_form(client, page_path, action, data)
+
+    return post
+
+
+@pytest.fixture
+def admin(make_person: Callable[..., Person]) -> Person:
+    """An admin who signs in with ``PASSWORD``."""
+    return make_person("admin", name="管理员 王芳", email="admin@example.com", password=PASSWORD)
+
+
+@pytest.fixture
+def rep(make_person: Callable[..., Person]) -> Person:
+    """A sales rep who signs in with ``PASSWORD``."""
+    return make_person("sales_rep", name="销售 李雷", email="rep@example.com", password=PASSWORD)

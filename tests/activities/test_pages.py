@@ -10,7 +10,7 @@ from loopcrm.modules.activities import service as activities
 from loopcrm.modules.activities.schemas import ActivityCreate
 from loopcrm.platform.db import utc_now
 
-from .conftest import PASSWORD
+from ..support.web_forms import PASSWORD
 
 
 def test_smoke_pages_render(client: TestClient, make_person, sign_in, post_form, uow_factory) -> None:

@@ -7,38 +7,16 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
 
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import ContactCreate, CustomFieldCreate, CustomFieldUpdate, TagCreate
 from loopcrm.platform.permissions import system_actor
 
-PASSWORD = "correct horse battery"
+from ..support import web_forms
+from ..support.web_forms import PASSWORD
+
 FIELDS = "/customers/admin/custom-fields"
 TAGS = "/customers/admin/tags"
-_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def _csrf(html: str) -> str:
-    found = _CSRF_FIELD.search(html)
-    assert found, "the page has no form with a CSRF token"
-    return found.group(1)
-
-
-def _sign_in(client: TestClient, email: str) -> None:
-    login = client.get("/login")
-    answer = client.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "csrf_token": _csrf(login.text), "next": ""},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-
-
-def _post(client: TestClient, page_path: str, action: str, data: dict[str, object]) -> Response:
-    page = client.get(page_path)
-    assert page.status_code == 200, page.text
-    return client.post(action, data={**data, "csrf_token": _csrf(page.text)}, follow_redirects=False)
 
 
 def _field_block(html: str, input_id: str) -> str:
@@ -51,12 +29,9 @@ def _field_block(html: str, input_id: str) -> str:
 
 @pytest.fixture
 def admin(make_person):  # type: ignore[no-untyped-def]
+    """Another admin's name than the shared fixture's: the English tags page is checked for Chinese
+    text other than this name."""
     return make_person("admin", name="管理员 周静", email="admin@example.com", password=PASSWORD)
-
-
-@pytest.fixture
-def rep(make_person):  # type: ignore[no-untyped-def]
-    return make_person("sales_rep", name="销售 李雷", email="rep@example.com", password=PASSWORD)
 
 
 NEW_SELECT_FIELD = {
@@ -83,14 +58,14 @@ NEW_SELECT_FIELD = {
 def test_an_admin_creates_a_select_field_with_options_and_sees_it_in_the_list(
     client: TestClient, admin, uow_factory
 ):
-    _sign_in(client, admin.user.email)
+    web_forms.sign_in(client, admin.user.email)
     # "Add another option" brings the form back with one more row and the typed values kept.
-    grown = _post(client, f"{FIELDS}/new", FIELDS, {**NEW_SELECT_FIELD, "add_option": "1"})
+    grown = web_forms.post_form(client, f"{FIELDS}/new", FIELDS, {**NEW_SELECT_FIELD, "add_option": "1"})
     assert grown.status_code == 200
     assert 'name="options.2.value"' in grown.text
     assert 'value="shortlist"' in grown.text and 'value="采购阶段"' in grown.text
 
-    saved = _post(
+    saved = web_forms.post_form(
         client, f"{FIELDS}/new", FIELDS, {**NEW_SELECT_FIELD, "options.2.value": "", "options.2.label": ""}
     )
 
@@ -113,9 +88,9 @@ def test_an_admin_creates_a_select_field_with_options_and_sees_it_in_the_list(
 
 
 def test_removing_an_option_row_keeps_the_other_rows_in_order(client: TestClient, admin):
-    _sign_in(client, admin.user.email)
+    web_forms.sign_in(client, admin.user.email)
 
-    answer = _post(client, f"{FIELDS}/new", FIELDS, {**NEW_SELECT_FIELD, "remove_option": "0"})
+    answer = web_forms.post_form(client, f"{FIELDS}/new", FIELDS, {**NEW_SELECT_FIELD, "remove_option": "0"})
 
     assert answer.status_code == 200
     assert 'name="options.1.value"' not in answer.text
@@ -124,9 +99,11 @@ def test_removing_an_option_row_keeps_the_other_rows_in_order(client: TestClient
 
 
 def test_a_bad_option_value_keeps_the_input_and_marks_that_option(client: TestClient, admin, uow_factory):
-    _sign_in(client, admin.user.email)
+    web_forms.sign_in(client, admin.user.email)
 
-    answer = _post(client, f"{FIELDS}/new", FIELDS, {**NEW_SELECT_FIELD, "options.1.value": "Short List"})
+    answer = web_forms.post_form(
+        client, f"{FIELDS}/new", FIELDS, {**NEW_SELECT_FIELD, "options.1.value": "Short List"}
+    )
 
     assert answer.status_code == 422
     bad = _field_block(answer.text, "options.1.value")
@@ -138,10 +115,10 @@ def test_a_bad_option_value_keeps_the_input_and_marks_that_option(client: TestCl
 
 
 def test_a_select_field_without_options_is_refused_under_the_options(client: TestClient, admin, uow_factory):
-    _sign_in(client, admin.user.email)
+    web_forms.sign_in(client, admin.user.email)
     data = {name: value for name, value in NEW_SELECT_FIELD.items() if not name.startswith("options.")}
 
-    answer = _post(client, f"{FIELDS}/new", FIELDS, data)
+    answer = web_forms.post_form(client, f"{FIELDS}/new", FIELDS, data)
 
     assert answer.status_code == 422
     assert 'id="f-options-error"' in answer.text
@@ -157,9 +134,9 @@ def test_a_taken_key_is_marked_on_the_key_field(client: TestClient, admin, uow_f
             {"record_kind": "contact", "key": "buying_stage", "label": "阶段", "kind": "text"}
         ),
     )
-    _sign_in(client, admin.user.email)
+    web_forms.sign_in(client, admin.user.email)
 
-    answer = _post(client, f"{FIELDS}/new", FIELDS, NEW_SELECT_FIELD)
+    answer = web_forms.post_form(client, f"{FIELDS}/new", FIELDS, NEW_SELECT_FIELD)
 
     assert answer.status_code == 422
     key = _field_block(answer.text, "key")
@@ -179,7 +156,7 @@ def test_the_edit_form_keeps_key_and_kind_read_only_and_saves_labels_and_options
     client: TestClient, admin, uow_factory
 ):
     field = _stored_field(uow_factory)
-    _sign_in(client, admin.user.email)
+    web_forms.sign_in(client, admin.user.email)
     form = client.get(f"{FIELDS}/{field.id}")
     assert form.status_code == 200
     assert 'name="key"' not in form.text and 'name="kind"' not in form.text
@@ -189,7 +166,7 @@ def test_the_edit_form_keeps_key_and_kind_read_only_and_saves_labels_and_options
     answer = client.post(
         f"{FIELDS}/{field.id}",
         data={
-            "csrf_token": _csrf(form.text),
+            "csrf_token": web_forms.csrf_token_of(form.text),
             "version": str(field.version),
             "label": "客户分级",
             "label_en": "Tier",
@@ -220,7 +197,7 @@ def test_the_edit_form_keeps_key_and_kind_read_only_and_saves_labels_and_options
 
 def test_a_stale_edit_keeps_the_input_and_explains(client: TestClient, admin, uow_factory):
     field = _stored_field(uow_factory)
-    _sign_in(client, admin.user.email)
+    web_forms.sign_in(client, admin.user.email)
     form = client.get(f"{FIELDS}/{field.id}")
     # Someone else saves first.
     customers.update_custom_field(
@@ -230,7 +207,7 @@ def test_a_stale_edit_keeps_the_input_and_explains(client: TestClient, admin, uo
     answer = client.post(
         f"{FIELDS}/{field.id}",
         data={
-            "csrf_token": _csrf(form.text),
+            "csrf_token": web_forms.csrf_token_of(form.text),
             "version": str(field.version),
             "label": "我的名称",
             "security_level": "public",
@@ -249,12 +226,14 @@ def test_a_stale_edit_keeps_the_input_and_explains(client: TestClient, admin, uo
 
 def test_an_admin_archives_and_reactivates_a_field(client: TestClient, admin, uow_factory):
     field = _stored_field(uow_factory)
-    _sign_in(client, admin.user.email)
+    web_forms.sign_in(client, admin.user.email)
 
-    archived = _post(client, FIELDS, f"{FIELDS}/{field.id}/archive", {"version": str(field.version)})
+    archived = web_forms.post_form(
+        client, FIELDS, f"{FIELDS}/{field.id}/archive", {"version": str(field.version)}
+    )
     listed = client.get(FIELDS).text
     is_active_after_archive = customers.get_custom_field(uow_factory(), system_actor(), field.id).is_active
-    reactivated = _post(
+    reactivated = web_forms.post_form(
         client, FIELDS, f"{FIELDS}/{field.id}/reactivate", {"version": str(field.version + 1)}
     )
 
@@ -269,7 +248,7 @@ def test_an_admin_archives_and_reactivates_a_field(client: TestClient, admin, uo
 
 @pytest.mark.parametrize("path", [FIELDS, f"{FIELDS}/new", TAGS])
 def test_a_sales_rep_gets_403_on_the_admin_pages(client: TestClient, rep, path):
-    _sign_in(client, rep.user.email)
+    web_forms.sign_in(client, rep.user.email)
 
     answer = client.get(path)
 
@@ -278,10 +257,12 @@ def test_a_sales_rep_gets_403_on_the_admin_pages(client: TestClient, rep, path):
 
 
 def test_a_sales_rep_cannot_create_a_tag_by_posting(client: TestClient, rep, uow_factory):
-    _sign_in(client, rep.user.email)
+    web_forms.sign_in(client, rep.user.email)
     home = client.get("/")
 
-    answer = client.post(TAGS, data={"csrf_token": _csrf(home.text), "name": "偷偷加的", "colour": "#ff0000"})
+    answer = client.post(
+        TAGS, data={"csrf_token": web_forms.csrf_token_of(home.text), "name": "偷偷加的", "colour": "#ff0000"}
+    )
 
     assert answer.status_code == 403
     assert customers.list_tags(uow_factory(), system_actor()) == []
@@ -294,7 +275,7 @@ def test_the_admin_menu_shows_custom_fields_to_admins_and_tags_to_managers(
     seen = {}
     for person in (admin, manager, rep):
         client.cookies.clear()
-        _sign_in(client, person.user.email)
+        web_forms.sign_in(client, person.user.email)
         html = client.get("/").text
         seen[person.user.role] = (f'href="{FIELDS}"' in html, f'href="{TAGS}"' in html)
 
@@ -305,9 +286,9 @@ def test_the_admin_menu_shows_custom_fields_to_admins_and_tags_to_managers(
 
 
 def test_an_admin_creates_renames_recolours_and_deletes_a_tag(client: TestClient, admin, uow_factory):
-    _sign_in(client, admin.user.email)
+    web_forms.sign_in(client, admin.user.email)
 
-    created = _post(
+    created = web_forms.post_form(
         client, TAGS, TAGS, {"name": " 重点客户 ", "colour": "#D9480F", "description": "今年必须拿下"}
     )
     listed = client.get(TAGS).text
@@ -316,7 +297,7 @@ def test_an_admin_creates_renames_recolours_and_deletes_a_tag(client: TestClient
     renamed = client.post(
         f"{TAGS}/{tag.id}",
         data={
-            "csrf_token": _csrf(form.text),
+            "csrf_token": web_forms.csrf_token_of(form.text),
             "version": str(tag.version),
             "name": "战略客户",
             "colour": "#2b8a3e",
@@ -324,7 +305,7 @@ def test_an_admin_creates_renames_recolours_and_deletes_a_tag(client: TestClient
         follow_redirects=False,
     )
     after_rename = customers.list_tags(uow_factory(), system_actor())
-    deleted = _post(client, f"{TAGS}/{tag.id}", f"{TAGS}/{tag.id}/delete", {})
+    deleted = web_forms.post_form(client, f"{TAGS}/{tag.id}", f"{TAGS}/{tag.id}/delete", {})
 
     assert created.status_code == 303
     assert "标签 重点客户 已创建。" in listed
@@ -339,9 +320,11 @@ def test_an_admin_creates_renames_recolours_and_deletes_a_tag(client: TestClient
 
 def test_a_duplicate_tag_name_is_marked_and_the_input_kept(client: TestClient, admin, uow_factory):
     customers.create_tag(uow_factory(), system_actor(), TagCreate(name="VIP"))
-    _sign_in(client, admin.user.email)
+    web_forms.sign_in(client, admin.user.email)
 
-    answer = _post(client, TAGS, TAGS, {"name": "vip", "colour": "#123456", "description": "重复"})
+    answer = web_forms.post_form(
+        client, TAGS, TAGS, {"name": "vip", "colour": "#123456", "description": "重复"}
+    )
 
     assert answer.status_code == 422
     name = _field_block(answer.text, "name")
@@ -358,7 +341,7 @@ def test_the_tag_list_counts_the_accounts_and_contacts_carrying_each_tag(
         customers.create_contact(
             uow_factory(), rep.actor, ContactCreate(family_name="王", given_name=given_name, tag_ids=[tag.id])
         )
-    _sign_in(client, admin.user.email)
+    web_forms.sign_in(client, admin.user.email)
 
     listed = client.get(TAGS).text
     form = client.get(f"{TAGS}/{tag.id}").text
@@ -372,8 +355,8 @@ def test_the_tag_list_counts_the_accounts_and_contacts_carrying_each_tag(
 
 def test_an_english_reader_sees_the_admin_pages_in_english(client: TestClient, admin, uow_factory):
     field = _stored_field(uow_factory, label_en="Tier")
-    _sign_in(client, admin.user.email)
-    _post(client, "/", "/language", {"locale": "en", "next": "/"})
+    web_forms.sign_in(client, admin.user.email)
+    web_forms.post_form(client, "/", "/language", {"locale": "en", "next": "/"})
 
     listed = client.get(FIELDS).text
     form = client.get(f"{FIELDS}/{field.id}").text

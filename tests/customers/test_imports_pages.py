@@ -7,10 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
 
 import pytest
-from fastapi.testclient import TestClient
 
 import loopcrm.modules.customers.jobs  # noqa: F401  (registers the import tasks)
 from loopcrm.modules.customers import service as customers
@@ -18,32 +16,10 @@ from loopcrm.modules.customers.schemas import ContactCreate
 from loopcrm.platform.db import create_session_factory
 from loopcrm.platform.jobs.worker import Worker
 
-PASSWORD = "correct horse battery"
-_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+from ..support import web_forms
+from ..support.web_forms import PASSWORD
+
 FILE = "姓名,手机,邮箱\n王芳,138 1234 5678,wang@x.cn\n李雷,12345,li@x.cn\n".encode("gbk")
-
-
-def _csrf(html: str) -> str:
-    found = _CSRF_FIELD.search(html)
-    assert found, "the page has no form with a CSRF token"
-    return found.group(1)
-
-
-@pytest.fixture
-def sign_in(client: TestClient) -> Callable[[str], str]:
-    """Signs in and returns the session's CSRF token."""
-
-    def sign_in_as(email: str) -> str:
-        login = client.get("/login")
-        answer = client.post(
-            "/login",
-            data={"email": email, "password": PASSWORD, "csrf_token": _csrf(login.text), "next": ""},
-            follow_redirects=False,
-        )
-        assert answer.status_code == 303, answer.text
-        return _csrf(client.get("/customers/imports").text)
-
-    return sign_in_as
 
 
 @pytest.fixture
@@ -52,9 +28,12 @@ def work(engine, settings):
     return lambda: [None for _ in iter(worker.run_once, False)]
 
 
-def test_an_import_goes_from_upload_to_report_and_undo_in_the_pages(client, make_person, sign_in, work):
+def test_an_import_goes_from_upload_to_report_and_undo_in_the_pages(
+    client, make_person, sign_in, form_token, work
+):
     make_person("sales_rep", email="rep@example.com", password=PASSWORD)
-    token = sign_in("rep@example.com")
+    sign_in("rep@example.com")
+    token = form_token(client.get("/customers/imports").text)
 
     uploaded = client.post(
         "/customers/imports",
@@ -110,9 +89,10 @@ def test_an_import_goes_from_upload_to_report_and_undo_in_the_pages(client, make
     assert '<th scope="col" class="numeric">已创建</th>' in listing.text and "创建时间" not in listing.text
 
 
-def test_an_upload_without_a_file_or_with_a_bad_file_keeps_the_form(client, make_person, sign_in):
+def test_an_upload_without_a_file_or_with_a_bad_file_keeps_the_form(client, make_person, sign_in, form_token):
     make_person("sales_rep", email="rep@example.com", password=PASSWORD)
-    token = sign_in("rep@example.com")
+    sign_in("rep@example.com")
+    token = form_token(client.get("/customers/imports").text)
 
     missing = client.post("/customers/imports", data={"record_kind": "contact", "csrf_token": token})
     broken = client.post(
@@ -154,13 +134,7 @@ def test_the_customer_lists_link_to_the_imports_for_those_who_may_import(client,
 
     def pages_of(email: str) -> tuple[str, str, object]:
         client.cookies.clear()
-        login = client.get("/login")
-        answer = client.post(
-            "/login",
-            data={"email": email, "password": PASSWORD, "csrf_token": _csrf(login.text), "next": ""},
-            follow_redirects=False,
-        )
-        assert answer.status_code == 303, answer.text
+        web_forms.sign_in(client, email)
         accounts, contacts = client.get("/customers/accounts"), client.get("/customers/contacts")
         assert (accounts.status_code, contacts.status_code) == (200, 200)
         return accounts.text, contacts.text, client.get("/customers/imports", params={"kind": "account"})

@@ -6,31 +6,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
 from loopcrm.modules.activities import service as activities
 from loopcrm.modules.activities.schemas import ActivityCreate
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import ContactCreate, ContactUpdate, MergeIn
 
-PASSWORD = "correct horse battery"
-_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def _csrf(html: str) -> str:
-    found = _CSRF_FIELD.search(html)
-    assert found, "the page has no form with a CSRF token"
-    return found.group(1)
-
-
-def _sign_in(client: TestClient, email: str) -> None:
-    login = client.get("/login")
-    answer = client.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "csrf_token": _csrf(login.text), "next": ""},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
+from ..support import web_forms
+from ..support.web_forms import PASSWORD
 
 
 def _contact(uow_factory, person, **fields):
@@ -49,7 +32,7 @@ def test_the_list_links_each_pair_to_its_merge_screen(client, uow_factory, manag
     newer = _contact(
         uow_factory, manager, family_name="王", given_name="芳", emails=[{"address": "WF@example.com"}]
     )
-    _sign_in(client, manager.user.email)
+    web_forms.sign_in(client, manager.user.email)
 
     page = client.get("/customers/duplicates", params={"kind": "contact"})
 
@@ -61,7 +44,7 @@ def test_the_list_links_each_pair_to_its_merge_screen(client, uow_factory, manag
 def test_merge_choose_values_then_undo_in_pages(client, uow_factory, manager):
     survivor = _contact(uow_factory, manager, given_name="Jane", title="CEO", city="Shanghai")
     merged = _contact(uow_factory, manager, given_name="Jane", title="Founder", department="Board")
-    _sign_in(client, manager.user.email)
+    web_forms.sign_in(client, manager.user.email)
 
     screen = client.get(
         "/customers/merge", params={"kind": "contact", "survivor": survivor.id, "merged": merged.id}
@@ -73,7 +56,7 @@ def test_merge_choose_values_then_undo_in_pages(client, uow_factory, manager):
     answer = client.post(
         "/customers/merges",
         data={
-            "csrf_token": _csrf(screen.text),
+            "csrf_token": web_forms.csrf_token_of(screen.text),
             "kind": "contact",
             "survivor_id": survivor.id,
             "merged_id": merged.id,
@@ -91,7 +74,9 @@ def test_merge_choose_values_then_undo_in_pages(client, uow_factory, manager):
     assert "Jane 已合并到 Jane。" in done.text
     assert customers.get_contact(uow_factory(), manager.actor, survivor.id).title == "Founder"
 
-    undone = client.post(f"{merge_path}/undo", data={"csrf_token": _csrf(done.text)}, follow_redirects=True)
+    undone = client.post(
+        f"{merge_path}/undo", data={"csrf_token": web_forms.csrf_token_of(done.text)}, follow_redirects=True
+    )
 
     assert undone.status_code == 200
     assert "合并已撤销" in undone.text
@@ -105,7 +90,7 @@ def test_merge_choose_values_then_undo_in_pages(client, uow_factory, manager):
 def test_a_stale_merge_screen_keeps_the_choices_and_explains(client, uow_factory, manager):
     survivor = _contact(uow_factory, manager, given_name="Jane", title="CEO")
     merged = _contact(uow_factory, manager, given_name="Jane", title="Founder")
-    _sign_in(client, manager.user.email)
+    web_forms.sign_in(client, manager.user.email)
     screen = client.get(
         "/customers/merge", params={"kind": "contact", "survivor": survivor.id, "merged": merged.id}
     )
@@ -114,7 +99,7 @@ def test_a_stale_merge_screen_keeps_the_choices_and_explains(client, uow_factory
     answer = client.post(
         "/customers/merges",
         data={
-            "csrf_token": _csrf(screen.text),
+            "csrf_token": web_forms.csrf_token_of(screen.text),
             "kind": "contact",
             "survivor_id": survivor.id,
             "merged_id": merged.id,
@@ -132,7 +117,7 @@ def test_a_stale_merge_screen_keeps_the_choices_and_explains(client, uow_factory
 def test_an_unsafe_undo_is_explained_on_the_merge_page(client, uow_factory, manager):
     first = _contact(uow_factory, manager, given_name="Jane")
     second = _contact(uow_factory, manager, given_name="Jane")
-    _sign_in(client, manager.user.email)
+    web_forms.sign_in(client, manager.user.email)
     merge = customers.merge_records(
         uow_factory(), manager.actor, "contact", MergeIn(survivor_id=first.id, merged_id=second.id)
     )
@@ -140,7 +125,9 @@ def test_an_unsafe_undo_is_explained_on_the_merge_page(client, uow_factory, mana
     customers.update_contact(uow_factory(), manager.actor, first.id, ContactUpdate(title="CTO"))
 
     answer = client.post(
-        f"/customers/merges/{merge.id}/undo", data={"csrf_token": _csrf(page.text)}, follow_redirects=True
+        f"/customers/merges/{merge.id}/undo",
+        data={"csrf_token": web_forms.csrf_token_of(page.text)},
+        follow_redirects=True,
     )
 
     assert answer.status_code == 200
@@ -152,7 +139,7 @@ def test_an_unsafe_undo_is_explained_on_the_merge_page(client, uow_factory, mana
 def test_picking_a_duplicate_of_one_record(client, uow_factory, manager):
     record = _contact(uow_factory, manager, given_name="Jane", phones=[{"number": "13800001111"}])
     other = _contact(uow_factory, manager, given_name="J.", phones=[{"number": "13800001111"}])
-    _sign_in(client, manager.user.email)
+    web_forms.sign_in(client, manager.user.email)
 
     page = client.get("/customers/merge", params={"kind": "contact", "survivor": record.id})
 
@@ -175,7 +162,7 @@ def test_the_merge_screen_says_how_many_activities_move(client, uow_factory, man
                 }
             ),
         )
-    _sign_in(client, manager.user.email)
+    web_forms.sign_in(client, manager.user.email)
 
     screen = client.get(
         "/customers/merge", params={"kind": "contact", "survivor": survivor.id, "merged": merged.id}

@@ -5,11 +5,8 @@ fields, hierarchy, relationships, field history, the duplicates notice and the a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
-import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
 
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import (
@@ -25,51 +22,7 @@ from loopcrm.platform.auth import service as auth
 from loopcrm.platform.auth.schemas import TeamCreate
 from loopcrm.platform.permissions import system_actor
 
-PASSWORD = "correct horse battery"
 VALID_CODE = "91350100M000100Y43"
-_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def _csrf(html: str) -> str:
-    found = _CSRF_FIELD.search(html)
-    assert found, "the page has no form with a CSRF token"
-    return found.group(1)
-
-
-@pytest.fixture
-def sign_in(client: TestClient) -> Callable[[str], None]:
-    def sign_in_as(email: str) -> None:
-        login = client.get("/login")
-        answer = client.post(
-            "/login",
-            data={"email": email, "password": PASSWORD, "csrf_token": _csrf(login.text), "next": ""},
-            follow_redirects=False,
-        )
-        assert answer.status_code == 303, answer.text
-
-    return sign_in_as
-
-
-@pytest.fixture
-def post_form(client: TestClient) -> Callable[..., Response]:
-    """Opens ``page_path`` for its CSRF token, then posts ``data`` to ``action`` (lists allowed)."""
-
-    def post(page_path: str, action: str, data: dict[str, object]) -> Response:
-        page = client.get(page_path)
-        assert page.status_code == 200, page.text
-        return client.post(action, data={**data, "csrf_token": _csrf(page.text)}, follow_redirects=False)
-
-    return post
-
-
-@pytest.fixture
-def admin(make_person):  # type: ignore[no-untyped-def]
-    return make_person("admin", name="管理员 王芳", email="admin@example.com", password=PASSWORD)
-
-
-@pytest.fixture
-def rep(make_person):  # type: ignore[no-untyped-def]
-    return make_person("sales_rep", name="销售 李雷", email="rep@example.com", password=PASSWORD)
 
 
 def _field_block(html: str, input_id: str) -> str:

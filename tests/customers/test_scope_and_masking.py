@@ -45,8 +45,8 @@ from loopcrm.platform.errors import NotFound, ValidationFailed
 from loopcrm.platform.i18n import translator
 from loopcrm.platform.permissions import system_actor
 
-PASSWORD = "correct horse battery"
-_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+from ..support import web_forms
+from ..support.web_forms import PASSWORD
 
 ALL_ACCOUNTS = ["东区乙公司", "东区甲公司", "南区丙公司", "南区托管公司"]
 ALL_CONTACTS = ["李雷", "王芳", "赵敏"]
@@ -206,18 +206,6 @@ def _contact_names(uow_factory, person, query: ListQuery | None = None) -> list[
     return sorted(item.full_name for item in page.items)
 
 
-def _sign_in(client: TestClient, email: str) -> None:
-    login = client.get("/login")
-    token = _CSRF_FIELD.search(login.text)
-    assert token
-    answer = client.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "csrf_token": token.group(1), "next": ""},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-
-
 def _csv(content: bytes) -> list[list[str]]:
     assert content.startswith(b"\xef\xbb\xbf")
     return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
@@ -352,11 +340,11 @@ def test_the_search_page_hides_what_the_reader_may_not_see(client: TestClient, o
     def names(html: str) -> list[str]:
         return re.findall(r'<span class="search-hit-name">([^<]*)</span>', html)
 
-    _sign_in(client, org.reader.user.email)
+    web_forms.sign_in(client, org.reader.user.email)
     reader_by_phone = client.get("/customers/search", params={"q": "13811115678"})
     reader_by_name = client.get("/customers/search", params={"q": "wf"})
     client.cookies.clear()
-    _sign_in(client, org.rep.user.email)
+    web_forms.sign_in(client, org.rep.user.email)
     rep_by_phone = client.get("/customers/search", params={"q": "5678"})
     rep_suggestions = client.get(
         "/customers/search/suggestions", params={"q": "5678"}, headers={"HX-Request": "true"}

@@ -11,29 +11,11 @@ from fastapi.testclient import TestClient
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import AccountCreate, ContactCreate
 
-PASSWORD = "correct horse battery"
-_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def _sign_in(client: TestClient, email: str) -> None:
-    login = client.get("/login")
-    token = _CSRF_FIELD.search(login.text)
-    assert token
-    answer = client.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "csrf_token": token.group(1), "next": ""},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
+from ..support import web_forms
 
 
 def _result_names(html: str) -> list[str]:
     return re.findall(r'<span class="search-hit-name">([^<]*)</span>', html)
-
-
-@pytest.fixture
-def rep(make_person):  # type: ignore[no-untyped-def]
-    return make_person("sales_rep", name="销售 李雷", email="rep@example.com", password=PASSWORD)
 
 
 @pytest.fixture
@@ -51,7 +33,7 @@ def test_a_rep_finds_their_contact_by_pinyin_initials_and_nothing_of_another_rep
 ):
     wang_fang = _contact(uow_factory, rep, "王", "芳", title="采购经理", city="杭州")
     _contact(uow_factory, other_rep, "王", "峰", city="杭州")  # also "wf", but not the rep's
-    _sign_in(client, rep.user.email)
+    web_forms.sign_in(client, rep.user.email)
 
     answer = client.get("/customers/search", params={"q": "wf"})
 
@@ -71,7 +53,7 @@ def test_accounts_and_contacts_come_mixed_each_with_its_kind_and_link(client: Te
         AccountCreate(name="芳华贸易有限公司", name_en="Fanghua Trading", city="宁波"),
     )
     contact = _contact(uow_factory, rep, "王", "芳")
-    _sign_in(client, rep.user.email)
+    web_forms.sign_in(client, rep.user.email)
 
     answer = client.get("/customers/search", params={"q": "芳"})
 
@@ -86,7 +68,7 @@ def test_accounts_and_contacts_come_mixed_each_with_its_kind_and_link(client: Te
 
 def test_a_whole_phone_number_finds_the_contact_and_says_so(client: TestClient, rep, uow_factory):
     _contact(uow_factory, rep, "李", "娜", phones=[{"number": "138 0013 8000"}])
-    _sign_in(client, rep.user.email)
+    web_forms.sign_in(client, rep.user.email)
 
     answer = client.get("/customers/search", params={"q": "13800138000"})
 
@@ -98,7 +80,7 @@ def test_a_whole_phone_number_finds_the_contact_and_says_so(client: TestClient, 
 
 def test_the_live_results_are_a_fragment_with_a_link_to_all_results(client: TestClient, rep, uow_factory):
     wang_fang = _contact(uow_factory, rep, "王", "芳")
-    _sign_in(client, rep.user.email)
+    web_forms.sign_in(client, rep.user.email)
     htmx = {"HX-Request": "true"}
 
     found = client.get("/customers/search/suggestions", params={"q": "wf"}, headers=htmx)
@@ -115,7 +97,7 @@ def test_the_live_results_are_a_fragment_with_a_link_to_all_results(client: Test
 
 
 def test_the_results_page_explains_an_empty_query_and_a_search_without_results(client: TestClient, rep):
-    _sign_in(client, rep.user.email)
+    web_forms.sign_in(client, rep.user.email)
 
     empty = client.get("/customers/search")
     nothing = client.get("/customers/search", params={"q": "不存在的人"})
@@ -128,7 +110,7 @@ def test_the_results_page_explains_an_empty_query_and_a_search_without_results(c
 
 def test_the_top_bar_has_the_search_box_for_signed_in_readers_only(client: TestClient, rep):
     signed_out = client.get("/login").text
-    _sign_in(client, rep.user.email)
+    web_forms.sign_in(client, rep.user.email)
     home = client.get("/").text
 
     assert 'id="global-search-q"' not in signed_out

@@ -7,6 +7,8 @@ from itsdangerous import URLSafeTimedSerializer
 
 from loopcrm.platform.web.cookies import ANONYMOUS_CSRF_COOKIE, SESSION_COOKIE
 
+from ..support.web_forms import PASSWORD, submit_login
+
 
 def test_signing_in_sets_an_http_only_session_cookie_and_goes_to_the_next_page(
     client: TestClient, admin, sign_in
@@ -28,29 +30,20 @@ def test_signing_in_sets_an_http_only_session_cookie_and_goes_to_the_next_page(
     assert admin.user.email in home.text
 
 
-def test_the_session_cookie_is_secure_when_the_settings_ask_for_it(settings, engine, admin, form_token):
+def test_the_session_cookie_is_secure_when_the_settings_ask_for_it(settings, engine, admin):
     from loopcrm.app import create_app
 
     secure_app = create_app(settings.model_copy(update={"secure_cookies": True}), engine=engine)
     with TestClient(secure_app, base_url="https://testserver") as secure_client:
-        page = secure_client.get("/login")
-        answer = secure_client.post(
-            "/login",
-            data={
-                "email": admin.user.email,
-                "password": "correct horse battery",
-                "csrf_token": form_token(page.text),
-            },
-            follow_redirects=False,
-        )
+        answer = submit_login(secure_client, admin.user.email)
     cookies = answer.headers.get_list("set-cookie")
     assert answer.status_code == 303
     assert all("Secure" in cookie for cookie in cookies)
 
 
-def test_a_wrong_password_and_an_unknown_email_get_the_same_message(client: TestClient, admin, sign_in):
-    wrong_password = sign_in(admin.user.email, "not the password")
-    unknown_email = sign_in("nobody@example.com", "not the password")
+def test_a_wrong_password_and_an_unknown_email_get_the_same_message(client: TestClient, admin):
+    wrong_password = submit_login(client, admin.user.email, "not the password")
+    unknown_email = submit_login(client, "nobody@example.com", "not the password")
 
     for answer in (wrong_password, unknown_email):
         assert answer.status_code == 401
@@ -60,11 +53,11 @@ def test_a_wrong_password_and_an_unknown_email_get_the_same_message(client: Test
     assert "not the password" not in wrong_password.text  # the password never comes back
 
 
-def test_a_locked_account_is_told_when_to_try_again_with_429(client: TestClient, admin, sign_in, settings):
+def test_a_locked_account_is_told_when_to_try_again_with_429(client: TestClient, admin, settings):
     for _ in range(settings.login_max_failures):
-        sign_in(admin.user.email, "not the password")
+        submit_login(client, admin.user.email, "not the password")
 
-    answer = sign_in(admin.user.email)
+    answer = submit_login(client, admin.user.email)
 
     assert answer.status_code == 429
     assert int(answer.headers["retry-after"]) > 0
@@ -77,7 +70,7 @@ def test_the_login_form_without_its_csrf_token_is_refused(client: TestClient, ad
 
     answer = client.post(
         "/login",
-        data={"email": admin.user.email, "password": "correct horse battery"},
+        data={"email": admin.user.email, "password": PASSWORD},
         follow_redirects=False,
     )
 
@@ -97,7 +90,7 @@ def test_a_csrf_token_from_another_browser_is_refused(
 
     answer = client.post(
         "/login",
-        data={"email": admin.user.email, "password": "correct horse battery", "csrf_token": stolen},
+        data={"email": admin.user.email, "password": PASSWORD, "csrf_token": stolen},
         follow_redirects=False,
     )
 
