@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -15,6 +17,7 @@ from loopcrm.platform.db import utc_now
 from loopcrm.platform.errors import NotFound, PermissionDenied, ValidationFailed
 from loopcrm.platform.jobs.models import Job
 from loopcrm.platform.notifications.models import Notification
+from loopcrm.platform.unit_of_work import UnitOfWork
 
 from .conftest import count_rows
 
@@ -30,8 +33,20 @@ def snapshot(engine: Engine) -> tuple[int, ...]:
     )
 
 
-def field_errors(error: ValidationFailed) -> dict[str, str]:
-    return {item.field: item.code for item in error.errors}
+def refused_fields(
+    uow_factory: Callable[[], UnitOfWork],
+    engine: Engine,
+    person: Any,
+    activity: ActivityCreate | dict[str, Any],
+) -> dict[str, str]:
+    """Logs ``activity`` as ``person``, which must be refused as invalid with nothing written (no
+    activity, link, participant, audit entry, job or notification); returns the refused fields."""
+    data = activity if isinstance(activity, ActivityCreate) else ActivityCreate.model_validate(activity)
+    before = snapshot(engine)
+    with pytest.raises(ValidationFailed) as refused:
+        activities.log_activity(uow_factory(), person.actor, data)
+    assert snapshot(engine) == before
+    return {item.field: item.code for item in refused.value.errors}
 
 
 def test_a_logged_call_keeps_its_details_and_links(uow_factory, make_person) -> None:
@@ -111,80 +126,65 @@ def test_a_meeting_ending_before_it_starts_is_refused_and_nothing_is_written(
 ) -> None:
     rep = make_person("sales_rep")
     start = utc_now() + timedelta(days=1)
-    before = snapshot(engine)
 
-    with pytest.raises(ValidationFailed) as refused:
-        activities.log_activity(
-            uow_factory(),
-            rep.actor,
-            ActivityCreate.model_validate(
-                {
-                    "kind": "meeting",
-                    "subject": "产品演示",
-                    "occurred_at": start.isoformat(),
-                    "links": [link_to(rep)],
-                    "meeting": {"ends_at": (start - timedelta(minutes=30)).isoformat(), "location": "上海"},
-                }
-            ),
-        )
+    refused = refused_fields(
+        uow_factory,
+        engine,
+        rep,
+        {
+            "kind": "meeting",
+            "subject": "产品演示",
+            "occurred_at": start.isoformat(),
+            "links": [link_to(rep)],
+            "meeting": {"ends_at": (start - timedelta(minutes=30)).isoformat(), "location": "上海"},
+        },
+    )
 
-    assert field_errors(refused.value) == {"meeting.ends_at": "ends_before_start"}
-    assert snapshot(engine) == before
+    assert refused == {"meeting.ends_at": "ends_before_start"}
 
 
 def test_a_task_without_an_assignee_or_due_time_is_refused_and_nothing_is_written(
     uow_factory, make_person, engine
 ) -> None:
     rep = make_person("sales_rep")
-    before = snapshot(engine)
 
-    with pytest.raises(ValidationFailed) as refused:
-        activities.log_activity(
-            uow_factory(), rep.actor, ActivityCreate(kind="task", subject="准备合同", links=[])
-        )
+    refused = refused_fields(
+        uow_factory, engine, rep, ActivityCreate(kind="task", subject="准备合同", links=[])
+    )
 
-    assert field_errors(refused.value) == {"task.assignee_id": "required", "occurred_at": "required"}
-    assert snapshot(engine) == before
+    assert refused == {"task.assignee_id": "required", "occurred_at": "required"}
 
 
 def test_details_of_another_kind_and_unknown_users_are_refused(uow_factory, make_person, engine) -> None:
     rep = make_person("sales_rep")
-    before = snapshot(engine)
 
-    with pytest.raises(ValidationFailed) as refused:
-        activities.log_activity(
-            uow_factory(),
-            rep.actor,
-            ActivityCreate.model_validate(
-                {
-                    "kind": "task",
-                    "subject": "回访",
-                    "occurred_at": (utc_now() + timedelta(days=2)).isoformat(),
-                    "task": {"assignee_id": "no-such-user"},
-                    "call": {"direction": "inbound", "outcome": "busy"},
-                }
-            ),
-        )
+    refused = refused_fields(
+        uow_factory,
+        engine,
+        rep,
+        {
+            "kind": "task",
+            "subject": "回访",
+            "occurred_at": (utc_now() + timedelta(days=2)).isoformat(),
+            "task": {"assignee_id": "no-such-user"},
+            "call": {"direction": "inbound", "outcome": "busy"},
+        },
+    )
 
-    assert field_errors(refused.value) == {"call": "not_allowed", "task.assignee_id": "unknown_user"}
-    assert snapshot(engine) == before
+    assert refused == {"call": "not_allowed", "task.assignee_id": "unknown_user"}
 
 
 def test_an_unknown_kind_of_record_is_a_field_error(uow_factory, make_person, engine) -> None:
     rep = make_person("sales_rep")
-    before = snapshot(engine)
 
-    with pytest.raises(ValidationFailed) as refused:
-        activities.log_activity(
-            uow_factory(),
-            rep.actor,
-            ActivityCreate.model_validate(
-                {"kind": "note", "subject": "x", "links": [{"subject_type": "spaceship", "subject_id": "1"}]}
-            ),
-        )
+    refused = refused_fields(
+        uow_factory,
+        engine,
+        rep,
+        {"kind": "note", "subject": "x", "links": [{"subject_type": "spaceship", "subject_id": "1"}]},
+    )
 
-    assert field_errors(refused.value) == {"links.0.subject_type": "unknown_subject_type"}
-    assert snapshot(engine) == before
+    assert refused == {"links.0.subject_type": "unknown_subject_type"}
 
 
 def test_linking_a_record_the_actor_cannot_read_is_not_found_like_a_missing_one(
