@@ -20,6 +20,21 @@ def _contact(uow_factory, person, **fields):
     return customers.create_contact(uow_factory(), person.actor, ContactCreate.model_validate(fields))
 
 
+def _submit_merge(client, screen, survivor, merged, choices: dict[str, str]):
+    """Submits the merge screen ``screen`` of two contacts at the versions they had when read,
+    choosing each field's value as in ``choices`` (field: ``"survivor"`` or ``"merged"``)."""
+    data = {
+        "csrf_token": web_forms.csrf_token_of(screen.text),
+        "kind": "contact",
+        "survivor_id": survivor.id,
+        "merged_id": merged.id,
+        "survivor_version": str(survivor.version),
+        "merged_version": str(merged.version),
+    }
+    choice_fields = {f"choice.{field}": value for field, value in choices.items()}
+    return client.post("/customers/merges", data={**data, **choice_fields}, follow_redirects=False)
+
+
 @pytest.fixture
 def manager(make_person):
     return make_person("sales_manager", email="manager@example.com", password=PASSWORD)
@@ -53,20 +68,8 @@ def test_merge_choose_values_then_undo_in_pages(client, uow_factory, manager):
     assert 'name="choice.title" value="survivor" checked' in screen.text
     assert 'name="choice.department" value="merged" checked' in screen.text
     assert '<button type="submit" class="button">合并记录</button>' in screen.text
-    answer = client.post(
-        "/customers/merges",
-        data={
-            "csrf_token": web_forms.csrf_token_of(screen.text),
-            "kind": "contact",
-            "survivor_id": survivor.id,
-            "merged_id": merged.id,
-            "survivor_version": str(survivor.version),
-            "merged_version": str(merged.version),
-            "choice.title": "merged",
-            "choice.department": "merged",
-            "choice.city": "survivor",
-        },
-        follow_redirects=False,
+    answer = _submit_merge(
+        client, screen, survivor, merged, {"title": "merged", "department": "merged", "city": "survivor"}
     )
     assert answer.status_code == 303, answer.text
     merge_path = answer.headers["location"]
@@ -96,18 +99,7 @@ def test_a_stale_merge_screen_keeps_the_choices_and_explains(client, uow_factory
     )
     customers.update_contact(uow_factory(), manager.actor, survivor.id, ContactUpdate(title="CTO"))
 
-    answer = client.post(
-        "/customers/merges",
-        data={
-            "csrf_token": web_forms.csrf_token_of(screen.text),
-            "kind": "contact",
-            "survivor_id": survivor.id,
-            "merged_id": merged.id,
-            "survivor_version": str(survivor.version),
-            "merged_version": str(merged.version),
-            "choice.title": "merged",
-        },
-    )
+    answer = _submit_merge(client, screen, survivor, merged, {"title": "merged"})
 
     assert answer.status_code == 409
     assert 'name="choice.title" value="merged" checked' in answer.text
