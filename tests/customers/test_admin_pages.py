@@ -13,18 +13,10 @@ from loopcrm.modules.customers.schemas import ContactCreate, CustomFieldCreate, 
 from loopcrm.platform.permissions import system_actor
 
 from ..support import web_forms
-from ..support.web_forms import PASSWORD
+from ..support.web_forms import PASSWORD, field_block
 
 FIELDS = "/customers/admin/custom-fields"
 TAGS = "/customers/admin/tags"
-
-
-def _field_block(html: str, input_id: str) -> str:
-    """The markup of the field wrapping the input with id ``f-<input_id>`` (up to the next field)."""
-    start = html.index(f'id="f-{input_id}"')
-    begin = html.rfind('<div class="field', 0, start)
-    end = html.find('<div class="field', start)
-    return html[begin : end if end != -1 else None]
 
 
 @pytest.fixture
@@ -94,7 +86,7 @@ def test_removing_an_option_row_keeps_the_other_rows_in_order(client: TestClient
 
     assert answer.status_code == 200
     assert 'name="options.1.value"' not in answer.text
-    assert 'value="shortlist"' in _field_block(answer.text, "options.0.value")
+    assert 'value="shortlist"' in field_block(answer.text, "options.0.value")
     assert 'value="research"' not in answer.text
 
 
@@ -106,9 +98,9 @@ def test_a_bad_option_value_keeps_the_input_and_marks_that_option(client: TestCl
     )
 
     assert answer.status_code == 422
-    bad = _field_block(answer.text, "options.1.value")
+    bad = field_block(answer.text, "options.1.value")
     assert 'aria-invalid="true"' in bad and 'value="Short List"' in bad
-    assert 'aria-invalid="true"' not in _field_block(answer.text, "options.0.value")
+    assert 'aria-invalid="true"' not in field_block(answer.text, "options.0.value")
     assert 'value="采购阶段"' in answer.text
     assert re.search(r'<option value="select" selected>', answer.text)
     assert customers.list_custom_fields(uow_factory(), system_actor()) == []
@@ -139,7 +131,7 @@ def test_a_taken_key_is_marked_on_the_key_field(client: TestClient, admin, uow_f
     answer = web_forms.post_form(client, f"{FIELDS}/new", FIELDS, NEW_SELECT_FIELD)
 
     assert answer.status_code == 422
-    key = _field_block(answer.text, "key")
+    key = field_block(answer.text, "key")
     assert 'aria-invalid="true"' in key and 'value="buying_stage"' in key
 
 
@@ -327,9 +319,9 @@ def test_a_duplicate_tag_name_is_marked_and_the_input_kept(client: TestClient, a
     )
 
     assert answer.status_code == 422
-    name = _field_block(answer.text, "name")
+    name = field_block(answer.text, "name")
     assert 'aria-invalid="true"' in name and 'value="vip"' in name
-    assert 'value="#123456"' in _field_block(answer.text, "colour")
+    assert 'value="#123456"' in field_block(answer.text, "colour")
     assert [tag.name for tag in customers.list_tags(uow_factory(), system_actor())] == ["VIP"]
 
 

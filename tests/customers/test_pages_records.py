@@ -22,15 +22,9 @@ from loopcrm.platform.auth import service as auth
 from loopcrm.platform.auth.schemas import TeamCreate
 from loopcrm.platform.permissions import system_actor
 
+from ..support.web_forms import field_block
+
 VALID_CODE = "91350100M000100Y43"
-
-
-def _field_block(html: str, input_id: str) -> str:
-    """The markup of the field wrapping the input with ``id`` (up to the next field)."""
-    start = html.index(f'id="{input_id}"')
-    begin = html.rfind('<div class="field', 0, start)
-    end = html.find('<div class="field', start)
-    return html[begin : end if end != -1 else None]
 
 
 def _account(uow_factory, actor, **values):  # type: ignore[no-untyped-def]
@@ -72,7 +66,7 @@ def test_a_bad_credit_code_comes_back_422_with_the_input_kept_and_the_field_mark
     )
 
     assert answer.status_code == 422
-    block = _field_block(answer.text, "f-credit_code")
+    block = field_block(answer.text, "credit_code")
     assert 'aria-invalid="true"' in block
     assert "该信用代码校验不通过，请检查是否输错" in block
     assert f'value="{VALID_CODE[:-1]}0"' in block
@@ -102,8 +96,8 @@ def test_a_bad_phone_is_marked_on_its_own_row_after_blank_rows_are_dropped(
 
     assert answer.status_code == 422
     # Row 1 (blank) is gone: the good number is row 0 and primary, the bad one row 1.
-    assert 'value="138 1234 5678"' in _field_block(answer.text, "f-phones.0.number")
-    bad = _field_block(answer.text, "f-phones.1.number")
+    assert 'value="138 1234 5678"' in field_block(answer.text, "phones.0.number")
+    bad = field_block(answer.text, "phones.1.number")
     assert 'aria-invalid="true"' in bad and "请输入有效的电话号码" in bad
     assert 'name="phones_primary" value="0" checked' in answer.text
 
@@ -116,7 +110,7 @@ def test_a_contact_without_a_name_is_refused_at_the_family_name(client: TestClie
     )
 
     assert answer.status_code == 422
-    assert "联系人至少需要姓或名" in _field_block(answer.text, "f-family_name")
+    assert "联系人至少需要姓或名" in field_block(answer.text, "family_name")
     assert 'value="经理"' in answer.text
 
 
@@ -159,7 +153,7 @@ def test_a_custom_field_is_filled_validated_shown_and_filtered(
     )
 
     assert refused.status_code == 422
-    assert "请输入金额" in _field_block(refused.text, "f-custom_fields.budget")
+    assert "请输入金额" in field_block(refused.text, "custom_fields.budget")
     assert '<option value="gold" selected>金牌</option>' in refused.text
     assert created.status_code == 303
     detail = client.get(created.headers["location"]).text
@@ -410,7 +404,7 @@ def test_a_relationship_refused_by_the_service_comes_back_with_the_field_marked(
     )
 
     assert answer.status_code == 422
-    assert "该关系已存在" in _field_block(answer.text, "f-to_account_id")
+    assert "该关系已存在" in field_block(answer.text, "to_account_id")
 
 
 def test_the_account_picker_offers_the_accounts_a_search_finds(client: TestClient, rep, sign_in, uow_factory):

@@ -1,5 +1,5 @@
 """Driving the web UI's forms over HTTP as a browser does: the CSRF token a page carries, the
-login form, and posting a form from the page that shows it.
+login form, posting a form from the page that shows it, and reading one field of a form back.
 
 One copy for every test folder, so that a change to the login form or the CSRF field is mended
 once. The fixtures of the top-level ``tests/conftest.py`` (``sign_in``, ``post_form``,
@@ -28,6 +28,15 @@ def csrf_token_of(html: str) -> str:
     found = _CSRF_FIELD.search(html)
     assert found, "the page has no form with a CSRF token"
     return found.group(1)
+
+
+def field_block(html: str, name: str) -> str:
+    """The markup of the form field wrapping the input ``name`` (its ``id`` is ``f-<name>``), up to
+    the next field: where its value, error message and ``aria-invalid`` are looked for."""
+    start = html.index(f'id="f-{name}"')
+    begin = html.rfind('<div class="field', 0, start)
+    end = html.find('<div class="field', start)
+    return html[begin : end if end != -1 else None]
 
 
 def submit_login(client: TestClient, email: str, password: str = PASSWORD, next_path: str = "") -> Response:

@@ -12,15 +12,9 @@ from loopcrm.platform.auth.models import Role
 from loopcrm.platform.auth.schemas import TeamCreate, UserFilter, UserUpdate
 from loopcrm.platform.permissions import system_actor
 
+from ..support.web_forms import field_block
+
 ADMIN_PAGES = ("/admin/users", "/admin/teams", "/admin/roles", "/admin/tokens", "/admin/audit", "/admin/jobs")
-
-
-def _field_block(html: str, name: str) -> str:
-    """The markup of the field wrapping input ``name`` (up to the next field)."""
-    start = html.index(f'id="f-{name}"')
-    begin = html.rfind('<div class="field', 0, start)
-    end = html.find('<div class="field', start)
-    return html[begin : end if end != -1 else None]
 
 
 @pytest.mark.parametrize("path", ADMIN_PAGES)
@@ -92,7 +86,7 @@ def test_a_duplicate_email_keeps_the_input_and_marks_the_email_field(
 
     assert answer.status_code == 422
     html = answer.text
-    email_field = _field_block(html, "email")
+    email_field = field_block(html, "email")
     assert 'aria-invalid="true"' in email_field
     assert "已有用户使用该邮箱" in email_field
     assert 'aria-describedby="f-email-error"' in email_field
@@ -100,7 +94,7 @@ def test_a_duplicate_email_keeps_the_input_and_marks_the_email_field(
     assert 'value="021-5555-0000"' in html
     assert re.search(r'<option value="marketer" selected>', html)
     assert re.search(r'<option value="Europe/Berlin" selected>', html)
-    assert 'aria-invalid="true"' not in _field_block(html, "name")
+    assert 'aria-invalid="true"' not in field_block(html, "name")
 
 
 def test_an_invalid_email_is_marked_by_schema_validation(client: TestClient, admin, sign_in, post_form):
@@ -111,8 +105,8 @@ def test_an_invalid_email_is_marked_by_schema_validation(client: TestClient, adm
     )
 
     assert answer.status_code == 422
-    assert "请输入有效的邮箱地址" in _field_block(answer.text, "email")
-    assert "此项为必填项" in _field_block(answer.text, "name")
+    assert "请输入有效的邮箱地址" in field_block(answer.text, "email")
+    assert "此项为必填项" in field_block(answer.text, "name")
 
 
 def test_a_stale_version_keeps_the_input_and_explains(
@@ -211,7 +205,7 @@ def test_a_team_name_already_taken_is_marked(client: TestClient, admin, sign_in,
     answer = post_form("/admin/teams/new", "/admin/teams", {"name": "华南大区"})
 
     assert answer.status_code == 422
-    assert "已有同名团队" in _field_block(answer.text, "name")
+    assert "已有同名团队" in field_block(answer.text, "name")
 
 
 def test_the_grants_matrix_changes_only_the_rows_that_changed(
