@@ -13,22 +13,27 @@ from loopcrm.platform.db import utc_now
 from ..support.web_forms import PASSWORD
 
 
-def test_smoke_pages_render(client: TestClient, make_person, sign_in, post_form, uow_factory) -> None:
-    rep = make_person("sales_rep", email="rep@example.com", password=PASSWORD)
-    sign_in("rep@example.com")
-    task = activities.log_activity(
+def _log_task(uow_factory, person):  # type: ignore[no-untyped-def]
+    """A task "准备合同" due in three hours, assigned to ``person`` and linked to their user record."""
+    return activities.log_activity(
         uow_factory(),
-        rep.actor,
+        person.actor,
         ActivityCreate.model_validate(
             {
                 "kind": "task",
                 "subject": "准备合同",
                 "occurred_at": (utc_now() + timedelta(hours=3)).isoformat(),
-                "task": {"assignee_id": rep.user.id},
-                "links": [{"subject_type": "user", "subject_id": rep.user.id}],
+                "task": {"assignee_id": person.user.id},
+                "links": [{"subject_type": "user", "subject_id": person.user.id}],
             }
         ),
     )
+
+
+def test_smoke_pages_render(client: TestClient, make_person, sign_in, post_form, uow_factory) -> None:
+    rep = make_person("sales_rep", email="rep@example.com", password=PASSWORD)
+    sign_in("rep@example.com")
+    task = _log_task(uow_factory, rep)
     for path in (
         "/activities",
         "/activities/calendar",
@@ -61,19 +66,7 @@ def test_my_tasks_offers_to_mark_a_task_done_as_an_action(
     client: TestClient, make_person, sign_in, uow_factory
 ):
     rep = make_person("sales_rep", email="rep@example.com", password=PASSWORD)
-    activities.log_activity(
-        uow_factory(),
-        rep.actor,
-        ActivityCreate.model_validate(
-            {
-                "kind": "task",
-                "subject": "准备合同",
-                "occurred_at": (utc_now() + timedelta(hours=3)).isoformat(),
-                "task": {"assignee_id": rep.user.id},
-                "links": [{"subject_type": "user", "subject_id": rep.user.id}],
-            }
-        ),
-    )
+    _log_task(uow_factory, rep)
     sign_in("rep@example.com")
 
     html = client.get("/activities").text

@@ -10,6 +10,10 @@ from __future__ import annotations
 import socket
 from datetime import timedelta
 from email import message_from_bytes, policy
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import sessionmaker
 
 from loopcrm.modules.activities import service as activities
 from loopcrm.modules.activities.schemas import EmailSend
@@ -17,8 +21,9 @@ from loopcrm.platform.db import utc_now
 from loopcrm.platform.jobs.models import Job
 from loopcrm.platform.jobs.service import JobOutcome, enqueue
 from loopcrm.platform.jobs.worker import Worker
+from loopcrm.settings import Settings
 
-from .conftest import count_rows, run_due_jobs
+from .conftest import HandClock, count_rows, run_due_jobs
 
 
 def email_to_customer(person) -> EmailSend:  # type: ignore[no-untyped-def]
@@ -31,6 +36,16 @@ def email_to_customer(person) -> EmailSend:  # type: ignore[no-untyped-def]
             "links": [{"subject_type": "user", "subject_id": person.user.id}],
         }
     )
+
+
+@pytest.fixture
+def down_worker(session_factory: sessionmaker[Any], mail_settings: Settings, clock: HandClock) -> Worker:
+    """A worker whose mail server is down: nothing listens on its SMTP port, so connections are refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    down_settings = mail_settings.model_copy(update={"smtp_port": closed_port})
+    return Worker(session_factory, down_settings, clock=clock, run_scheduler=False)
 
 
 def test_a_sent_email_is_received_and_the_activity_marked_sent(
@@ -62,19 +77,10 @@ def test_a_sent_email_is_received_and_the_activity_marked_sent(
 
 
 def test_a_mail_server_that_is_down_gets_the_email_once_it_is_back(
-    uow_factory, make_person, session_factory, mail_settings, clock, smtp_server
+    uow_factory, make_person, down_worker, mail_worker, clock, smtp_server
 ) -> None:
     rep = make_person("sales_rep")
-    with socket.socket() as probe:  # a port where nothing listens: the connection is refused
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    down = Worker(
-        session_factory,
-        mail_settings.model_copy(update={"smtp_port": closed_port}),
-        clock=clock,
-        run_scheduler=False,
-    )
-    up = Worker(session_factory, mail_settings, clock=clock, run_scheduler=False)
+    down, up = down_worker, mail_worker
 
     queued = activities.send_email(uow_factory(), rep.actor, email_to_customer(rep))
     clock.now = utc_now()
@@ -92,18 +98,10 @@ def test_a_mail_server_that_is_down_gets_the_email_once_it_is_back(
 
 
 def test_an_email_that_cannot_be_sent_on_the_last_attempt_is_marked_failed(
-    uow_factory, make_person, session_factory, mail_settings, clock, smtp_server
+    uow_factory, make_person, down_worker, clock, smtp_server
 ) -> None:
     rep = make_person("sales_rep")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    down = Worker(
-        session_factory,
-        mail_settings.model_copy(update={"smtp_port": closed_port}),
-        clock=clock,
-        run_scheduler=False,
-    )
+    down = down_worker
     queued = activities.send_email(uow_factory(), rep.actor, email_to_customer(rep))
     clock.now = utc_now()
 
