@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     Column,
+    ColumnClause,
     ColumnElement,
     Select,
     Table,
@@ -337,9 +338,13 @@ def _without_indexes(clause: ColumnElement[bool], table: Table) -> ColumnElement
     """``clause`` with each column of ``table`` written ``+column``: the same condition, which
     SQLite will not answer from an index on the column."""
 
+    rowid = f"{table.name}.rowid"
+
     def replace(element: Any, **_: Any) -> Any:
         if isinstance(element, Column) and element.table is table:
             return literal_column(f"+{table.name}.{element.name}", type_=element.type)
+        if isinstance(element, ColumnClause) and element.is_literal and element.name == rowid:
+            return literal_column(f"+{rowid}", type_=element.type)  # a full-text match
         return None
 
     return replacement_traverse(clause, {}, replace)
@@ -365,9 +370,10 @@ def _first_rows(
     sorts every record in scope: a second and more for a team's 300,000 contacts. When the sort
     order has an index, the next rows of the table in that order are read first and the
     statement's conditions applied to them (``_without_indexes``, so the planner cannot start
-    elsewhere): a prefix of the order, so if it holds a page, that page is exact; the page's rows
-    are then loaded by id. Only when it does not (conditions that keep few rows) is the query
-    left to the planner. PostgreSQL plans with statistics and is always left to it.
+    elsewhere): a prefix of the order, so if it holds a page, that page is exact. Only when it
+    does not (conditions that keep few rows) is the query left to the planner. PostgreSQL plans
+    with statistics and is always left to it. Either way the page's ids are found first and
+    its rows loaded by id.
     """
     if indexed and statement.whereclause is not None and session.get_bind().dialect.name == "sqlite":
         table = getattr(id_column, "expression", id_column).table
@@ -383,8 +389,16 @@ def _first_rows(
             probe = select(id_column).where(conditions, rowid.in_(window)).order_by(*order).limit(count)
             ids = list(session.scalars(probe))
             if len(ids) == count:
-                return session.execute(select(*columns).where(id_column.in_(ids)).order_by(*order)).all()
-    return session.execute(statement.limit(count)).all()
+                break
+        else:
+            ids = list(session.scalars(statement.with_only_columns(id_column).limit(count)))
+    else:
+        # The ids first, then their rows: sorting ids and sort keys is much cheaper than sorting
+        # whole rows (search texts included) when many rows match.
+        ids = list(session.scalars(statement.with_only_columns(id_column).limit(count)))
+    if not ids:
+        return []
+    return session.execute(select(*columns).where(id_column.in_(ids)).order_by(*order)).all()
 
 
 def sorted_page(
@@ -413,7 +427,7 @@ def sorted_page(
             last = _decode(cursor)
             after = id_column < last[2]
             statement = statement.where(after)
-        order = [id_column.desc()]
+        order: list[Any] = [id_column.desc()]
         statement = statement.order_by(*order)
         entity = statement.column_descriptions[0]["entity"]
         found = _first_rows(
@@ -456,7 +470,8 @@ def sorted_page(
             bound = tuple_(literal(value, expression.type), literal(last_id, id_column.type))
             after = position < bound if sort.descending else position > bound
             statement = statement.where(after)
-        ordered = statement.add_columns(expression.label("_sort_value")).order_by(ordering, tie)
+        order = [ordering, tie]
+        ordered = statement.add_columns(expression.label("_sort_value")).order_by(*order)
     else:
         is_null = expression.is_(None)
         if cursor:
@@ -468,9 +483,8 @@ def sorted_page(
                 value = _parse_value(field, str(raw_value), "cursor") if raw_value is not None else None
                 beyond = expression < value if sort.descending else expression > value
                 statement = statement.where(or_(is_null, beyond, and_(expression == value, after_id)))
-        ordered = statement.add_columns(expression.label("_sort_value")).order_by(
-            is_null.asc(), ordering, tie
-        )
+        order = [is_null.asc(), ordering, tie]
+        ordered = statement.add_columns(expression.label("_sort_value")).order_by(*order)
     entity = statement.column_descriptions[0]["entity"]
     result = list(
         _first_rows(
@@ -478,7 +492,7 @@ def sorted_page(
             ordered,
             limit + 1,
             id_column,
-            [ordering, tie],
+            order,
             after,
             indexed=look_ahead and never_null and _leads_an_index(expression),
             in_creation_order=getattr(expression, "key", None) == "created_at",

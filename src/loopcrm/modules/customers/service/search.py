@@ -177,6 +177,24 @@ def _points_matching(record_kind: str, kind: ContactPointKind, condition: Column
     )
 
 
+def _records_with_points(
+    session: Session, model: type[Account] | type[Contact], points: Select[Any]
+) -> ColumnElement[bool]:
+    """The record is one of those ``points`` (a select of record ids) belong to.
+
+    On SQLite it is written as a rowid list, like the full-text match: an OR of the two is then
+    answered from the rowids that every index holds. Written ``id IN (…)``, it made SQLite read
+    every record of a rep's scope to compare ids (2 s at a million contacts for a phone ending).
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return model.id.in_(points)
+    other = model.__table__.alias("matched")
+    rowids: Select[Any] = (
+        select(literal_column("matched.rowid")).select_from(other).where(other.c.id.in_(points))
+    )
+    return literal_column(f"{model.__tablename__}.rowid").in_(rowids)
+
+
 def _text_match(
     session: Session, model: type[Account] | type[Contact], terms: Sequence[str]
 ) -> ColumnElement[bool]:
@@ -215,10 +233,12 @@ def matches(
         options: list[ColumnElement[bool]] = []
         if word.phone_key and by_phone:
             key = _begins_with(ContactPoint.search_key, word.phone_key)
-            options.append(model.id.in_(_points_matching(record_kind, ContactPointKind.PHONE, key)))
+            points = _points_matching(record_kind, ContactPointKind.PHONE, key)
+            options.append(_records_with_points(session, model, points))
         if word.email_prefix and by_email:
             key = _begins_with(ContactPoint.search_key, word.email_prefix)
-            options.append(model.id.in_(_points_matching(record_kind, ContactPointKind.EMAIL, key)))
+            points = _points_matching(record_kind, ContactPointKind.EMAIL, key)
+            options.append(_records_with_points(session, model, points))
         if not options:
             if not word.terms:
                 return false()
