@@ -34,20 +34,13 @@ from loopcrm.modules.customers.views.labels import (
 )
 
 from ..support.web_forms import PASSWORD
+from .conftest import names_in_list
 
 VALID_CODE = "91350100M000100Y43"
 
 
 def _account(uow_factory, actor, **values):  # type: ignore[no-untyped-def]
     return customers.create_account(uow_factory(), actor, AccountCreate.model_validate(values))
-
-
-def _names_in_list(html: str) -> list[str]:
-    """The record names of a list page's table, in order."""
-    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in html else ""
-    return re.findall(
-        r'<td class="wrap">\s*<a href="/customers/(?:accounts|contacts)/[0-9a-f-]+">([^<]+)</a>', body
-    )
 
 
 # ---------------------------------------------------------------- vocabularies
@@ -102,11 +95,11 @@ def test_the_account_list_filters_sorts_and_shows_names_of_values(
     descending = client.get("/customers/accounts", params={"sort": "-name"})
 
     assert by_city.status_code == 200
-    assert _names_in_list(by_city.text) == ["福州晨光科技有限公司", "福州海峡物流有限公司"]
+    assert names_in_list(by_city.text) == ["福州晨光科技有限公司", "福州海峡物流有限公司"]
     assert 'aria-sort="ascending"' in by_city.text
-    assert _names_in_list(by_industry.text) == ["福州晨光科技有限公司"]
-    assert _names_in_list(descending.text) == sorted(_names_in_list(descending.text), reverse=True)
-    assert len(_names_in_list(descending.text)) == 3
+    assert names_in_list(by_industry.text) == ["福州晨光科技有限公司"]
+    assert names_in_list(descending.text) == sorted(names_in_list(descending.text), reverse=True)
+    assert len(names_in_list(descending.text)) == 3
     # The export link carries the same conditions, as stored values.
     export = re.search(r'href="(/customers/accounts/export\?[^"]+format=csv)"', by_industry.text)
     assert export
@@ -151,7 +144,7 @@ def test_a_saved_view_keeps_the_conditions_and_opens_them_again(
     assert saved.headers["location"] == f"/customers/accounts?view_id={views[0].id}"
     opened = client.get(saved.headers["location"])
     assert "视图 福州客户 已保存。" in opened.text
-    assert _names_in_list(opened.text) == ["福州晨光科技有限公司"]
+    assert names_in_list(opened.text) == ["福州晨光科技有限公司"]
     assert f'<option value="{views[0].id}" selected>福州客户 · 共享</option>' in opened.text
     # The bar shows the view's condition, so it can be changed and applied.
     assert 'id="f-value-1" name="f_value" type="text" value="福州"' in opened.text
@@ -201,7 +194,7 @@ def test_a_tag_is_added_in_bulk_to_the_checked_records_only(
     by_name = client.get(
         "/customers/accounts", params={"f_field": "tag", "f_op": "eq", "f_value": "重点客户"}
     )
-    assert sorted(_names_in_list(by_name.text)) == ["丙公司", "甲公司"]
+    assert sorted(names_in_list(by_name.text)) == ["丙公司", "甲公司"]
 
 
 def test_a_bulk_delete_asks_first_then_deletes_and_a_record_is_restored(
@@ -264,8 +257,8 @@ def test_the_pager_goes_on_and_back_to_the_first_page(client: TestClient, rep, s
     assert next_link
     second = client.get(next_link.group(1).replace("&amp;", "&"))
 
-    assert len(_names_in_list(first.text)) == 50
-    assert _names_in_list(second.text) == ["公司50", "公司51"]
+    assert len(names_in_list(first.text)) == 50
+    assert names_in_list(second.text) == ["公司50", "公司51"]
     assert (
         'href="/customers/accounts?filter=city%3Aeq%3A%E7%A6%8F%E5%B7%9E&amp;sort=name">回到第一页'
         in second.text

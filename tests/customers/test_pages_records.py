@@ -23,6 +23,7 @@ from loopcrm.platform.auth.schemas import TeamCreate
 from loopcrm.platform.permissions import system_actor
 
 from ..support.web_forms import field_block
+from .conftest import names_in_list
 
 VALID_CODE = "91350100M000100Y43"
 
@@ -33,14 +34,6 @@ def _account(uow_factory, actor, **values):  # type: ignore[no-untyped-def]
 
 def _contact(uow_factory, actor, **values):  # type: ignore[no-untyped-def]
     return customers.create_contact(uow_factory(), actor, ContactCreate.model_validate(values))
-
-
-def _names_in_list(html: str) -> list[str]:
-    """The record names of a list page's table, in order."""
-    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in html else ""
-    return re.findall(
-        r'<td class="wrap">\s*<a href="/customers/(?:accounts|contacts)/[0-9a-f-]+">([^<]+)</a>', body
-    )
 
 
 # ---------------------------------------------------------------- forms
@@ -161,7 +154,7 @@ def test_a_custom_field_is_filled_validated_shown_and_filtered(
     filtered = client.get(
         "/customers/accounts", params={"f_field": "custom_fields.level", "f_op": "eq", "f_value": "金牌"}
     )
-    assert _names_in_list(filtered.text) == ["金牌公司"]
+    assert names_in_list(filtered.text) == ["金牌公司"]
 
 
 def test_an_edit_keeps_hidden_fields_and_a_stale_version_is_explained(

@@ -47,6 +47,7 @@ from loopcrm.platform.permissions import system_actor
 
 from ..support import web_forms
 from ..support.web_forms import PASSWORD
+from .conftest import log_call
 
 ALL_ACCOUNTS = ["东区乙公司", "东区甲公司", "南区丙公司", "南区托管公司"]
 ALL_CONTACTS = ["李雷", "王芳", "赵敏"]
@@ -363,33 +364,25 @@ def test_the_search_page_hides_what_the_reader_may_not_see(client: TestClient, o
 # ---------------------------------------------------------------- timeline
 
 
-def _log_call(uow_factory, person, subject: str, links: list[tuple[str, str]], at: datetime) -> None:
-    activities.log_activity(
-        uow_factory(),
-        person.actor,
-        ActivityCreate.model_validate(
-            {
-                "kind": "call",
-                "subject": subject,
-                "occurred_at": at.isoformat(),
-                "links": [{"subject_type": kind, "subject_id": record} for kind, record in links],
-                "call": {"direction": "outbound", "outcome": "connected", "duration_seconds": 60},
-            }
-        ),
-    )
-
-
 def test_a_timeline_shows_only_the_records_the_reader_may_read(uow_factory, org):
     start = datetime(2026, 11, 2, 9, tzinfo=UTC)
     jia, yi = org.accounts["东区甲公司"], org.accounts["东区乙公司"]
-    _log_call(uow_factory, org.rep, "甲公司总机", [("account", jia)], start)
-    _log_call(
-        uow_factory, org.rep, "王芳采购", [("contact", org.contacts["王芳"])], start + timedelta(hours=1)
+    log_call(uow_factory, org.rep.actor, "甲公司总机", [("account", jia)], start)
+    log_call(
+        uow_factory,
+        org.rep.actor,
+        "王芳采购",
+        [("contact", org.contacts["王芳"])],
+        start + timedelta(hours=1),
     )
-    _log_call(
-        uow_factory, org.teammate, "李雷技术", [("contact", org.contacts["李雷"])], start + timedelta(hours=2)
+    log_call(
+        uow_factory,
+        org.teammate.actor,
+        "李雷技术",
+        [("contact", org.contacts["李雷"])],
+        start + timedelta(hours=2),
     )
-    _log_call(uow_factory, org.teammate, "乙公司总机", [("account", yi)], start + timedelta(hours=3))
+    log_call(uow_factory, org.teammate.actor, "乙公司总机", [("account", yi)], start + timedelta(hours=3))
 
     def titles(role: str, kind: str, record_id: str) -> list[str] | str:
         try:

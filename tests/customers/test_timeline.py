@@ -7,27 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from loopcrm.modules.activities import service as activities
-from loopcrm.modules.activities.schemas import ActivityCreate
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import AccountCreate, ContactCreate
 from loopcrm.platform.errors import NotFound
 
-
-def _log(uow_factory, actor, subject: str, links: list[tuple[str, str]], at: datetime):
-    return activities.log_activity(
-        uow_factory(),
-        actor,
-        ActivityCreate.model_validate(
-            {
-                "kind": "call",
-                "subject": subject,
-                "occurred_at": at.isoformat(),
-                "links": [{"subject_type": kind, "subject_id": record} for kind, record in links],
-                "call": {"direction": "outbound", "outcome": "connected", "duration_seconds": 60},
-            }
-        ),
-    )
+from .conftest import log_call
 
 
 def test_an_accounts_timeline_includes_its_contacts_activities_once(uow_factory, make_person):
@@ -44,16 +28,16 @@ def test_an_accounts_timeline_includes_its_contacts_activities_once(uow_factory,
         uow_factory(), rep.actor, ContactCreate(family_name="吴", given_name="敏")
     )
     start = datetime(2026, 11, 1, 9, tzinfo=UTC)
-    _log(uow_factory, rep.actor, "公司总机", [("account", account.id)], start)
-    _log(
+    log_call(uow_factory, rep.actor, "公司总机", [("account", account.id)], start)
+    log_call(
         uow_factory,
         rep.actor,
         "采购沟通",
         [("contact", buyer.id), ("account", account.id)],
         start + timedelta(days=1),
     )
-    _log(uow_factory, rep.actor, "只与周杰", [("contact", buyer.id)], start + timedelta(days=2))
-    _log(uow_factory, rep.actor, "无关通话", [("contact", outsider.id)], start + timedelta(days=3))
+    log_call(uow_factory, rep.actor, "只与周杰", [("contact", buyer.id)], start + timedelta(days=2))
+    log_call(uow_factory, rep.actor, "无关通话", [("contact", outsider.id)], start + timedelta(days=3))
 
     first = customers.timeline(uow_factory(), rep.actor, "account", account.id, limit=2)
     rest = customers.timeline(
@@ -75,7 +59,9 @@ def test_a_timeline_is_not_found_for_a_reader_outside_the_records_scope(uow_fact
     with pytest.raises(NotFound):
         customers.timeline(uow_factory(), bob.actor, "account", account.id)
     with pytest.raises(NotFound):
-        _log(uow_factory, bob.actor, "越权记录", [("account", account.id)], datetime(2026, 11, 2, tzinfo=UTC))
+        log_call(
+            uow_factory, bob.actor, "越权记录", [("account", account.id)], datetime(2026, 11, 2, tzinfo=UTC)
+        )
 
 
 def test_the_api_serves_an_accounts_timeline_by_kind_and_hides_it_outside_the_scope(
@@ -92,8 +78,8 @@ def test_the_api_serves_an_accounts_timeline_by_kind_and_hides_it_outside_the_sc
         ),
     )
     start = datetime(2026, 11, 1, 9, tzinfo=UTC)
-    _log(uow_factory, rep.actor, "公司总机", [("account", account.id)], start)
-    _log(uow_factory, rep.actor, "只与周杰", [("contact", buyer.id)], start + timedelta(days=1))
+    log_call(uow_factory, rep.actor, "公司总机", [("account", account.id)], start)
+    log_call(uow_factory, rep.actor, "只与周杰", [("contact", buyer.id)], start + timedelta(days=1))
 
     everything = client.get(f"/api/v1/accounts/{account.id}/timeline", headers=rep.headers)
     calls = client.get(
