@@ -8,7 +8,6 @@ the ``user`` grants reach it or when it is the actor's own.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,12 +18,14 @@ import loopcrm.modules.activities.jobs  # noqa: F401 -- registers the module's t
 from loopcrm.modules.activities import service as activities
 from loopcrm.modules.activities.schemas import TimelineEntry, TimelinePosition
 from loopcrm.platform.auth.models import User
-from loopcrm.platform.db import create_session_factory, utc_now
+from loopcrm.platform.db import create_session_factory
 from loopcrm.platform.errors import NotFound
 from loopcrm.platform.jobs.worker import Worker
 from loopcrm.platform.permissions import Action, Actor, can_reach_record
 from loopcrm.platform.unit_of_work import UnitOfWork
 from loopcrm.settings import Settings
+
+from ..support.hand_clock import HandClock
 
 
 def resolve_user(uow: UnitOfWork, actor: Actor, user_id: str) -> activities.SubjectRef:
@@ -38,19 +39,6 @@ def resolve_user(uow: UnitOfWork, actor: Actor, user_id: str) -> activities.Subj
 
 if "user" not in activities.subject_types():  # the browser tests may have registered theirs first
     activities.register_subject_type("user", resolve_user)
-
-
-class HandClock:
-    """A clock the test moves by hand; starts at the real time."""
-
-    def __init__(self) -> None:
-        self.now = utc_now()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ from loopcrm.platform.jobs.service import JobOutcome, enqueue
 from loopcrm.platform.jobs.worker import Worker
 from loopcrm.settings import Settings
 
-from .conftest import HandClock, count_rows, run_due_jobs
+from ..support.hand_clock import HandClock
+from .conftest import count_rows, run_due_jobs
 
 
 def email_to_customer(person) -> EmailSend:  # type: ignore[no-untyped-def]

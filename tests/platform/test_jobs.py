@@ -45,6 +45,8 @@ from loopcrm.platform.permissions import Actor, SecurityLevel, system_actor
 from loopcrm.platform.unit_of_work import UnitOfWork
 from loopcrm.settings import Settings
 
+from ..support.hand_clock import HandClock
+
 EFFECTS = Table(
     "test_job_effects",
     MetaData(),
@@ -119,19 +121,6 @@ def overtaken(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> 
         lease=timedelta(minutes=5),
     )
     uow.session.execute(insert(EFFECTS).values(label="written by the overtaken worker"))
-
-
-class HandClock:
-    """A clock the test moves by hand. It starts at the real time, so jobs enqueued before it are due."""
-
-    def __init__(self) -> None:
-        self.now = utc_now()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 @pytest.fixture
