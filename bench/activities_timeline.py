@@ -328,7 +328,11 @@ def main() -> None:
         f"{per_activity * 1000:.1f} ms each; cores: {os.cpu_count()}",
         flush=True,
     )
+    print(
+        f"load average before measuring: {' / '.join(f'{load:.1f}' for load in os.getloadavg())}", flush=True
+    )
     run(engine, account_id, contact_ids, arguments.repeats)
+    print(f"load average after: {' / '.join(f'{load:.1f}' for load in os.getloadavg())}", flush=True)
     engine.dispose()
 
 

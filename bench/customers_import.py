@@ -276,7 +276,11 @@ def main() -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
+    print(
+        f"load average before measuring: {' / '.join(f'{load:.1f}' for load in os.getloadavg())}", flush=True
+    )
     run, stages, steps = run_import(engine, settings, admin, path, arguments.upsert_key)
+    print(f"load average after: {' / '.join(f'{load:.1f}' for load in os.getloadavg())}", flush=True)
     if arguments.profile:
         profiler.disable()
         profiler.dump_stats(arguments.profile)

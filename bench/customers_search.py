@@ -646,7 +646,11 @@ def main() -> None:
         f"database: {engine.dialect.name}; contacts: {contacts}; accounts: {accounts}; "
         f"cores: {os.cpu_count()}"
     )
+    print(
+        f"load average before measuring: {' / '.join(f'{load:.1f}' for load in os.getloadavg())}", flush=True
+    )
     run(engine, rng, arguments.queries)
+    print(f"load average after: {' / '.join(f'{load:.1f}' for load in os.getloadavg())}", flush=True)
     engine.dispose()
 
 
