@@ -47,7 +47,7 @@ from loopcrm.modules.activities.models import Activity, ActivityLink
 from loopcrm.modules.activities.schemas import ActivityCreate
 from loopcrm.modules.activities.service.panels import TIMELINE_PAGE_SIZE
 from loopcrm.modules.customers import service as customers
-from loopcrm.modules.customers.models import Account, Contact
+from loopcrm.modules.customers.models import Account, Contact, Employment
 from loopcrm.modules.customers.schemas import AccountCreate, ContactCreate
 from loopcrm.platform.db import create_database_engine, create_session_factory
 from loopcrm.platform.migrations import upgrade
@@ -73,6 +73,7 @@ EMAILS = (
 )
 TASKS = ("准备合同草稿", "发送产品资料", "安排技术交流", "Send the revised quote")
 NOW = datetime.now(UTC).replace(microsecond=0)
+ACCOUNT_NAME = "上海晨光文具股份有限公司"
 SPAN = timedelta(days=3 * 365)
 
 
@@ -158,7 +159,7 @@ def seed_account(
     """The busy account, its contacts and its activities; returns their ids and seconds per activity."""
     make = uow_factory(engine)
     account = customers.create_account(
-        make(), rep, AccountCreate(name="上海晨光文具股份有限公司", city="上海", province="上海")
+        make(), rep, AccountCreate(name=ACCOUNT_NAME, city="上海", province="上海")
     )
     contact_ids = []
     for number in range(contact_count):
@@ -186,6 +187,18 @@ def seed_account(
         if (number + 1) % 2000 == 0:
             print(f"  {number + 1} activities logged", flush=True)
     return account.id, contact_ids, (time.perf_counter() - started) / max(activity_count, 1)
+
+
+def seeded_account(engine: Engine) -> tuple[str, list[str], float]:
+    """The busy account of an earlier run and its contacts (``--reuse``)."""
+    with engine.connect() as connection:
+        account_id = connection.execute(
+            select(Account.id).where(Account.name == ACCOUNT_NAME).order_by(Account.id.desc()).limit(1)
+        ).scalar_one()
+        contact_ids = list(
+            connection.scalars(select(Employment.contact_id).where(Employment.account_id == account_id))
+        )
+    return account_id, contact_ids, float("nan")
 
 
 def measure(call: Callable[[], Any], repeats: int) -> list[float]:
@@ -295,6 +308,7 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default="", help="default: a fresh SQLite file in a temporary directory"
     )
+    parser.add_argument("--reuse", action="store_true", help="measure the data already in --database-url")
     arguments = parser.parse_args()
     rng = random.Random(20261125)
 
@@ -303,20 +317,23 @@ def main() -> None:
         or f"sqlite:///{Path(tempfile.mkdtemp(prefix='loopcrm-timeline-')) / 'bench.sqlite3'}"
     )
     engine = create_database_engine(url)
-    if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql" and not arguments.reuse:
         with engine.begin() as connection:
             connection.exec_driver_sql("DROP SCHEMA public CASCADE")
             connection.exec_driver_sql("CREATE SCHEMA public")
     upgrade(engine)
     register_tasks()
-    started = time.perf_counter()
-    seeding.seed(engine, arguments.background, rng)
-    added = background(engine, arguments.background_share, rng)
-    print(f"background: {added} activities in {time.perf_counter() - started:.0f} s", flush=True)
-    rep = seeding.actor_by_email(engine, "rep0_0@example.com")
-    account_id, contact_ids, per_activity = seed_account(
-        engine, rep, arguments.contacts, arguments.activities, rng
-    )
+    if arguments.reuse:
+        account_id, contact_ids, per_activity = seeded_account(engine)
+    else:
+        started = time.perf_counter()
+        seeding.seed(engine, arguments.background, rng)
+        added = background(engine, arguments.background_share, rng)
+        print(f"background: {added} activities in {time.perf_counter() - started:.0f} s", flush=True)
+        rep = seeding.actor_by_email(engine, "rep0_0@example.com")
+        account_id, contact_ids, per_activity = seed_account(
+            engine, rep, arguments.contacts, arguments.activities, rng
+        )
     with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
             connection.exec_driver_sql("ANALYZE")
@@ -324,8 +341,9 @@ def main() -> None:
         links = connection.execute(select(func.count()).select_from(ActivityLink)).scalar_one()
     print(
         f"database: {engine.dialect.name}; activities: {total}, links: {links}; the account: "
-        f"{arguments.activities} activities on it and its {len(contact_ids)} contacts, logged at "
-        f"{per_activity * 1000:.1f} ms each; cores: {os.cpu_count()}",
+        f"{arguments.activities} activities on it and its {len(contact_ids)} contacts"
+        + ("" if arguments.reuse else f", logged at {per_activity * 1000:.1f} ms each")
+        + f"; cores: {os.cpu_count()}",
         flush=True,
     )
     print(
