@@ -272,18 +272,7 @@ def delete_account(
     """Hide the account (soft delete, audited); it can be restored."""
     with uow:
         account = load(uow, actor, account_id, Action.DELETE)
-        records.check_version(account, expected_version)
-        account.deleted_at = utc_now()
-        account.updated_by = actor.user_id
-        records.flush(uow.session)
-        record_change(
-            uow,
-            actor,
-            AuditAction.DELETE,
-            ACCOUNT.key,
-            account.id,
-            {"deleted_at": [None, account.deleted_at]},
-        )
+        records.mark_deleted(uow, actor, account, ACCOUNT.key, expected_version)
         uow.commit()
 
 
@@ -292,12 +281,7 @@ def restore_account(uow: UnitOfWork, actor: Actor, account_id: str) -> AccountOu
     with uow:
         session = uow.session
         account = load(uow, actor, account_id, Action.DELETE, deleted=True)
-        deleted_at, account.deleted_at = account.deleted_at, None
-        account.updated_by = actor.user_id
-        records.flush(session)
-        record_change(
-            uow, actor, AuditAction.RESTORE, ACCOUNT.key, account.id, {"deleted_at": [deleted_at, None]}
-        )
+        records.mark_restored(uow, actor, account, ACCOUNT.key)
         result = account_out(
             uow,
             actor,

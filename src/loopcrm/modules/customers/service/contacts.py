@@ -319,18 +319,7 @@ def delete_contact(
     """Hide the contact (soft delete, audited); it can be restored."""
     with uow:
         contact = load(uow, actor, contact_id, Action.DELETE)
-        records.check_version(contact, expected_version)
-        contact.deleted_at = utc_now()
-        contact.updated_by = actor.user_id
-        records.flush(uow.session)
-        record_change(
-            uow,
-            actor,
-            AuditAction.DELETE,
-            CONTACT.key,
-            contact.id,
-            {"deleted_at": [None, contact.deleted_at]},
-        )
+        records.mark_deleted(uow, actor, contact, CONTACT.key, expected_version)
         uow.commit()
 
 
@@ -338,12 +327,7 @@ def restore_contact(uow: UnitOfWork, actor: Actor, contact_id: str) -> ContactOu
     with uow:
         session = uow.session
         contact = load(uow, actor, contact_id, Action.DELETE, deleted=True)
-        deleted_at, contact.deleted_at = contact.deleted_at, None
-        contact.updated_by = actor.user_id
-        records.flush(session)
-        record_change(
-            uow, actor, AuditAction.RESTORE, CONTACT.key, contact.id, {"deleted_at": [deleted_at, None]}
-        )
+        records.mark_restored(uow, actor, contact, CONTACT.key)
         result = contact_out(
             uow,
             actor,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from loopcrm.modules.customers.identifiers import phone_search_key
-from loopcrm.modules.customers.models import ContactPoint, ContactPointKind, Tag, Tagging
+from loopcrm.modules.customers.models import Account, Contact, ContactPoint, ContactPointKind, Tag, Tagging
 from loopcrm.modules.customers.names import search_terms
 from loopcrm.modules.customers.schemas import ContactPointOut, EmailIn, PhoneIn, TagRef
 from loopcrm.modules.customers.service.custom_fields import (
@@ -26,6 +26,7 @@ from loopcrm.modules.customers.service.custom_fields import (
 from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import record_change, record_sensitive_read
 from loopcrm.platform.auth.models import Team, User
+from loopcrm.platform.db import utc_now
 from loopcrm.platform.errors import FieldError, StaleVersion, ValidationFailed
 from loopcrm.platform.i18n import N_
 from loopcrm.platform.notifications.models import NotificationKind
@@ -60,6 +61,27 @@ def flush(session: Session) -> None:
 def check_version(record: Any, expected_version: int | None) -> None:
     if expected_version is not None and record.version != expected_version:
         raise StaleVersion()
+
+
+def mark_deleted(
+    uow: UnitOfWork, actor: Actor, record: Account | Contact, object_type: str, expected_version: int | None
+) -> None:
+    """Hide an account or contact (soft delete) and audit it; the caller has checked the right."""
+    check_version(record, expected_version)
+    record.deleted_at = utc_now()
+    record.updated_by = actor.user_id
+    flush(uow.session)
+    changes = {"deleted_at": [None, record.deleted_at]}
+    record_change(uow, actor, AuditAction.DELETE, object_type, record.id, changes)
+
+
+def mark_restored(uow: UnitOfWork, actor: Actor, record: Account | Contact, object_type: str) -> None:
+    """Bring a deleted account or contact back and audit it; the caller has checked the right."""
+    deleted_at, record.deleted_at = record.deleted_at, None
+    record.updated_by = actor.user_id
+    flush(uow.session)
+    changes = {"deleted_at": [deleted_at, None]}
+    record_change(uow, actor, AuditAction.RESTORE, object_type, record.id, changes)
 
 
 # ---------------------------------------------------------------- phones and emails
