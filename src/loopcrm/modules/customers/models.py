@@ -195,6 +195,8 @@ class Account(Record, SoftDeletable, Base):
         # Scope lists newest first and scope lookups by id; date-sorted lists (migration
         # 20261125_customers_list_indexes).
         Index("ix_accounts_owner_id", "owner_id", "id"),
+        # A rep's records among full-text matches, one seek each (ends in the rowid on SQLite).
+        Index("ix_accounts_owner", "owner_id"),
         Index("ix_accounts_team_id", "team_id", "id"),
         Index("ix_accounts_created_at", "created_at"),
         Index("ix_accounts_updated_at", "updated_at"),
@@ -245,6 +247,8 @@ class Contact(Record, SoftDeletable, Base):
         # Scope lists newest first and scope lookups by id; date-sorted lists (migration
         # 20261125_customers_list_indexes).
         Index("ix_contacts_owner_id", "owner_id", "id"),
+        # A rep's records among full-text matches, one seek each (ends in the rowid on SQLite).
+        Index("ix_contacts_owner", "owner_id"),
         Index("ix_contacts_team_id", "team_id", "id"),
         Index("ix_contacts_created_at", "created_at"),
         Index("ix_contacts_updated_at", "updated_at"),

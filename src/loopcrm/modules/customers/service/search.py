@@ -255,7 +255,7 @@ def matches(
                 return false()
             text_only.extend(word.terms)
             continue
-        if is_postgresql:
+        if is_postgresql or not word.terms:
             # One IN over the union of the ids each way finds: each from its own index. As an
             # OR of an IN and a full-text match, PostgreSQL walked the records newest first and
             # computed every record's text vector until it had a page (seconds at a million).
