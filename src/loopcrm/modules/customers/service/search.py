@@ -194,9 +194,10 @@ def _records_with_points(
 ) -> ColumnElement[bool]:
     """The record is one of those ``points`` (a select of record ids) belong to.
 
-    On SQLite it is written as a rowid list, like the full-text match: an OR of the two is then
-    answered from the rowids that every index holds. Written ``id IN (…)``, it made SQLite read
-    every record of a rep's scope to compare ids (2 s at a million contacts for a phone ending).
+    On SQLite it is written as a rowid list, like the full-text match: alone or in an OR with
+    it, it is then checked against a rep's records one seek each (``ix_*_owner`` ends in the
+    rowid), newest first without sorting. Written ``id IN (…)``, it made SQLite read every
+    record of a rep's scope to compare ids (2 s at a million contacts for a phone ending).
     """
     if session.get_bind().dialect.name != "sqlite":
         return model.id.in_(points)
@@ -255,7 +256,7 @@ def matches(
                 return false()
             text_only.extend(word.terms)
             continue
-        if is_postgresql or not word.terms:
+        if is_postgresql:
             # One IN over the union of the ids each way finds: each from its own index. As an
             # OR of an IN and a full-text match, PostgreSQL walked the records newest first and
             # computed every record's text vector until it had a page (seconds at a million).
