@@ -334,9 +334,10 @@ def main() -> None:
         account_id, contact_ids, per_activity = seed_account(
             engine, rep, arguments.contacts, arguments.activities, rng
         )
-    with engine.connect() as connection:
-        if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:  # statistics as autovacuum would gather them (committed)
             connection.exec_driver_sql("ANALYZE")
+    with engine.connect() as connection:
         total = connection.execute(select(func.count()).select_from(Activity)).scalar_one()
         links = connection.execute(select(func.count()).select_from(ActivityLink)).scalar_one()
     print(
