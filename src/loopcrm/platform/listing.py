@@ -329,9 +329,10 @@ def _leads_an_index(expression: Any) -> bool:
 # How many rows of the sort order SQLite reads ahead for a page before it leaves the page to its
 # own plan. Rows are stored in the order they were created and ids are time-ordered, so reading
 # ahead in id or creation order reads neighbouring pages and may go far; any other order reads
-# scattered rows (about 5 µs each at a million contacts) and stops sooner.
-LOOK_AHEAD_ROWS = 2_000
-LOOK_AHEAD_ROWS_IN_CREATION_ORDER = 50_000
+# scattered rows (about 5 µs each at a million contacts) and stops sooner. Each size is tried in
+# turn, so a page whose rows are near costs little.
+LOOK_AHEAD_ROWS = (2_000,)
+LOOK_AHEAD_ROWS_IN_CREATION_ORDER = (2_000, 10_000, 50_000)
 
 
 def _without_indexes(clause: ColumnElement[bool], table: Table) -> ColumnElement[bool]:
@@ -379,10 +380,7 @@ def _first_rows(
         table = getattr(id_column, "expression", id_column).table
         rowid: ColumnElement[int] = literal_column(f"{table.name}.rowid")
         conditions = _without_indexes(statement.whereclause, table)
-        sizes = [LOOK_AHEAD_ROWS]
-        if in_creation_order:
-            sizes.append(LOOK_AHEAD_ROWS_IN_CREATION_ORDER)
-        for size in sizes:
+        for size in LOOK_AHEAD_ROWS_IN_CREATION_ORDER if in_creation_order else LOOK_AHEAD_ROWS:
             window = select(rowid).select_from(table).order_by(*order).limit(size).correlate(None)
             if after is not None:
                 window = window.where(after)
