@@ -26,13 +26,13 @@ from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import diff, record_change
 from loopcrm.platform.db import utc_now
 from loopcrm.platform.errors import NotFound, ValidationFailed
+from loopcrm.platform.i18n import N_
 from loopcrm.platform.permissions import (
     Action,
     Actor,
     SecurityLevel,
     can_reach_record,
     require,
-    require_record_access,
 )
 from loopcrm.platform.unit_of_work import UnitOfWork
 
@@ -188,17 +188,16 @@ def create_account(uow: UnitOfWork, actor: Actor, data: AccountCreate) -> Accoun
 def load(uow: UnitOfWork, actor: Actor, account_id: str, action: Action, *, deleted: bool = False) -> Account:
     """The account if the actor may reach it for ``action``; a record the actor may not even read
     is "not found", so its existence does not leak."""
-    account = uow.session.get(Account, account_id)
-    if (
-        account is None
-        or (account.deleted_at is not None) != deleted
-        or not can_reach_record(
-            actor, ACCOUNT.key, Action.READ, owner_id=account.owner_id, team_id=account.team_id
-        )
-    ):
-        raise NotFound("Account not found")
-    require_record_access(actor, ACCOUNT.key, action, owner_id=account.owner_id, team_id=account.team_id)
-    return account
+    return records.load_record(
+        uow,
+        actor,
+        Account,
+        ACCOUNT.key,
+        account_id,
+        action,
+        deleted=deleted,
+        not_found=N_("Account not found"),
+    )
 
 
 def get_account(uow: UnitOfWork, actor: Actor, account_id: str) -> AccountOut:

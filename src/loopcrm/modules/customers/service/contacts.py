@@ -29,14 +29,14 @@ from loopcrm.modules.customers.service.object_types import ACCOUNT, CONTACT
 from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import diff, record_change
 from loopcrm.platform.db import utc_now
-from loopcrm.platform.errors import FieldError, NotFound, ValidationFailed
+from loopcrm.platform.errors import FieldError, ValidationFailed
+from loopcrm.platform.i18n import N_
 from loopcrm.platform.permissions import (
     Action,
     Actor,
     SecurityLevel,
     can_reach_record,
     require,
-    require_record_access,
 )
 from loopcrm.platform.unit_of_work import UnitOfWork
 
@@ -230,17 +230,16 @@ def create_contact(uow: UnitOfWork, actor: Actor, data: ContactCreate) -> Contac
 
 def load(uow: UnitOfWork, actor: Actor, contact_id: str, action: Action, *, deleted: bool = False) -> Contact:
     """The contact if the actor may reach it for ``action``; one the actor may not read is "not found"."""
-    contact = uow.session.get(Contact, contact_id)
-    if (
-        contact is None
-        or (contact.deleted_at is not None) != deleted
-        or not can_reach_record(
-            actor, CONTACT.key, Action.READ, owner_id=contact.owner_id, team_id=contact.team_id
-        )
-    ):
-        raise NotFound("Contact not found")
-    require_record_access(actor, CONTACT.key, action, owner_id=contact.owner_id, team_id=contact.team_id)
-    return contact
+    return records.load_record(
+        uow,
+        actor,
+        Contact,
+        CONTACT.key,
+        contact_id,
+        action,
+        deleted=deleted,
+        not_found=N_("Contact not found"),
+    )
 
 
 def get_contact(uow: UnitOfWork, actor: Actor, contact_id: str) -> ContactOut:

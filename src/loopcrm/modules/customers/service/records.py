@@ -7,7 +7,7 @@ Used inside an open unit of work by the account and contact use cases; nothing h
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -27,7 +27,7 @@ from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import record_change, record_sensitive_read
 from loopcrm.platform.auth.models import Team, User
 from loopcrm.platform.db import utc_now
-from loopcrm.platform.errors import FieldError, StaleVersion, ValidationFailed
+from loopcrm.platform.errors import FieldError, NotFound, StaleVersion, ValidationFailed
 from loopcrm.platform.i18n import N_
 from loopcrm.platform.notifications.models import NotificationKind
 from loopcrm.platform.notifications.service import notify
@@ -39,6 +39,7 @@ from loopcrm.platform.permissions import (
     can_reach_record,
     get_object_type,
     mask_fields,
+    require_record_access,
 )
 from loopcrm.platform.unit_of_work import UnitOfWork
 
@@ -61,6 +62,35 @@ def flush(session: Session) -> None:
 def check_version(record: Any, expected_version: int | None) -> None:
     if expected_version is not None and record.version != expected_version:
         raise StaleVersion()
+
+
+RecordT = TypeVar("RecordT", Account, Contact)
+
+
+def load_record(
+    uow: UnitOfWork,
+    actor: Actor,
+    model: type[RecordT],
+    object_type: str,
+    record_id: str,
+    action: Action,
+    *,
+    deleted: bool,
+    not_found: str,
+) -> RecordT:
+    """The account or contact if the actor may reach it for ``action``; a record the actor may not
+    even read is "not found" (``not_found`` is the message), so its existence does not leak."""
+    record = uow.session.get(model, record_id)
+    if (
+        record is None
+        or (record.deleted_at is not None) != deleted
+        or not can_reach_record(
+            actor, object_type, Action.READ, owner_id=record.owner_id, team_id=record.team_id
+        )
+    ):
+        raise NotFound(not_found)
+    require_record_access(actor, object_type, action, owner_id=record.owner_id, team_id=record.team_id)
+    return record
 
 
 def mark_deleted(
