@@ -31,8 +31,7 @@ from loopcrm.modules.customers.schemas import (
 )
 from loopcrm.modules.customers.service import records
 from loopcrm.modules.customers.service.object_types import OBJECT_TYPE_OF_KIND
-from loopcrm.platform.errors import NotFound
-from loopcrm.platform.permissions import Action, Actor, can_reach_record, require, scope_condition
+from loopcrm.platform.permissions import Action, Actor, require, scope_condition
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 # rapidfuzz's ratio is 100 · 2·matches / (len a + len b) over the name keys. At 90 one inserted
@@ -276,17 +275,16 @@ def duplicates_of(uow: UnitOfWork, actor: Actor, record_kind: str, record_id: st
     object_type = OBJECT_TYPE_OF_KIND[record_kind]
     require(actor, object_type.key, Action.READ)
     with uow:
-        record = uow.session.get(_model(record_kind), record_id)
-        if (
-            record is None
-            or record.deleted_at is not None
-            or not can_reach_record(
-                actor, object_type.key, Action.READ, owner_id=record.owner_id, team_id=record.team_id
-            )
-        ):
-            if record_kind == RecordKind.ACCOUNT.value:
-                raise NotFound("Account not found")
-            raise NotFound("Contact not found")
+        record = records.load_record(
+            uow,
+            actor,
+            _model(record_kind),
+            object_type.key,
+            record_id,
+            Action.READ,
+            deleted=False,
+            not_found="Account not found" if record_kind == RecordKind.ACCOUNT.value else "Contact not found",
+        )
         candidate = _candidate_of_record(uow.session, record_kind, record)
         return find_duplicates(uow, actor, record_kind, candidate, exclude_id=record.id)
 
