@@ -72,8 +72,13 @@ def _kind(value: str | None) -> str:
     return value
 
 
-def _field_names(kind: str) -> dict[str, str]:
-    return dict(ACCOUNT_FIELD_NAMES if kind == "account" else CONTACT_FIELD_NAMES)
+def _field_label(page: WebPage, kind: str, custom: dict[str, CustomFieldView], name: str) -> str:
+    """A merged field's name: a custom field by its admin's label, a standard one translated."""
+    key = name.removeprefix("custom_fields.")
+    if name.startswith("custom_fields.") and key in custom:
+        return custom[key].label
+    labels = ACCOUNT_FIELD_NAMES if kind == "account" else CONTACT_FIELD_NAMES
+    return page.gettext(labels.get(name, name))
 
 
 def _merges_path(kind: str) -> str:
@@ -143,16 +148,13 @@ def _merge_context(page: WebPage, preview: MergePreview, form: FormState) -> dic
         parent_id, parent_name = getattr(record, "parent_id", None), getattr(record, "parent_name", None)
         if parent_id and parent_name:
             names[parent_id] = parent_name
-    labels = _field_names(kind)
     rows = []
     for field in preview.fields:
-        key = field.field.removeprefix("custom_fields.")
-        label = custom[key].label if field.field.startswith("custom_fields.") and key in custom else None
         rows.append(
             {
                 "name": field.field,
                 "input": CHOICE_PREFIX + field.field,
-                "label": label or page.gettext(labels.get(field.field, field.field)),
+                "label": _field_label(page, kind, custom, field.field),
                 "survivor": _display(page, field.field, field.survivor_value, custom, names),
                 "merged": _display(page, field.field, field.merged_value, custom, names),
                 "side": form.value(CHOICE_PREFIX + field.field, field.default),
@@ -193,18 +195,12 @@ def _combined_rows(page: WebPage, preview: MergePreview) -> list[dict[str, Any]]
             return [tag.name for tag in values]
         return [job.account_name + (f" · {job.title}" if job.title else "") for job in values]
 
-    names = {
-        "phones": N_("Phone numbers"),
-        "emails": N_("Email addresses"),
-        "tags": N_("Tags"),
-        "employments": N_("Employments"),
-    }
     wanted = ["phones", "emails", "tags"] + (
         ["employments"] if preview.record_kind.value == "contact" else []
     )
     return [
         {
-            "label": page.gettext(names[name]),
+            "label": page.gettext(MOVE_NAMES[name]),
             "survivor": texts(preview.survivor, name),
             "merged": texts(preview.merged, name),
         }
@@ -313,15 +309,7 @@ def list_merges(request: Request, page: Viewer) -> Response:
 def show_merge(request: Request, page: Viewer, merge_id: str) -> Response:
     merge = customers.get_merge(page.uow(), page.actor, merge_id)
     kind = merge.record_kind.value
-    labels = _field_names(kind)
     custom = {field.key: field for field in custom_field_views(page, kind)}
-
-    def field_label(name: str) -> str:
-        key = name.removeprefix("custom_fields.")
-        if name.startswith("custom_fields.") and key in custom:
-            return custom[key].label
-        return page.gettext(labels.get(name, name))
-
     return render(
         request,
         "customers/duplicates/merge_done.html",
@@ -329,7 +317,11 @@ def show_merge(request: Request, page: Viewer, merge_id: str) -> Response:
             "merge": merge,
             "kind": kind,
             "record_path": PAGES_OF_KIND[kind].record_path,
-            "taken": [field_label(name) for name, side in merge.chosen.items() if side == "merged"],
+            "taken": [
+                _field_label(page, kind, custom, name)
+                for name, side in merge.chosen.items()
+                if side == "merged"
+            ],
             "moves": [(page.gettext(MOVE_NAMES[key]), count) for key, count in merge.moved.items() if count],
             "history_path": _merges_path(kind),
         },
