@@ -46,11 +46,6 @@ def _trimmed_or_none(value: str | None) -> str | None:
     return value or None
 
 
-def _text(max_length: int) -> Any:
-    """Optional free text: trimmed, and empty text means no value."""
-    return Annotated[str | None, Field(default=None, max_length=max_length), AfterValidator(_trimmed_or_none)]
-
-
 ShortText = Annotated[str | None, Field(max_length=100), AfterValidator(_trimmed_or_none)]
 RegionText = Annotated[str | None, Field(max_length=50), AfterValidator(_trimmed_or_none)]
 AddressText = Annotated[str | None, Field(max_length=300), AfterValidator(_trimmed_or_none)]
