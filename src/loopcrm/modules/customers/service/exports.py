@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -138,6 +139,21 @@ def _xlsx_cell(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)  # already in the reader's time zone; Excel has none
     return value
+
+
+def spreadsheet(
+    file_name: str,
+    export_format: ExportFormat,
+    title: str,
+    header: Sequence[str],
+    pages: Iterable[Iterable[Sequence[Any]]],
+) -> Download:
+    """A download of ``header`` and ``pages`` as CSV or as an XLSX sheet named ``title``."""
+    if export_format is ExportFormat.XLSX:
+        chunks = xlsx_chunks(title, header, pages)
+    else:
+        chunks = csv_chunks(header, pages)
+    return Download(file_name, MEDIA_TYPES[export_format], chunks)
 
 
 # ---------------------------------------------------------------- columns
@@ -368,7 +384,7 @@ def export_records(
     first = next(pages)  # raises now when the query is refused
 
     def rows() -> Iterator[list[list[Any]]]:
-        for page in _chain(first, pages):
+        for page in itertools.chain([first], pages):
             _user_names(uow, presenter, page, chosen)
             yield [[presenter.cell(column, record) for column in chosen] for record in page]
 
@@ -376,15 +392,8 @@ def export_records(
     stamp = utc_now().astimezone(ZoneInfo(actor.timezone)).strftime("%Y%m%d-%H%M")
     plural = "accounts" if kind == RecordKind.ACCOUNT else "contacts"
     file_name = f"{plural}-{stamp}.{export_format.value}"
-    if export_format is ExportFormat.XLSX:
-        title = translator.gettext(N_("Accounts") if kind == RecordKind.ACCOUNT else N_("Contacts"))
-        return Download(file_name, MEDIA_TYPES[export_format], xlsx_chunks(title, header, rows()))
-    return Download(file_name, MEDIA_TYPES[export_format], csv_chunks(header, rows()))
-
-
-def _chain(first: list[Any], rest: Iterator[list[Any]]) -> Iterator[list[Any]]:
-    yield first
-    yield from rest
+    title = translator.gettext(N_("Accounts") if kind == RecordKind.ACCOUNT else N_("Contacts"))
+    return spreadsheet(file_name, export_format, title, header, rows())
 
 
 def _pages(

@@ -14,13 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from loopcrm.modules.customers.models import ImportRowOutcome, ImportRowResult
-from loopcrm.modules.customers.service.exports import (
-    MEDIA_TYPES,
-    Download,
-    ExportFormat,
-    csv_chunks,
-    xlsx_chunks,
-)
+from loopcrm.modules.customers.service.exports import Download, ExportFormat, spreadsheet
 from loopcrm.modules.customers.service.imports.access import load_run
 from loopcrm.platform.i18n import N_, Translator
 from loopcrm.platform.permissions import Action, Actor
@@ -110,12 +104,8 @@ def import_report(
         translator.gettext(N_("Reasons")),
         translator.gettext(N_("Warnings")),
     ]
-    file_name = f"{stem}-report.{export_format.value}"
-    if export_format is ExportFormat.XLSX:
-        chunks = xlsx_chunks(translator.gettext(N_("Import report")), header, pages())
-    else:
-        chunks = csv_chunks(header, pages())
-    return Download(file_name, MEDIA_TYPES[export_format], chunks)
+    title = translator.gettext(N_("Import report"))
+    return spreadsheet(f"{stem}-report.{export_format.value}", export_format, title, header, pages())
 
 
 def _padded(cells: list[str], width: int) -> list[str]:
