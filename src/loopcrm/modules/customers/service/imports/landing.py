@@ -13,7 +13,7 @@ per chunk, and rows are written with one flush per chunk instead of one transact
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -73,8 +73,6 @@ from loopcrm.platform.errors import FieldError, ValidationFailed
 from loopcrm.platform.i18n import N_
 from loopcrm.platform.permissions import Action, Actor, can_reach_record
 from loopcrm.platform.unit_of_work import UnitOfWork
-
-DuplicateFinder = Callable[[UnitOfWork, Actor, str, AccountCreate | ContactCreate], list[Any]]
 
 
 @dataclass(frozen=True)
@@ -352,8 +350,6 @@ class ChunkLanding:
         uow: UnitOfWork,
         actor: Actor,
         plan: Plan,
-        *,
-        find_duplicates: DuplicateFinder | None = None,
     ) -> None:
         self.uow = uow
         self.session: Session = uow.session
@@ -364,7 +360,6 @@ class ChunkLanding:
         self.model: Any = Account if self.is_account else Contact
         self.object_type = OBJECT_TYPE_OF_KIND[plan.record_kind]
         self.service: Any = accounts if self.is_account else contacts
-        self.find_duplicates = find_duplicates
         self.custom_fields: dict[str, CustomFieldDefinition] = {
             definition.key: definition for definition in definitions(self.session, self.kind)
         }
@@ -381,7 +376,7 @@ class ChunkLanding:
         self.states: dict[str, _State] = {}
         self.key_owners: dict[str, set[str]] = {}  # upsert key value → ids of live records with it
         self.taken: dict[tuple[str, str], str] = {}  # (credit_code | external_id, value) → record id
-        self.screen = DuplicateScreen(self.session, self.kind) if find_duplicates is not None else None
+        self.screen = DuplicateScreen(self.session, self.kind)
         self.touched: set[str] = set()  # ids of the records the chunk created or changed
 
     # ------------------------------------------------------------ the chunk
@@ -423,9 +418,8 @@ class ChunkLanding:
         self._load_taken(rows)
         if self.plan.upsert_key is not UpsertKey.NONE:
             self._load_matches(rows)
-        if self.screen is not None:
-            screen = self.screen
-            screen.load([probe for row in rows if (probe := self._raw_probe(screen, row)) is not None])
+        screen = self.screen
+        screen.load([probe for row in rows if (probe := self._raw_probe(screen, row)) is not None])
 
     def _raw_probe(self, screen: DuplicateScreen, row: ParsedRow) -> _Probe | None:
         """The duplicate probe of a row that will likely create a record, from its cells as the
@@ -785,17 +779,12 @@ class ChunkLanding:
 
     def _remember(self, state: _State) -> None:
         self.touched.add(state.record.id)
-        if self.screen is not None:
-            self.screen.remember(
-                state.record, [point.value for point in state.phones], [point.value for point in state.emails]
-            )
+        self.screen.remember(
+            state.record, [point.value for point in state.phones], [point.value for point in state.emails]
+        )
 
     def _duplicate_warnings(self, model: AccountCreate | ContactCreate) -> list[Note]:
-        if self.find_duplicates is None:
-            return []
-        if self.screen is not None and not self.screen.may_match(
-            self.screen.probe(duplicates.candidate_from_input(model))
-        ):
+        if not self.screen.may_match(self.screen.probe(duplicates.candidate_from_input(model))):
             return []
         # The session flushes before the search, so rows created earlier in the chunk count too.
         return [
@@ -805,7 +794,7 @@ class ChunkLanding:
                 "possible_duplicate",
                 {"label": match.label, "id": match.id, "reasons": ", ".join(match.reasons)},
             )
-            for match in self.find_duplicates(self.uow, self.actor, self.kind, model)
+            for match in duplicates.find_duplicates(self.uow, self.actor, self.kind, model)
         ]
 
     def _add_points(

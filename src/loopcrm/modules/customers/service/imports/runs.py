@@ -23,7 +23,6 @@ from loopcrm.modules.customers.models import (
     UpsertKey,
 )
 from loopcrm.modules.customers.service.custom_fields import definitions
-from loopcrm.modules.customers.service.duplicates import find_duplicates
 from loopcrm.modules.customers.service.imports import files
 from loopcrm.modules.customers.service.imports.access import IMPORT, load_run, run_out
 from loopcrm.modules.customers.service.imports.contracts import (
@@ -45,7 +44,7 @@ from loopcrm.modules.customers.service.imports.fields import (
     targets,
     upsert_keys,
 )
-from loopcrm.modules.customers.service.imports.landing import ChunkLanding, DuplicateFinder, Plan
+from loopcrm.modules.customers.service.imports.landing import ChunkLanding, Plan
 from loopcrm.modules.customers.service.imports.rows import Note
 from loopcrm.modules.customers.service.object_types import OBJECT_TYPE_OF_KIND
 from loopcrm.platform.audit.models import AuditAction
@@ -269,9 +268,7 @@ def preview_import(
         ) from None
     numbered = [(number, cells) for number, cells in enumerate(found, start=1) if number > 1]
     with uow:
-        landing = ChunkLanding(
-            uow, actor, Plan(record_kind, data.mapping, data.upsert_key), find_duplicates=duplicate_finder()
-        )
+        landing = ChunkLanding(uow, actor, Plan(record_kind, data.mapping, data.upsert_key))
         landed = landing.land(numbered)
         result = ImportPreview(
             rows=[
@@ -372,8 +369,3 @@ def remove_abandoned_uploads(uow: UnitOfWork, data_dir: Path, now: datetime) -> 
         session.delete(run)
         uow.after_commit(functools.partial(files.remove_files, files.run_directory(data_dir, run.id)))
     return len(abandoned)
-
-
-def duplicate_finder() -> DuplicateFinder:
-    """Duplicate detection for the warnings of created rows (a warning, never a refusal)."""
-    return find_duplicates

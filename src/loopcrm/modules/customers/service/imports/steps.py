@@ -24,7 +24,7 @@ from loopcrm.modules.customers.models import (
 )
 from loopcrm.modules.customers.service.imports import files
 from loopcrm.modules.customers.service.imports.landing import ChunkLanding, LandedRow, Plan
-from loopcrm.modules.customers.service.imports.runs import IMPORT_TASK, duplicate_finder
+from loopcrm.modules.customers.service.imports.runs import IMPORT_TASK
 from loopcrm.platform.auth.models import User
 from loopcrm.platform.auth.service import build_actor
 from loopcrm.platform.db import utc_now
@@ -82,7 +82,6 @@ def run_import_step(uow: UnitOfWork, payload: dict[str, Any], data_dir: Path) ->
         uow,
         build_actor(session, user),  # type: ignore[arg-type]
         Plan(run.record_kind, run.mapping, UpsertKey(run.upsert_key)),
-        find_duplicates=duplicate_finder(),
     )
     _record(uow, run, landing.land(numbered))
     last_row = first_row + len(records) - 1
