@@ -67,10 +67,6 @@ class ImportRunOut(BaseModel):
         return min(100, self.processed_rows * 100 // self.total_rows)
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in (ImportStatus.COMPLETED, ImportStatus.FAILED, ImportStatus.UNDONE)
-
-    @property
     def is_undoable(self) -> bool:
         return self.status in (ImportStatus.COMPLETED, ImportStatus.FAILED)
 

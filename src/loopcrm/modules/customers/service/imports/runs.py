@@ -136,13 +136,7 @@ def _remembered(
     """The actor's mapping for this header row, if every target in it still exists."""
     if actor.user_id is None:
         return None
-    stored = uow.session.scalar(
-        select(ImportMapping).where(
-            ImportMapping.user_id == actor.user_id,
-            ImportMapping.record_kind == record_kind,
-            ImportMapping.signature == header_signature(headers),
-        )
-    )
+    stored = _stored_mapping(uow, actor.user_id, record_kind, header_signature(headers))
     known = {target.key for target in available} | {IGNORE}
     if stored is None or len(stored.mapping) != len(headers) or not set(stored.mapping) <= known:
         return None
@@ -319,15 +313,22 @@ def start_import(uow: UnitOfWork, actor: Actor, run_id: str, data: ImportStart) 
         return result
 
 
-def _remember(uow: UnitOfWork, actor: Actor, run: ImportRun) -> None:
-    signature = header_signature(run.headers)
-    stored = uow.session.scalar(
+def _stored_mapping(
+    uow: UnitOfWork, user_id: str | None, record_kind: str, signature: str
+) -> ImportMapping | None:
+    """The mapping the user kept for files of this kind with this header row."""
+    return uow.session.scalar(
         select(ImportMapping).where(
-            ImportMapping.user_id == actor.user_id,
-            ImportMapping.record_kind == run.record_kind,
+            ImportMapping.user_id == user_id,
+            ImportMapping.record_kind == record_kind,
             ImportMapping.signature == signature,
         )
     )
+
+
+def _remember(uow: UnitOfWork, actor: Actor, run: ImportRun) -> None:
+    signature = header_signature(run.headers)
+    stored = _stored_mapping(uow, actor.user_id, run.record_kind, signature)
     if stored is None:
         stored = ImportMapping(user_id=actor.user_id, record_kind=run.record_kind, signature=signature)
         uow.session.add(stored)
