@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,10 +22,9 @@ from loopcrm.modules.activities.schemas import (
     ActivityOut,
     ActivityUpdate,
     EmailSend,
-    SubjectLink,
 )
 from loopcrm.modules.activities.service import content, scheduling
-from loopcrm.modules.activities.service.registry import ACTIVITY, is_known_subject_type, resolve_subject
+from loopcrm.modules.activities.service.registry import ACTIVITY, resolve_subject
 from loopcrm.modules.activities.service.storage import (
     activity_path,
     audit_snapshot,
@@ -44,6 +42,7 @@ from loopcrm.modules.activities.service.storage import (
     sync_links,
     sync_participants,
     team_of,
+    user_references,
     users_by_email,
     users_by_id,
 )
@@ -55,7 +54,14 @@ from loopcrm.platform.i18n import N_
 from loopcrm.platform.notifications.models import NotificationKind
 from loopcrm.platform.notifications.service import notify
 from loopcrm.platform.pagination import Page, paginate
-from loopcrm.platform.permissions import Action, Actor, require, require_record_access, scope_condition
+from loopcrm.platform.permissions import (
+    Action,
+    Actor,
+    can_reach_record,
+    require,
+    require_record_access,
+    scope_condition,
+)
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 ASSIGNED_MESSAGE = N_("{actor} assigned a task to you: {subject}")
@@ -83,13 +89,16 @@ def _actor_user_id(actor: Actor) -> str:
     return actor.user_id
 
 
-def _detail_errors(kind: ActivityKind, given: dict[str, bool]) -> list[FieldError]:
+def _detail_errors(
+    kind: ActivityKind, given: dict[str, bool], *, require_own: bool = True
+) -> list[FieldError]:
+    """Details of another kind are refused; a new activity (``require_own``) must have its own."""
     errors = [
         FieldError(name, "These details do not belong to this kind of activity", "not_allowed")
         for other, name in _DETAIL_FIELDS.items()
         if other is not kind and given[name]
     ]
-    if kind in _MISSING_DETAILS and not given[_DETAIL_FIELDS[kind]]:
+    if require_own and kind in _MISSING_DETAILS and not given[_DETAIL_FIELDS[kind]]:
         field_path, message = _MISSING_DETAILS[kind]
         errors.append(FieldError(field_path, message, "required"))
     return errors
@@ -168,13 +177,9 @@ def log_activity(uow: UnitOfWork, actor: Actor, data: ActivityCreate) -> Activit
     kind = data.kind
     given = {name: getattr(data, name) is not None for name in _DETAIL_FIELDS.values()}
     errors = _detail_errors(kind, given)
-    errors += check_subject_types(data.links, "links", _known_types(data.links))
+    errors += check_subject_types(data.links, "links")
     if data.meeting is not None:
-        errors += check_subject_types(
-            data.meeting.attendee_records,
-            "meeting.attendee_records",
-            _known_types(data.meeting.attendee_records),
-        )
+        errors += check_subject_types(data.meeting.attendee_records, "meeting.attendee_records")
     subject = data.subject
     body = _note_body(data.body) if kind is ActivityKind.NOTE else data.body.strip()
     if subject is None:
@@ -205,15 +210,13 @@ def log_activity(uow: UnitOfWork, actor: Actor, data: ActivityCreate) -> Activit
     errors += _time_errors(kind, data.occurred_at, activity)
     with uow:
         session = uow.session
-        users: list[tuple[str, str]] = []
-        if data.task is not None:
-            users.append(("task.assignee_id", data.task.assignee_id))
-        if data.meeting is not None:
-            users += [
-                (f"meeting.attendee_user_ids.{index}", user_id)
-                for index, user_id in enumerate(data.meeting.attendee_user_ids)
-            ]
-        errors += check_users(session, users)
+        errors += check_users(
+            session,
+            user_references(
+                data.task.assignee_id if data.task is not None else None,
+                data.meeting.attendee_user_ids if data.meeting is not None else None,
+            ),
+        )
         raise_if_any(errors)
         attendees = data.meeting.attendee_records if data.meeting is not None else []
         resolve_all(uow, actor, [*data.links, *attendees])
@@ -226,22 +229,23 @@ def log_activity(uow: UnitOfWork, actor: Actor, data: ActivityCreate) -> Activit
         _mention(uow, actor, activity)
         _notify_assignee(uow, actor, activity)
         scheduling.schedule_task_jobs(uow, activity, reminder_changed=True, due_changed=True)
-        flush(session)
-        result = output(session, activity)
-        record_change(
-            uow,
-            actor,
-            AuditAction.CREATE,
-            ACTIVITY.key,
-            activity.id,
-            {name: [None, value] for name, value in audit_snapshot(result).items()},
-        )
-        uow.commit()
-        return masked_for(actor, result)
+        return _commit_creation(uow, actor, activity)
 
 
-def _known_types(links: Sequence[SubjectLink]) -> set[str]:
-    return {link.subject_type for link in links if is_known_subject_type(link.subject_type)}
+def _commit_creation(uow: UnitOfWork, actor: Actor, activity: Activity) -> ActivityOut:
+    """Audit a new activity with every field it was given, commit, and answer as the actor sees it."""
+    flush(uow.session)
+    result = output(uow.session, activity)
+    record_change(
+        uow,
+        actor,
+        AuditAction.CREATE,
+        ACTIVITY.key,
+        activity.id,
+        {name: [None, value] for name, value in audit_snapshot(result).items()},
+    )
+    uow.commit()
+    return masked_for(actor, result)
 
 
 def _apply_create_details(activity: Activity, data: ActivityCreate) -> None:
@@ -277,7 +281,7 @@ def send_email(uow: UnitOfWork, actor: Actor, data: EmailSend) -> ActivityOut:
     """
     require(actor, ACTIVITY.key, Action.CREATE)
     owner_id = _actor_user_id(actor)
-    raise_if_any(check_subject_types(data.links, "links", _known_types(data.links)))
+    raise_if_any(check_subject_types(data.links, "links"))
     with uow:
         session = uow.session
         resolve_all(uow, actor, data.links)
@@ -303,18 +307,7 @@ def send_email(uow: UnitOfWork, actor: Actor, data: EmailSend) -> ActivityOut:
         flush(session)
         sync_links(session, activity, data.links, [])
         scheduling.enqueue_email_delivery(uow, activity, reply_to=sender.email)
-        flush(session)
-        result = output(session, activity)
-        record_change(
-            uow,
-            actor,
-            AuditAction.CREATE,
-            ACTIVITY.key,
-            activity.id,
-            {name: [None, value] for name, value in audit_snapshot(result).items()},
-        )
-        uow.commit()
-        return masked_for(actor, result)
+        return _commit_creation(uow, actor, activity)
 
 
 def get_activity(uow: UnitOfWork, actor: Actor, activity_id: str) -> ActivityOut:
@@ -400,28 +393,20 @@ def update_activity(
         before = output(session, activity)
         changes = data.model_dump(exclude_unset=True)
         given = {name: changes.get(name) is not None for name in _DETAIL_FIELDS.values()}
-        errors = [
-            FieldError(name, "These details do not belong to this kind of activity", "not_allowed")
-            for other, name in _DETAIL_FIELDS.items()
-            if other is not kind and given[name]
-        ]
+        errors = _detail_errors(kind, given, require_own=False)
         if given["email"] and activity.email_delivery != EmailDelivery.LOGGED:
             errors.append(FieldError("email", "An email sent from LoopCRM cannot be changed", "sent"))
-        links = data.links if data.links is not None else None
+        links = data.links
         attendees = data.meeting.attendee_records if data.meeting is not None else None
-        errors += check_subject_types(links or [], "links", _known_types(links or []))
-        errors += check_subject_types(
-            attendees or [], "meeting.attendee_records", _known_types(attendees or [])
+        errors += check_subject_types(links or [], "links")
+        errors += check_subject_types(attendees or [], "meeting.attendee_records")
+        errors += check_users(
+            session,
+            user_references(
+                data.task.assignee_id if data.task is not None else None,
+                data.meeting.attendee_user_ids if data.meeting is not None else None,
+            ),
         )
-        users: list[tuple[str, str]] = []
-        if data.task is not None and data.task.assignee_id is not None:
-            users.append(("task.assignee_id", data.task.assignee_id))
-        if data.meeting is not None and data.meeting.attendee_user_ids is not None:
-            users += [
-                (f"meeting.attendee_user_ids.{index}", user_id)
-                for index, user_id in enumerate(data.meeting.attendee_user_ids)
-            ]
-        errors += check_users(session, users)
         raise_if_any(errors)
         old_reminder, old_due, old_assignee = (
             activity.task_reminder_at,
@@ -569,27 +554,16 @@ def delete_activity(
 
 def may_change(actor: Actor, activity: ActivityOut) -> bool:
     """Whether the actor may edit (and delete) the activity: for pages deciding what to offer."""
-    try:
-        require_record_access(
-            actor, ACTIVITY.key, Action.UPDATE, owner_id=activity.owner_id, team_id=activity.team_id
-        )
-    except PermissionDenied:
-        return False
-    return True
+    return can_reach_record(
+        actor, ACTIVITY.key, Action.UPDATE, owner_id=activity.owner_id, team_id=activity.team_id
+    )
 
 
 def may_complete(actor: Actor, activity: ActivityOut) -> bool:
+    """Whether the actor may mark the task done: its assignee, or whoever may change it."""
     if activity.task is None or not activity.task.is_unfinished:
         return False
-    if activity.task.assignee_id == actor.user_id:
-        return True
-    try:
-        require_record_access(
-            actor, ACTIVITY.key, Action.UPDATE, owner_id=activity.owner_id, team_id=activity.team_id
-        )
-    except PermissionDenied:
-        return False
-    return True
+    return activity.task.assignee_id == actor.user_id or may_change(actor, activity)
 
 
 __all__ = [

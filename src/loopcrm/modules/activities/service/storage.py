@@ -35,7 +35,12 @@ from loopcrm.modules.activities.schemas import (
     SubjectLink,
     TaskOut,
 )
-from loopcrm.modules.activities.service.registry import ACTIVITY, EMAIL_ADDRESSES, resolve_subject
+from loopcrm.modules.activities.service.registry import (
+    ACTIVITY,
+    EMAIL_ADDRESSES,
+    is_known_subject_type,
+    resolve_subject,
+)
 from loopcrm.platform.auth.models import TeamMembership, User
 from loopcrm.platform.errors import FieldError, NotFound, StaleVersion, ValidationFailed
 from loopcrm.platform.permissions import Action, Actor, can_reach_record, mask_fields
@@ -250,6 +255,20 @@ def load_visible(uow: UnitOfWork, actor: Actor, activity_id: str, *, for_update:
 # ------------------------------------------------------------------ checks of referenced users and records
 
 
+def user_references(
+    assignee_id: str | None, attendee_user_ids: Sequence[str] | None
+) -> list[tuple[str, str]]:
+    """The ``(field path, user id)`` pairs of a task's assignee and a meeting's attendees, as given."""
+    references: list[tuple[str, str]] = []
+    if assignee_id is not None:
+        references.append(("task.assignee_id", assignee_id))
+    references += [
+        (f"meeting.attendee_user_ids.{index}", user_id)
+        for index, user_id in enumerate(attendee_user_ids or [])
+    ]
+    return references
+
+
 def check_users(session: Session, references: Sequence[tuple[str, str]]) -> list[FieldError]:
     """Errors for ``(field path, user id)`` pairs whose id names no active user."""
     wanted = sorted({user_id for _, user_id in references})
@@ -265,7 +284,8 @@ def check_users(session: Session, references: Sequence[tuple[str, str]]) -> list
     ]
 
 
-def check_subject_types(links: Sequence[SubjectLink], field_path: str, known: set[str]) -> list[FieldError]:
+def check_subject_types(links: Sequence[SubjectLink], field_path: str) -> list[FieldError]:
+    """Errors for links to kinds of records no module registered."""
     return [
         FieldError(
             f"{field_path}.{index}.subject_type",
@@ -274,7 +294,7 @@ def check_subject_types(links: Sequence[SubjectLink], field_path: str, known: se
             {"subject_type": link.subject_type},
         )
         for index, link in enumerate(links)
-        if link.subject_type not in known
+        if not is_known_subject_type(link.subject_type)
     ]
 
 
