@@ -14,8 +14,6 @@ the rows would reveal the hidden values.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,7 +41,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from loopcrm.platform.errors import ValidationFailed
-from loopcrm.platform.pagination import Page, check_limit
+from loopcrm.platform.pagination import Page, check_limit, decode_cursor, encode_cursor
 from loopcrm.platform.permissions import Actor, SecurityLevel
 
 Item = TypeVar("Item")
@@ -288,14 +286,13 @@ def apply_conditions(
 
 
 def _encode(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+    return encode_cursor(json.dumps(values, default=str))
 
 
 def _decode(cursor: str) -> list[Any]:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        values = json.loads(decode_cursor(cursor))
+    except ValueError:
         values = None
     if not isinstance(values, list) or len(values) != 3 or not isinstance(values[2], str):
         raise ValidationFailed.single("cursor", "The cursor is not valid", "invalid_cursor")
