@@ -4,6 +4,7 @@ search, saved views and bulk actions — all within the reader's record scope an
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, or_, select
@@ -22,7 +23,7 @@ from loopcrm.modules.customers.models import (
 from loopcrm.modules.customers.schemas import AccountOut, ContactOut, ListQuery
 from loopcrm.modules.customers.service import accounts, contacts, records, search
 from loopcrm.modules.customers.service.custom_fields import CUSTOM_FIELD_PREFIX, definitions
-from loopcrm.modules.customers.service.object_types import ACCOUNT, CONTACT
+from loopcrm.modules.customers.service.object_types import ACCOUNT, CONTACT, OBJECT_TYPE_OF_KIND
 from loopcrm.modules.customers.service.saved_views import load_view
 from loopcrm.platform.listing import (
     Condition,
@@ -35,7 +36,7 @@ from loopcrm.platform.listing import (
     sorted_page,
 )
 from loopcrm.platform.pagination import Page
-from loopcrm.platform.permissions import Action, Actor, Scope, SecurityLevel, scope_condition
+from loopcrm.platform.permissions import Action, Actor, Scope, SecurityLevel
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 _CUSTOM_TYPES = {
@@ -60,10 +61,8 @@ def _custom_field(column: InstrumentedAttribute[Any], definition: CustomFieldDef
         expression = value.as_float()
     elif kind is CustomFieldKind.BOOLEAN:
         expression = value.as_boolean()
-    elif kind is CustomFieldKind.MULTI_SELECT:
-        expression = value.as_string()  # the list as JSON text; options are matched quoted
     else:
-        expression = value.as_string()
+        expression = value.as_string()  # a multi-select's list as JSON text; options are matched quoted
     return ListField(
         key=CUSTOM_FIELD_PREFIX + definition.key,
         expression=expression,
@@ -127,7 +126,7 @@ def _common_fields(model: type[Account] | type[Contact], kind: str) -> dict[str,
     return {field.key: field for field in fields}
 
 
-def account_fields(session: Session, actor: Actor) -> dict[str, ListField]:
+def account_fields(session: Session) -> dict[str, ListField]:
     """Every field an account list can filter or sort on, at its level for the reader."""
     fields = _common_fields(Account, "account")
     for field in (
@@ -150,7 +149,7 @@ def account_fields(session: Session, actor: Actor) -> dict[str, ListField]:
     return _with_levels(fields, ACCOUNT.field_levels)
 
 
-def contact_fields(session: Session, actor: Actor) -> dict[str, ListField]:
+def contact_fields(session: Session) -> dict[str, ListField]:
     """Every field a contact list can filter or sort on, at its level for the reader."""
     fields = _common_fields(Contact, "contact")
 
@@ -188,10 +187,7 @@ def contact_fields(session: Session, actor: Actor) -> dict[str, ListField]:
 def _with_levels(fields: dict[str, ListField], levels: Any) -> dict[str, ListField]:
     for name, level in levels.items():
         if name in fields:
-            field = fields[name]
-            fields[name] = ListField(
-                field.key, field.expression, field.type, field.sortable, level, field.build
-            )
+            fields[name] = replace(fields[name], level=level)
     return fields
 
 
@@ -210,30 +206,15 @@ def resolve_query(
     return q, [parse_condition(text) for text in filters], sort
 
 
-def _scoped(
-    model: type[Account] | type[Contact], object_type: str, actor: Actor, include_deleted: bool
-) -> Select[Any]:
-    condition = scope_condition(
-        actor, object_type, Action.READ, owner_column=model.owner_id, team_column=model.team_id
-    )
-    statement = select(model).where(condition)
-    if not include_deleted:
-        statement = statement.where(model.deleted_at.is_(None))
-    else:
-        statement = statement.where(model.deleted_at.is_not(None))
-    return statement
-
-
 def filtered_statement(
     session: Session, actor: Actor, query: ListQuery, record_kind: str
 ) -> tuple[Select[Any], dict[str, ListField], str | None]:
     """The statement selecting every record of the request in the reader's scope, with the fields
     and sort to page it (used by lists, exports and bulk actions alike)."""
-    model: type[Account] | type[Contact] = Account if record_kind == "account" else Contact
-    object_type = ACCOUNT.key if record_kind == "account" else CONTACT.key
-    fields = account_fields(session, actor) if record_kind == "account" else contact_fields(session, actor)
+    model = records.MODEL_OF_KIND[record_kind]
+    fields = account_fields(session) if record_kind == "account" else contact_fields(session)
     q, conditions, sort = resolve_query(session, actor, query, record_kind)
-    statement = _scoped(model, object_type, actor, query.include_deleted)
+    statement = records.readable(actor, record_kind, deleted=query.include_deleted)
     statement = apply_conditions(statement, fields, conditions, actor)
     if q:
         statement = statement.where(search.matches(session, actor, record_kind, model, q))
@@ -252,14 +233,13 @@ def _page(
 ) -> Page[Any]:
     session = uow.session
     statement, fields, sort = filtered_statement(session, actor, query, record_kind)
-    model = Account if record_kind == "account" else Contact
-    object_type = ACCOUNT.key if record_kind == "account" else CONTACT.key
+    object_type = OBJECT_TYPE_OF_KIND[record_kind].key
     page = sorted_page(
         session,
         statement,
         fields,
         parse_sort(sort),
-        model.id,
+        records.MODEL_OF_KIND[record_kind].id,
         actor,
         limit=limit,
         cursor=cursor,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,6 +23,7 @@ from loopcrm.modules.customers.service.custom_fields import (
     definitions,
     field_levels,
 )
+from loopcrm.modules.customers.service.object_types import OBJECT_TYPE_OF_KIND
 from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import record_change, record_sensitive_read
 from loopcrm.platform.auth.models import Team, User
@@ -40,6 +41,7 @@ from loopcrm.platform.permissions import (
     get_object_type,
     mask_fields,
     require_record_access,
+    scope_condition,
 )
 from loopcrm.platform.unit_of_work import UnitOfWork
 
@@ -65,6 +67,23 @@ def check_version(record: Any, expected_version: int | None) -> None:
 
 
 RecordT = TypeVar("RecordT", Account, Contact)
+MODEL_OF_KIND: dict[str, type[Account] | type[Contact]] = {"account": Account, "contact": Contact}
+
+
+def readable(actor: Actor, record_kind: str, *, deleted: bool = False) -> Select[Any]:
+    """The accounts or contacts the actor may read: the live ones, or with ``deleted`` the
+    deleted ones (lists, and so exports, and the global search start from this)."""
+    model = MODEL_OF_KIND[record_kind]
+    return select(model).where(
+        scope_condition(
+            actor,
+            OBJECT_TYPE_OF_KIND[record_kind].key,
+            Action.READ,
+            owner_column=model.owner_id,
+            team_column=model.team_id,
+        ),
+        model.deleted_at.is_not(None) if deleted else model.deleted_at.is_(None),
+    )
 
 
 def load_record(

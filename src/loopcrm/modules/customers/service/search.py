@@ -61,7 +61,7 @@ from loopcrm.modules.customers.models import (
 from loopcrm.modules.customers.names import fold_for_search, is_chinese
 from loopcrm.modules.customers.schemas import SearchHit, SearchMatch
 from loopcrm.modules.customers.service import records
-from loopcrm.modules.customers.service.object_types import ACCOUNT, CONTACT
+from loopcrm.modules.customers.service.object_types import CONTACT, OBJECT_TYPE_OF_KIND
 from loopcrm.platform.listing import Operator
 from loopcrm.platform.pagination import check_limit
 from loopcrm.platform.permissions import (
@@ -71,7 +71,6 @@ from loopcrm.platform.permissions import (
     Scope,
     SecurityLevel,
     require,
-    scope_condition,
 )
 from loopcrm.platform.unit_of_work import UnitOfWork
 
@@ -84,8 +83,6 @@ CANDIDATES_PER_SOURCE = 100
 
 _RUN_PATTERN = re.compile(r"[^\W_]+")
 _PHONE_WORD_PATTERN = re.compile(r"\+?[0-9][0-9\-]*")
-_MODELS: dict[str, type[Account] | type[Contact]] = {"account": Account, "contact": Contact}
-_OBJECT_TYPES: dict[str, ObjectType] = {"account": ACCOUNT, "contact": CONTACT}
 
 
 # ---------------------------------------------------------------- reading the query
@@ -237,7 +234,7 @@ def matches(
     word that may also be a phone's end or an email's beginning adds a lookup in
     ``contact_points``, but only for a reader who may see phones or emails of this kind.
     """
-    object_type = _OBJECT_TYPES[record_kind]
+    object_type = OBJECT_TYPE_OF_KIND[record_kind]
     by_phone = can_see_field(actor, object_type, "phones")
     by_email = can_see_field(actor, object_type, "emails")
     text_only: list[str] = []
@@ -281,8 +278,8 @@ def _exact_matches(
 ) -> dict[str, SearchMatch]:
     """Records of one kind whose phone, email or credit code is exactly the query."""
     text = q.strip()
-    object_type = _OBJECT_TYPES[record_kind]
-    model = _MODELS[record_kind]
+    object_type = OBJECT_TYPE_OF_KIND[record_kind]
+    model = records.MODEL_OF_KIND[record_kind]
     found: dict[str, SearchMatch] = {}
     lookups: list[tuple[SearchMatch, ColumnElement[bool]]] = []
     if record_kind == "account":
@@ -334,7 +331,7 @@ def _name_beginnings(
     else:
         columns = [Account.name] if is_chinese(compact) else []
     found: list[str] = []
-    model = _MODELS[record_kind]
+    model = records.MODEL_OF_KIND[record_kind]
     for name_column in columns:
         statement = scoped.with_only_columns(model.id).where(_begins_with(name_column, compact))
         if len(words) > 1 or not sees_all:
@@ -439,7 +436,9 @@ def search_customers(uow: UnitOfWork, actor: Actor, q: str, *, limit: int) -> li
     read neither accounts nor contacts.
     """
     check_limit(limit)
-    kinds = [kind for kind, object_type in _OBJECT_TYPES.items() if actor.can(object_type.key, Action.READ)]
+    kinds = [
+        kind for kind, object_type in OBJECT_TYPE_OF_KIND.items() if actor.can(object_type.key, Action.READ)
+    ]
     if not kinds:
         require(actor, CONTACT.key, Action.READ)
     words = parse_query(q)
@@ -450,18 +449,9 @@ def search_customers(uow: UnitOfWork, actor: Actor, q: str, *, limit: int) -> li
         session = uow.session
         found: list[tuple[Account | Contact, SearchMatch]] = []
         for kind in kinds:
-            model = _MODELS[kind]
-            object_type = _OBJECT_TYPES[kind]
-            scoped = select(model).where(
-                scope_condition(
-                    actor,
-                    object_type.key,
-                    Action.READ,
-                    owner_column=model.owner_id,
-                    team_column=model.team_id,
-                ),
-                model.deleted_at.is_(None),
-            )
+            model = records.MODEL_OF_KIND[kind]
+            object_type = OBJECT_TYPE_OF_KIND[kind]
+            scoped = records.readable(actor, kind)
             exact = _exact_matches(session, actor, kind, q, scoped)
             condition = matches(session, actor, kind, model, q)
             ids = list(exact)

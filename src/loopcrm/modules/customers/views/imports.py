@@ -66,6 +66,8 @@ def _common(page: WebPage) -> dict[str, Any]:
         "status_badges": STATUS_BADGES,
         "kind_names": KIND_NAMES,
         "imports_path": IMPORTS_PATH,
+        "message": lambda note: imports.message_text(page.translator, note.message_id, note.params),
+        "outcome_names": imports.OUTCOME_NAMES,
     }
 
 
@@ -224,9 +226,7 @@ def _run_page(
                 for index, header in enumerate(run.headers)
             ],
             "preview": preview,
-            "message": lambda note: imports.message_text(page.translator, note.message_id, note.params),
             "may_update": page.actor.can(imports.IMPORT.key, Action.UPDATE),
-            "outcome_names": imports.OUTCOME_NAMES,
             "is_fragment": False,
         },
         status_code=status_code,
@@ -269,13 +269,7 @@ def preview_import(request: Request, page: Viewer, run_id: str, submitted: Form)
         return render(
             request,
             "customers/imports/_preview.html",
-            {
-                "run": run,
-                "preview": preview,
-                "form": form,
-                "outcome_names": imports.OUTCOME_NAMES,
-                "message": lambda note: imports.message_text(page.translator, note.message_id, note.params),
-            },
+            {**_common(page), "run": run, "preview": preview, "form": form},
             status_code=200,
         )
     return _run_page(
