@@ -145,6 +145,15 @@ def set_contact_points(
             ContactPoint.record_kind == record_kind, ContactPoint.record_id == record_id
         )
     )
+    session.add_all(new_contact_points(record_kind, record_id, phones, emails))
+
+
+def new_contact_points(
+    record_kind: str, record_id: str, phones: Sequence[PhoneIn], emails: Sequence[EmailIn]
+) -> list[ContactPoint]:
+    """The rows that store a record's phones and emails, not yet added to a session: the same
+    value once, the first one marked primary (or else the first) as the primary."""
+    rows: list[ContactPoint] = []
     entries = [
         (ContactPointKind.PHONE, [(p.number, p.label.value, p.is_primary) for p in phones]),
         (ContactPointKind.EMAIL, [(e.address, e.label.value, e.is_primary) for e in emails]),
@@ -157,7 +166,7 @@ def set_contact_points(
             if value in seen:
                 continue
             seen.add(value)
-            session.add(
+            rows.append(
                 ContactPoint(
                     record_kind=record_kind,
                     record_id=record_id,
@@ -169,6 +178,7 @@ def set_contact_points(
                     position=position,
                 )
             )
+    return rows
 
 
 def contact_points_of(
