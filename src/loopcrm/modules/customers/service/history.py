@@ -19,10 +19,10 @@ from loopcrm.modules.customers.models import Account, CustomFieldKind
 from loopcrm.modules.customers.schemas import FieldChange
 from loopcrm.modules.customers.service import accounts, contacts, records
 from loopcrm.modules.customers.service.custom_fields import CUSTOM_FIELD_PREFIX, definitions
-from loopcrm.modules.customers.service.object_types import ACCOUNT, CONTACT
+from loopcrm.modules.customers.service.object_types import OBJECT_TYPE_OF_KIND
 from loopcrm.platform.audit.service import entries_of_record
 from loopcrm.platform.auth.models import Team
-from loopcrm.platform.permissions import Action, Actor, SecurityLevel, get_object_type
+from loopcrm.platform.permissions import Action, Actor, SecurityLevel
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 MAX_ENTRIES = 500
@@ -78,13 +78,13 @@ def field_history(uow: UnitOfWork, actor: Actor, record_kind: str, record_id: st
     Derived keys and write stamps are left out (see :data:`DERIVED_FIELDS`); an owner, team,
     parent account or user custom field carries the name of its old and new value besides the id.
     """
-    object_type = ACCOUNT if record_kind == "account" else CONTACT
+    object_type = OBJECT_TYPE_OF_KIND[record_kind]
     with uow:
         session = uow.session
         (accounts.load if record_kind == "account" else contacts.load)(uow, actor, record_id, Action.READ)
         custom = definitions(session, record_kind)
         levels = {
-            **get_object_type(object_type.key).field_levels,
+            **object_type.field_levels,
             **records.custom_levels(session, record_kind),
         }
         kind_of_field = {"owner_id": "user", "team_id": "team", "parent_id": "account"}
