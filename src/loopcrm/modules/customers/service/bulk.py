@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from loopcrm.modules.customers.models import Account, Contact, Tagging
+from loopcrm.modules.customers.models import Tagging
 from loopcrm.modules.customers.schemas import BulkAction, BulkResult
 from loopcrm.modules.customers.service import records
 from loopcrm.modules.customers.service.object_types import OBJECT_TYPE_OF_KIND
@@ -26,7 +26,7 @@ def run_bulk_action(uow: UnitOfWork, actor: Actor, record_kind: str, data: BulkA
     object_type = OBJECT_TYPE_OF_KIND[record_kind]
     action = Action.DELETE if data.action == "delete" else Action.UPDATE
     require(actor, object_type.key, action)
-    model: Any = Account if record_kind == "account" else Contact
+    model: Any = records.MODEL_OF_KIND[record_kind]
     ids = list(dict.fromkeys(data.record_ids))
     with uow:
         session = uow.session
@@ -49,6 +49,16 @@ def run_bulk_action(uow: UnitOfWork, actor: Actor, record_kind: str, data: BulkA
         if errors:
             raise ValidationFailed(errors)
         tag_ids = records.check_tags(session, data.tag_ids) if data.tag_ids else []
+        tagged: dict[str, set[str]] = {record_id: set() for record_id in ids}
+        tag_names: dict[str, str] = {}
+        if data.action in ("add_tags", "remove_tags"):
+            for record_id, tag_id in session.execute(
+                select(Tagging.record_id, Tagging.tag_id).where(
+                    Tagging.record_kind == record_kind, Tagging.record_id.in_(ids)
+                )
+            ):
+                tagged[record_id].add(tag_id)
+            tag_names = records.tag_names(session, sorted(set(tag_ids).union(*tagged.values())))
         now = utc_now()
         changed: list[str] = []
         for record_id in ids:
@@ -67,13 +77,7 @@ def run_bulk_action(uow: UnitOfWork, actor: Actor, record_kind: str, data: BulkA
                 row.deleted_at = now
                 change = {"deleted_at": [None, now]}
             else:
-                before = set(
-                    session.scalars(
-                        select(Tagging.tag_id).where(
-                            Tagging.record_kind == record_kind, Tagging.record_id == record_id
-                        )
-                    )
-                )
+                before = tagged[record_id]
                 after = before | set(tag_ids) if data.action == "add_tags" else before - set(tag_ids)
                 if after == before:
                     continue
@@ -82,8 +86,7 @@ def run_bulk_action(uow: UnitOfWork, actor: Actor, record_kind: str, data: BulkA
                 )
                 for tag_id in sorted(after):
                     session.add(Tagging(tag_id=tag_id, record_kind=record_kind, record_id=record_id))
-                all_names = records.tag_names(session, sorted(before | after))
-                change = {"tags": [sorted(all_names[t] for t in before), sorted(all_names[t] for t in after)]}
+                change = {"tags": [sorted(tag_names[t] for t in before), sorted(tag_names[t] for t in after)]}
             row.updated_by = actor.user_id
             row.updated_at = now
             record_change(
