@@ -800,42 +800,19 @@ class ChunkLanding:
     def _add_points(
         self, record_id: str, phones: Sequence[PhoneIn], emails: Sequence[EmailIn]
     ) -> tuple[list[ContactPointOut], list[ContactPointOut]]:
-        """A new record's phones and emails: as ``records.set_contact_points`` stores them (the same
-        value once, the first marked primary or else the first), without its delete of old rows."""
-        shown: dict[ContactPointKind, list[ContactPointOut]] = {
-            ContactPointKind.PHONE: [],
-            ContactPointKind.EMAIL: [],
+        """A new record's phones and emails, the rows ``records.new_contact_points`` builds (as
+        ``records.set_contact_points`` stores them, without its delete of old rows)."""
+        shown: dict[str, list[ContactPointOut]] = {
+            ContactPointKind.PHONE.value: [],
+            ContactPointKind.EMAIL.value: [],
         }
-        entries = [
-            (ContactPointKind.PHONE, [(p.number, p.label.value, p.is_primary) for p in phones]),
-            (ContactPointKind.EMAIL, [(e.address, e.label.value, e.is_primary) for e in emails]),
-        ]
-        for kind, points in entries:
-            marked = [index for index, (_, _, is_primary) in enumerate(points) if is_primary]
-            primary = (marked or [0])[0]
-            seen: set[str] = set()
-            for position, (value, label, _) in enumerate(points):
-                if value in seen:
-                    continue
-                seen.add(value)
-                self.session.add(
-                    ContactPoint(
-                        record_kind=self.kind,
-                        record_id=record_id,
-                        kind=kind.value,
-                        value=value,
-                        search_key=phone_search_key(value)
-                        if kind is ContactPointKind.PHONE
-                        else value.lower(),
-                        label=label,
-                        is_primary=position == primary,
-                        position=position,
-                    )
-                )
-                shown[kind].append(ContactPointOut(value=value, label=label, is_primary=position == primary))  # type: ignore[arg-type]
+        for row in records.new_contact_points(self.kind, record_id, phones, emails):
+            self.session.add(row)
+            label: Any = row.label  # validated into a ContactPointLabel
+            shown[row.kind].append(ContactPointOut(value=row.value, label=label, is_primary=row.is_primary))
         for kind in shown:
             shown[kind].sort(key=lambda point: not point.is_primary)
-        return shown[ContactPointKind.PHONE], shown[ContactPointKind.EMAIL]
+        return shown[ContactPointKind.PHONE.value], shown[ContactPointKind.EMAIL.value]
 
     def _add_tags(self, record_id: str, tag_ids: Sequence[str]) -> list[TagRef]:
         by_id = {tag.id: tag for tag in self.tags.values()}
