@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, or_, select
@@ -18,8 +16,9 @@ from loopcrm.modules.activities.models import (
     ParticipantRole,
     TaskStatus,
 )
-from loopcrm.modules.activities.schemas import ActivityOut, CalendarItem
+from loopcrm.modules.activities.schemas import ActivityOut, CalendarItem, TimelinePosition
 from loopcrm.modules.activities.service.storage import outputs
+from loopcrm.modules.activities.service.timeline import decode_position, encode_position
 from loopcrm.platform.db import utc_now
 from loopcrm.platform.errors import PermissionDenied, ValidationFailed
 from loopcrm.platform.pagination import DEFAULT_PAGE_SIZE, Page, check_limit
@@ -36,23 +35,6 @@ def _user(actor: Actor) -> str:
     if actor.user_id is None:
         raise PermissionDenied("Only users have tasks and calendars")
     return actor.user_id
-
-
-def _encode(due: datetime, activity_id: str) -> str:
-    text = f"{due.astimezone(UTC).isoformat()}|{activity_id}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[datetime, str]:
-    try:
-        text = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
-        moment, _, activity_id = text.partition("|")
-        due = datetime.fromisoformat(moment)
-        if due.tzinfo is None or not activity_id:
-            raise ValueError(text)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValidationFailed.single("cursor", "The cursor is not valid", "invalid_cursor") from None
-    return due, activity_id
 
 
 def my_tasks(
@@ -79,15 +61,22 @@ def my_tasks(
         if due_before is not None:
             statement = statement.where(Activity.occurred_at < due_before)
         if cursor:
-            due, activity_id = _decode(cursor)
+            last = decode_position(cursor)
             statement = statement.where(
-                or_(Activity.occurred_at > due, and_(Activity.occurred_at == due, Activity.id > activity_id))
+                or_(
+                    Activity.occurred_at > last.occurred_at,
+                    and_(Activity.occurred_at == last.occurred_at, Activity.id > last.id),
+                )
             )
         rows = uow.session.scalars(
             statement.order_by(Activity.occurred_at, Activity.id).limit(limit + 1)
         ).all()
         page = list(rows[:limit])
-        next_cursor = _encode(page[-1].occurred_at, page[-1].id) if len(rows) > limit else None
+        next_cursor = (
+            encode_position(TimelinePosition(occurred_at=page[-1].occurred_at, id=page[-1].id))
+            if len(rows) > limit
+            else None
+        )
         return Page[ActivityOut](items=outputs(uow.session, page, actor), next_cursor=next_cursor)
 
 

@@ -8,8 +8,6 @@ shown, so inserting new entries never shifts a page.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
@@ -22,7 +20,7 @@ from loopcrm.modules.activities.service import content
 from loopcrm.modules.activities.service.registry import resolve_subject, timeline_sources
 from loopcrm.modules.activities.service.storage import activity_path, outputs, users_by_id
 from loopcrm.platform.errors import ValidationFailed
-from loopcrm.platform.pagination import DEFAULT_PAGE_SIZE, Page, check_limit
+from loopcrm.platform.pagination import DEFAULT_PAGE_SIZE, Page, check_limit, decode_cursor, encode_cursor
 from loopcrm.platform.permissions import Actor
 from loopcrm.platform.unit_of_work import UnitOfWork
 
@@ -33,19 +31,19 @@ MAX_TIMELINE_SUBJECTS = 1000
 
 
 def encode_position(position: TimelinePosition) -> str:
-    text = f"{position.occurred_at.astimezone(UTC).isoformat()}|{position.id}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return encode_cursor(f"{position.occurred_at.astimezone(UTC).isoformat()}|{position.id}")
 
 
 def decode_position(cursor: str) -> TimelinePosition:
+    """The position a cursor of :func:`encode_position` names; a mangled one is refused."""
+    text = decode_cursor(cursor)
+    moment, _, entry_id = text.partition("|")
     try:
-        text = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
-        moment, _, entry_id = text.partition("|")
         occurred_at = datetime.fromisoformat(moment)
-        if occurred_at.tzinfo is None or not entry_id:
-            raise ValueError(text)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValidationFailed.single("cursor", "The cursor is not valid", "invalid_cursor") from None
+    except ValueError:
+        occurred_at = None
+    if occurred_at is None or occurred_at.tzinfo is None or not entry_id:
+        raise ValidationFailed.single("cursor", "The cursor is not valid", "invalid_cursor")
     return TimelinePosition(occurred_at=occurred_at, id=entry_id)
 
 
@@ -62,6 +60,14 @@ def _subjects_condition(subjects: Sequence[tuple[str, str]]) -> ColumnElement[bo
             and_(ActivityLink.subject_type == subject_type, ActivityLink.subject_id.in_(ids))
             for subject_type, ids in sorted(by_type.items())
         )
+    )
+
+
+def _older_than(before: TimelinePosition) -> ColumnElement[bool]:
+    """Links that come after ``before`` on the timeline (newest first by time, then id)."""
+    return or_(
+        ActivityLink.occurred_at < before.occurred_at,
+        and_(ActivityLink.occurred_at == before.occurred_at, ActivityLink.activity_id < before.id),
     )
 
 
@@ -94,12 +100,7 @@ def _activity_ids(
     if kinds is not None:
         conditions.append(ActivityLink.kind.in_(sorted(kinds)))
     if before is not None:
-        conditions.append(
-            or_(
-                ActivityLink.occurred_at < before.occurred_at,
-                and_(ActivityLink.occurred_at == before.occurred_at, ActivityLink.activity_id < before.id),
-            )
-        )
+        conditions.append(_older_than(before))
     batch = limit
     while True:
         ranges = [
@@ -162,12 +163,7 @@ def _activity_ids_at_once(
     if kinds is not None:
         statement = statement.where(ActivityLink.kind.in_(sorted(kinds)))
     if before is not None:
-        statement = statement.where(
-            or_(
-                ActivityLink.occurred_at < before.occurred_at,
-                and_(ActivityLink.occurred_at == before.occurred_at, ActivityLink.activity_id < before.id),
-            )
-        )
+        statement = statement.where(_older_than(before))
     found: dict[str, None] = {}
     offset, batch = 0, limit
     while len(found) < limit:
