@@ -92,7 +92,8 @@ def overdue_tasks(
     return my_tasks(uow, actor, due_before=now or utc_now(), limit=limit, cursor=cursor)
 
 
-def _zone(name: str) -> ZoneInfo:
+def zone(name: str) -> ZoneInfo:
+    """A user's time zone; a name this system does not know reads as UTC."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -112,7 +113,7 @@ def calendar(uow: UnitOfWork, actor: Actor, *, start: datetime, end: datetime) -
         raise ValidationFailed.single(
             "end", "A calendar shows at most {days} days", "too_long", days=MAX_CALENDAR_DAYS
         )
-    zone = _zone(actor.timezone)
+    reader_zone = zone(actor.timezone)
     now = utc_now()
     with uow:
         attended = select(ActivityParticipant.activity_id).where(
@@ -151,7 +152,7 @@ def calendar(uow: UnitOfWork, actor: Actor, *, start: datetime, end: datetime) -
                     subject=activity.subject,
                     starts_at=activity.occurred_at,
                     ends_at=ends_at,
-                    day=activity.occurred_at.astimezone(zone).date(),
+                    day=activity.occurred_at.astimezone(reader_zone).date(),
                     task_status=status,
                     is_overdue=activity.is_task_unfinished and activity.occurred_at < now,
                     location=activity.meeting_location,

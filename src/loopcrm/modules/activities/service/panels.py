@@ -208,7 +208,6 @@ class LogPanel:
     kind: str
     form: FormState
     user_choices: list[tuple[str, str]]
-    actor_email: str
     kinds: list[tuple[str, str]] = field(default_factory=lambda: list(KIND_LABELS.items()))
 
     @property
@@ -253,7 +252,6 @@ def log_panel(
         kind=chosen_kind,
         form=form if form is not None else FormState.initial(initial_values(actor, chosen_kind), LOG_FIELDS),
         user_choices=users,
-        actor_email=actor.label,
     )
 
 

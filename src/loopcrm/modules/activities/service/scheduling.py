@@ -29,12 +29,12 @@ import smtplib
 from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import dates
 from sqlalchemy import update
 
 from loopcrm.modules.activities.models import Activity, ActivityKind, EmailDelivery
+from loopcrm.modules.activities.service.agenda import zone
 from loopcrm.modules.activities.service.storage import activity_path
 from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import record_change
@@ -106,12 +106,9 @@ def schedule_task_jobs(
 
 
 def _format_moment(moment: datetime, locale: str, timezone: str) -> str:
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
+    reader_zone = zone(timezone)
     return dates.format_datetime(
-        moment.astimezone(zone), "medium", tzinfo=zone, locale=translator(locale).babel_locale
+        moment.astimezone(reader_zone), "medium", tzinfo=reader_zone, locale=translator(locale).babel_locale
     )
 
 

@@ -12,12 +12,12 @@ from starlette.responses import Response
 
 from loopcrm.modules.activities import service as activities
 from loopcrm.modules.activities.schemas import CalendarItem
+from loopcrm.modules.activities.service.agenda import zone
 from loopcrm.modules.activities.views import router
-from loopcrm.modules.activities.views.forms import zone
 from loopcrm.platform.db import utc_now
 from loopcrm.platform.errors import ValidationFailed
 from loopcrm.platform.web.pages import Viewer, WebPage, render
-from loopcrm.platform.web.views.lookups import parse_day, user_names
+from loopcrm.platform.web.views.lookups import parse_day
 
 TASKS_PAGE_SIZE = 50
 WEEK = 7
@@ -43,7 +43,6 @@ def my_tasks(request: Request, page: Viewer) -> Response:
             "is_first_page": cursor is None,
             "now": now,
             "has_overdue": bool(overdue),
-            "user_names": user_names(page),
             "names": activities.STATE_NAMES,
             "section": "tasks",
         },

@@ -11,13 +11,13 @@ import html
 import re
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
 from loopcrm.modules.activities import service as activities
 from loopcrm.modules.activities.models import ActivityKind
 from loopcrm.modules.activities.schemas import ActivityCreate, ActivityOut, ActivityUpdate, EmailSend
+from loopcrm.modules.activities.service.agenda import zone
 from loopcrm.platform.i18n import N_, Translator
 from loopcrm.platform.web.forms import FormState, pydantic_message
 
@@ -27,13 +27,6 @@ _DURATION = re.compile(r"^(\d{1,4})(?::([0-5]?\d))?$")
 
 class FormProblems(Exception):
     """The form has errors already added to its state; nothing was sent to the service."""
-
-
-def zone(timezone: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def local_input(moment: datetime | None, timezone: str) -> str:

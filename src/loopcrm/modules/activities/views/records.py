@@ -132,13 +132,14 @@ def _detail_page(
 ) -> Response:
     refs = activities.subject_refs(page.uow(), page.actor, [link.key for link in activity.links])
     attendee_keys = {link.key for link in activity.meeting.attendee_records} if activity.meeting else set()
+    names = user_names(page)
     context: dict[str, Any] = {
         "activity": activity,
         "form": form or FormState.initial(edit_values(activity, page.timezone), EDIT_FIELDS),
         "subjects": [ref for ref in refs if (ref.subject_type, ref.subject_id) not in attendee_keys],
         "attendee_records": [ref for ref in refs if (ref.subject_type, ref.subject_id) in attendee_keys],
-        "user_names": user_names(page),
-        "user_choices": sorted(user_names(page).items(), key=lambda item: item[1].lower()),
+        "user_names": names,
+        "user_choices": sorted(names.items(), key=lambda item: item[1].lower()),
         "may_change": activities.may_change(page.actor, activity),
         "may_complete": activities.may_complete(page.actor, activity),
         "next_path": safe_next(request.query_params.get("next"), ""),
