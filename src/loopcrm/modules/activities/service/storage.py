@@ -39,6 +39,7 @@ from loopcrm.modules.activities.service.registry import (
     ACTIVITY,
     EMAIL_ADDRESSES,
     is_known_subject_type,
+    may_read_subject,
     resolve_subject,
 )
 from loopcrm.platform.auth.models import TeamMembership, User
@@ -232,13 +233,10 @@ def may_read(uow: UnitOfWork, actor: Actor, activity: Activity) -> bool:
         return True
     if is_participant(uow.session, activity, actor.user_id):
         return True
-    for link in _distinct_keys(links_of(uow.session, [activity.id])[activity.id]):
-        try:
-            resolve_subject(uow, actor, link.subject_type, link.subject_id)
-        except NotFound:
-            continue
-        return True
-    return False
+    return any(
+        may_read_subject(uow, actor, link.subject_type, link.subject_id)
+        for link in _distinct_keys(links_of(uow.session, [activity.id])[activity.id])
+    )
 
 
 def load_visible(uow: UnitOfWork, actor: Actor, activity_id: str, *, for_update: bool = False) -> Activity:
