@@ -296,15 +296,8 @@ def restore_account(uow: UnitOfWork, actor: Actor, account_id: str) -> AccountOu
 # ---------------------------------------------------------------- relationships
 
 
-def _relationship_out(session: Session, relationship: AccountRelationship) -> RelationshipOut:
-    names = {
-        key: value
-        for key, value in session.execute(
-            select(Account.id, Account.name).where(
-                Account.id.in_([relationship.from_account_id, relationship.to_account_id])
-            )
-        )
-    }
+def _relationship_out(relationship: AccountRelationship, names: dict[str, str]) -> RelationshipOut:
+    """The relationship as shown, ``names`` holding the names of both its accounts by id."""
     return RelationshipOut(
         id=relationship.id,
         from_account_id=relationship.from_account_id,
@@ -351,7 +344,7 @@ def add_relationship(uow: UnitOfWork, actor: Actor, account_id: str, data: Relat
             account.id,
             {"relationships": [None, f"{data.kind.value} {other.name}"]},
         )
-        result = _relationship_out(session, relationship)
+        result = _relationship_out(relationship, {account.id: account.name, other.id: other.name})
         uow.commit()
         return result
 
@@ -361,29 +354,34 @@ def list_relationships(uow: UnitOfWork, actor: Actor, account_id: str) -> list[R
     with uow:
         session = uow.session
         account = load(uow, actor, account_id, Action.READ)
-        rows = session.scalars(
+        relationships = session.scalars(
             select(AccountRelationship)
             .where(
                 (AccountRelationship.from_account_id == account.id)
                 | (AccountRelationship.to_account_id == account.id)
             )
             .order_by(AccountRelationship.id)
-        )
-        result = []
-        for relationship in rows:
-            other_id = (
-                relationship.to_account_id
-                if relationship.from_account_id == account.id
-                else relationship.from_account_id
-            )
-            other = session.get(Account, other_id)
-            if other is None or other.deleted_at is not None:
-                continue
-            if can_reach_record(
-                actor, ACCOUNT.key, Action.READ, owner_id=other.owner_id, team_id=other.team_id
+        ).all()
+        other_ids = {
+            relationship.to_account_id
+            if relationship.from_account_id == account.id
+            else relationship.from_account_id
+            for relationship in relationships
+        }
+        readable = {account.id: account.name}
+        if other_ids:
+            for other in session.scalars(
+                select(Account).where(Account.id.in_(sorted(other_ids)), Account.deleted_at.is_(None))
             ):
-                result.append(_relationship_out(session, relationship))
-        return result
+                if can_reach_record(
+                    actor, ACCOUNT.key, Action.READ, owner_id=other.owner_id, team_id=other.team_id
+                ):
+                    readable[other.id] = other.name
+        return [
+            _relationship_out(relationship, readable)
+            for relationship in relationships
+            if relationship.from_account_id in readable and relationship.to_account_id in readable
+        ]
 
 
 def remove_relationship(uow: UnitOfWork, actor: Actor, account_id: str, relationship_id: int) -> None:
@@ -396,7 +394,12 @@ def remove_relationship(uow: UnitOfWork, actor: Actor, account_id: str, relation
             relationship.to_account_id,
         ):
             raise NotFound("Relationship not found")
-        description = _relationship_out(session, relationship)
+        names = session.execute(
+            select(Account.id, Account.name).where(
+                Account.id.in_([relationship.from_account_id, relationship.to_account_id])
+            )
+        )
+        description = _relationship_out(relationship, {key: value for key, value in names})
         session.delete(relationship)
         record_change(
             uow,
