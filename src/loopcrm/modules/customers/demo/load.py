@@ -10,7 +10,7 @@ unit of work instead, with the same rules as ``create_account`` and ``create_con
 * custom field values go through ``clean_values``, owners and teams through
   ``check_owner_and_team``, tags through ``check_tags``, parents through the hierarchy check;
 * derived columns (domain, name keys, pinyin, search text), phones and emails, tags and jobs are
-  written by the service's own helpers (``_apply_derived``, ``set_contact_points``, ``set_tags``,
+  written by the service's own helpers (``apply_derived``, ``set_contact_points``, ``set_tags``,
   ``_set_employments``);
 * every record gets the same "created" audit entry the service writes, by the demo admin, so the
   field history of a demo record starts like any other (relationships get theirs too).
@@ -285,7 +285,7 @@ def _add_account(session: Session, actor: Actor, account_id: str, data: AccountC
         created_by=actor.user_id,
         updated_by=actor.user_id,
     )
-    account_rules._apply_derived(account, [email.address for email in data.emails])
+    account_rules.apply_derived(account)
     session.add(account)
     records.set_contact_points(session, RecordKind.ACCOUNT.value, account.id, data.phones, data.emails)
     records.set_tags(session, RecordKind.ACCOUNT.value, account.id, tag_ids)
@@ -306,7 +306,7 @@ def _add_contact(uow: UnitOfWork, actor: Actor, contact_id: str, data: ContactCr
         created_by=actor.user_id,
         updated_by=actor.user_id,
     )
-    contact_rules._apply_derived(contact, [email.address for email in data.emails])
+    contact_rules.apply_derived(contact)
     session.add(contact)
     records.set_contact_points(session, RecordKind.CONTACT.value, contact.id, data.phones, data.emails)
     records.set_tags(session, RecordKind.CONTACT.value, contact.id, tag_ids)

@@ -134,7 +134,8 @@ def _check_parent(session: Session, account_id: str | None, parent_id: str | Non
             current = parent.parent_id
 
 
-def _apply_derived(account: Account, emails: list[str]) -> None:
+def apply_derived(account: Account) -> None:
+    """Set what is worked out from the account's own fields: domain, matching key, search text."""
     account.domain = domain_of(account.website) if account.website else None
     account.name_key = normalize_name_for_matching(account.name)
     account.search_text = records.build_search_text(
@@ -159,7 +160,7 @@ def create_account(uow: UnitOfWork, actor: Actor, data: AccountCreate) -> Accoun
             created_by=actor.user_id,
             updated_by=actor.user_id,
         )
-        _apply_derived(account, [email.address for email in data.emails])
+        apply_derived(account)
         session.add(account)
         records.flush(session)
         records.set_contact_points(session, KIND, account.id, data.phones, data.emails)
@@ -249,7 +250,7 @@ def update_account(
             records.set_contact_points(session, KIND, account.id, phones, emails)
         if "tag_ids" in given:
             records.set_tags(session, KIND, account.id, records.check_tags(session, data.tag_ids))
-        _apply_derived(account, [email.address for email in emails])
+        apply_derived(account)
         after = values_of(session, account)
         change_log = diff(records.audit_snapshot(before), records.audit_snapshot(after))
         if change_log:

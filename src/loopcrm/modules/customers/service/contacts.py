@@ -176,7 +176,8 @@ def _set_employments(
         )
 
 
-def _apply_derived(contact: Contact, emails: list[str]) -> None:
+def apply_derived(contact: Contact) -> None:
+    """Set what is worked out from the contact's own fields: full name, pinyin, matching key, search text."""
     contact.full_name = display_name(contact.family_name, contact.given_name)
     full_pinyin, initials = pinyin_keys(contact.full_name, family_name_length=len(contact.family_name))
     contact.name_pinyin, contact.name_initials = full_pinyin, initials
@@ -201,7 +202,7 @@ def create_contact(uow: UnitOfWork, actor: Actor, data: ContactCreate) -> Contac
             created_by=actor.user_id,
             updated_by=actor.user_id,
         )
-        _apply_derived(contact, [email.address for email in data.emails])
+        apply_derived(contact)
         session.add(contact)
         records.flush(session)
         records.set_contact_points(session, KIND, contact.id, data.phones, data.emails)
@@ -295,7 +296,7 @@ def update_contact(
             _set_employments(uow, actor, contact.id, data.employments)
         if any(before[name] != getattr(contact, name) for name in _CONSENTS):
             contact.consent_updated_at = utc_now()
-        _apply_derived(contact, [email.address for email in emails])
+        apply_derived(contact)
         session.flush()
         after = values_of(session, contact)
         change_log = diff(records.audit_snapshot(before), records.audit_snapshot(after))

@@ -261,14 +261,12 @@ def merge_records(uow: UnitOfWork, actor: Actor, record_kind: str, data: MergeIn
         # The merged record goes first, so its credit code and external id are free for the survivor.
         merged.deleted_at, merged.updated_by, merged.updated_at = now, actor.user_id, now
         records.flush(session)
-        emails = [point["value"] for point in snapshots[0]["contact_points"] if point["kind"] == "email"]
-        emails += [point.value for point, _, _ in plan.contact_points if point.kind == "email"]
         with session.no_autoflush:  # one UPDATE of the survivor: its version moves by one
             _apply_fields(session, actor, record_kind, survivor, merged, choices)
             moved = _apply_moves(uow, actor, record_kind, survivor, merged, plan)
             if isinstance(survivor, Account):
                 accounts._check_parent(session, survivor.id, survivor.parent_id)
-            module._apply_derived(survivor, emails)
+            module.apply_derived(survivor)
             survivor.updated_by, survivor.updated_at = actor.user_id, now
         records.flush(session)
         moved["activity_links"] = activities.reassign_links(uow, actor, object_type, merged.id, survivor.id)

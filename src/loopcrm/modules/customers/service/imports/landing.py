@@ -753,7 +753,7 @@ class ChunkLanding:
         )
         if not self.is_account and any(getattr(model, name) for name in contacts._CONSENTS):
             record.consent_updated_at = self.now
-        self.service._apply_derived(record, [email.address for email in model.emails])
+        self.service.apply_derived(record)
         self.session.add(record)
         phones, emails = self._add_points(record.id, _labelled(model.phones), model.emails)
         tags = self._add_tags(record.id, tag_ids)
@@ -940,7 +940,7 @@ class ChunkLanding:
         if not self.is_account and any(name in changed_columns for name in contacts._CONSENTS):
             record.consent_updated_at = self.now
         phones, emails = records.points_as_input({"phones": state.phones, "emails": state.emails})
-        self.service._apply_derived(record, [email.address for email in [*emails, *new_emails]])
+        self.service.apply_derived(record)
         record.updated_by = self.actor.user_id
         record.updated_at = self.now
         # A record the chunk has not touched yet has no pending phones or tags, so replacing them

@@ -180,14 +180,13 @@ class _Reversal:
             )
             return ImportUndoOutcome.REVERSED
         before = self.service.values_of(self.session, record)
-        emails = [point.value for point in before["emails"]]
         for row in rows:  # newest first, so the oldest row's values are the ones left
-            emails = self._restore(record, row.previous or {}, emails)
+            self._restore(record, row.previous or {})
         if not self.is_account and any(
             name in (rows[-1].previous or {}).get("columns", {}) for name in contacts._CONSENTS
         ):
             record.consent_updated_at = self.now
-        self.service._apply_derived(record, emails)
+        self.service.apply_derived(record)
         self.session.flush()
         change_log = diff(
             records.audit_snapshot(before),
@@ -198,8 +197,8 @@ class _Reversal:
         record_change(self.uow, self.actor, AuditAction.UPDATE, self.object_type.key, record.id, change_log)
         return ImportUndoOutcome.REVERSED
 
-    def _restore(self, record: Any, previous: dict[str, Any], emails: list[str]) -> list[str]:
-        """Put back what one row overwrote; returns the record's emails afterwards."""
+    def _restore(self, record: Any, previous: dict[str, Any]) -> None:
+        """Put back what one row overwrote."""
         for name, value in previous.get("columns", {}).items():
             setattr(record, name, restore_value(name, value))
         if "custom_fields" in previous:
@@ -214,7 +213,6 @@ class _Reversal:
                 for e in previous["emails"]
             ]
             records.set_contact_points(self.session, self.kind, record.id, phones, addresses)
-            emails = [email.address for email in addresses]
         if "tag_ids" in previous:
             existing = set(self.session.scalars(select(Tag.id).where(Tag.id.in_(previous["tag_ids"]))))
             records.set_tags(
@@ -233,4 +231,3 @@ class _Reversal:
                         is_primary=job["is_primary"],
                     )
                 )
-        return emails
