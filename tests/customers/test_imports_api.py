@@ -140,3 +140,26 @@ def test_exports_follow_the_list_parameters_and_the_readers_scope(client, make_p
     assert sorted(row[0] for row in sheet.iter_rows(min_row=2, values_only=True)) == ["李雷", "王芳"]
     assert refused.status_code == 422
     assert anonymous.status_code == 401
+
+
+def test_the_rejected_rows_report_and_exports_are_never_cached(client, make_person, work):
+    # Given a finished import with a rejected row, read through the API,
+    rep = make_person("sales_rep")
+    run = upload(client, rep).json()
+    body = {"mapping": run["mapping"], "upsert_key": "email"}
+    client.post(f"/api/v1/imports/{run['id']}/start", headers=rep.headers, json=body)
+    work()
+
+    # when its report (CSV and XLSX) and a list export are downloaded,
+    report = client.get(f"/api/v1/imports/{run['id']}/report", headers=rep.headers)
+    workbook = client.get(
+        f"/api/v1/imports/{run['id']}/report", headers=rep.headers, params={"format": "xlsx"}
+    )
+    exported = client.get("/api/v1/contacts/export", headers=rep.headers)
+
+    # then no browser or proxy may keep a copy of the personal data they hold.
+    assert (report.status_code, workbook.status_code, exported.status_code) == (200, 200, 200)
+    assert report.headers["cache-control"] == "no-store"
+    assert workbook.headers["cache-control"] == "no-store"
+    assert exported.headers["cache-control"] == "no-store"
+    assert "12345" in report.content.decode("utf-8-sig")

@@ -48,10 +48,12 @@ _FILE_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 def _send(download: exports.Download) -> StreamingResponse:
+    """Stream a file of customer data; ``no-store`` keeps it out of browser and proxy caches, as
+    the web pages' downloads do (a report or export holds names, phones and emails)."""
     return StreamingResponse(
         download.chunks,
         media_type=download.media_type,
-        headers={"Content-Disposition": download.content_disposition},
+        headers={"Content-Disposition": download.content_disposition, "Cache-Control": "no-store"},
     )
 
 
