@@ -413,8 +413,21 @@ class SavedViewCreate(Input):
     is_shared: bool = False
     filters: list[Annotated[str, Field(max_length=500)]] = Field(default_factory=list, max_length=20)
     sort: Annotated[str | None, Field(max_length=60)] = None
-    columns: list[Annotated[str, Field(max_length=60)]] = Field(default_factory=list, max_length=40)
+    columns: list[Annotated[str, Field(max_length=60)]] = Field(
+        default_factory=list,
+        max_length=40,
+        description="the columns the list shows, in order (GET /saved-views/columns names them); "
+        "the record's name is always first; empty means the default columns",
+    )
     q: Annotated[str | None, Field(max_length=200), AfterValidator(_trimmed_or_none)] = None
+
+
+class ListColumnsOut(BaseModel):
+    """The columns a reader may choose for a list of one kind, and those shown when none are chosen."""
+
+    record_kind: RecordKind
+    columns: list[str] = Field(description="every column you may choose, standard ones then custom fields")
+    default: list[str] = Field(description="the columns a list or view without ``columns`` shows")
 
 
 class SavedViewOut(BaseModel):

@@ -1,6 +1,7 @@
 """REST routes of saved list views: named filters, sort and columns, private or shared.
 
-Use a view by passing its id as ``view_id`` to ``GET /accounts`` or ``GET /contacts``.
+Use a view by passing its id as ``view_id`` to ``GET /accounts`` or ``GET /contacts``; its
+``columns`` are the ones ``GET /saved-views/columns`` offers (the export of a view uses them).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from fastapi import APIRouter, Query, Response, status
 
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.models import RecordKind
-from loopcrm.modules.customers.schemas import SavedViewCreate, SavedViewOut
+from loopcrm.modules.customers.schemas import ListColumnsOut, SavedViewCreate, SavedViewOut
+from loopcrm.modules.customers.service import list_columns
 from loopcrm.platform.http.concurrency import set_etag
 from loopcrm.platform.http.dependencies import CurrentActor, Uow
 
@@ -28,11 +30,23 @@ def list_saved_views(
     return customers.list_views(uow, actor, record_kind.value)
 
 
+@router.get("/saved-views/columns", response_model=ListColumnsOut)
+def list_view_columns(
+    actor: CurrentActor,
+    uow: Uow,
+    record_kind: Annotated[RecordKind, Query(description="columns of account or contact lists")],
+) -> ListColumnsOut:
+    """The columns you may choose for a view (never a field above your clearance), and the
+    default ones a view without ``columns`` shows."""
+    return list_columns.list_column_choices(uow, actor, record_kind)
+
+
 @router.post("/saved-views", response_model=SavedViewOut, status_code=status.HTTP_201_CREATED)
 def create_saved_view(
     data: SavedViewCreate, actor: CurrentActor, uow: Uow, response: Response
 ) -> SavedViewOut:
-    """Save filters, sort and columns under a name; ``is_shared`` offers it to everyone."""
+    """Save filters, sort and columns under a name; ``is_shared`` offers it to everyone. An unknown
+    column, or one above your clearance, is refused (422, one entry of ``errors`` per column)."""
     view = customers.save_view(uow, actor, data)
     set_etag(response, view.version)
     response.headers["Location"] = f"/api/v1/saved-views/{view.id}"
