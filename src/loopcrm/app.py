@@ -17,6 +17,9 @@ from sqlalchemy import Engine
 
 from loopcrm import __version__
 from loopcrm.modules.activities.api import router as activities_api_router
+from loopcrm.modules.cdp import service as cdp
+from loopcrm.modules.cdp.api import ingestion_router as cdp_ingestion_router
+from loopcrm.modules.cdp.api import router as cdp_api_router
 from loopcrm.modules.customers.api import router as customers_api_router
 from loopcrm.platform.audit.api import router as audit_router
 from loopcrm.platform.auth.api import router as auth_router
@@ -44,6 +47,7 @@ def build_api_router() -> APIRouter:
     api.include_router(customers_api_router)
     api.include_router(activities_api_router)
     api.include_router(notifications_api_router)
+    api.include_router(cdp_api_router)
     return api
 
 
@@ -93,12 +97,21 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # The embedded default runs jobs in a thread of the web process; production runs
     # `loopcrm worker` processes instead (LOOPCRM_EMBEDDED_WORKER=false).
     background = BackgroundWorker(Worker(session_factory, settings)) if settings.embedded_worker else None
+    ingestion = cdp.Ingestion(
+        session_factory,
+        engine.url.render_as_string(hide_password=False),
+        default_rate_limit_per_second=settings.cdp_rate_limit_events_per_second,
+        max_queued_events=settings.cdp_max_queued_events,
+        lock_timeout_seconds=settings.cdp_lock_timeout_seconds,
+        acknowledge_timeout_seconds=settings.cdp_acknowledge_timeout_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if background is not None:
             background.start()
         yield
+        await asyncio.to_thread(ingestion.stop)  # commit and answer what is queued
         if background is not None:
             await asyncio.to_thread(background.stop, settings.job_lease_seconds)
 
@@ -117,11 +130,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.secret_key = settings.resolved_secret_key()
+    app.state.cdp_ingestion = ingestion
 
     install_problem_handlers(app)
     _document_problems(app)
     _serve_api_docs(app)
     app.include_router(health_router)
+    app.include_router(cdp_ingestion_router)  # Segment's paths at the root (CDP_CONTRACT.md)
     app.include_router(build_api_router())
     # The web UI (pages, /static, page error handlers) after the API and its problem handlers.
     from loopcrm.modules import PRODUCT_MODULES

@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "LoopCRM <noreply@loopcrm.local>"
 
+    # Event ingestion (/v1/batch …, docs/cdp.md). A source without its own rate limit gets this one.
+    cdp_rate_limit_events_per_second: int = Field(default=50_000, ge=1)
+    cdp_max_queued_events: int = Field(
+        default=200_000, ge=2500
+    )  # beyond this, 503 until the writer catches up
+    cdp_lock_timeout_seconds: float = Field(default=5.0, gt=0)  # the writer's wait for a database lock
+    cdp_acknowledge_timeout_seconds: float = Field(default=15.0, gt=0)  # a request's wait for its commit
+
     embedded_worker: bool = True  # run the job worker inside ``loopcrm serve``
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     job_lease_seconds: int = Field(default=60, ge=5)

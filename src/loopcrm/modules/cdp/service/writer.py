@@ -1,0 +1,300 @@
+"""Group commit of the event log: one writer thread commits many requests' events in one
+transaction, then answers them all (ADR 0009).
+
+A request hands its validated rows to :meth:`EventWriter.submit` and waits; the writer takes
+everything queued, inserts it with multi-row statements, commits, and only then resolves each
+request's future. So a ``200`` always means committed, and the cost of a commit (the fsync) is
+shared by every request that arrived meanwhile instead of paid by each.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, Table, event, insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from loopcrm.modules.cdp.models import DeadLetter, Event, SourceMinute
+from loopcrm.modules.cdp.service.messages import Rejection
+from loopcrm.platform.db import create_database_engine, new_id
+
+log = logging.getLogger(__name__)
+
+EVENTS = cast(Table, Event.__table__)
+DEAD_LETTERS = cast(Table, DeadLetter.__table__)
+SOURCE_MINUTES = cast(Table, SourceMinute.__table__)
+
+# One transaction takes at most this many events: enough to share a commit among ~100 requests
+# of 100 events, small enough that a transaction never holds the write lock for long.
+MAX_GROUP_EVENTS = 10_000
+# The key of the PostgreSQL advisory lock that serialises event-log writers of several processes,
+# so that sequence order is commit order and the identity job never skips an event.
+EVENT_LOG_LOCK_KEY = 0x6C6F6F70_63647031  # "loopcdp1"
+
+
+class WriterUnavailable(Exception):
+    """The event log cannot take the events now (queue full, database busy or down): retry later."""
+
+    def __init__(self, reason: str, retry_after_seconds: int) -> None:
+        self.reason = reason
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(reason)
+
+
+@dataclass
+class Submission:
+    """One request's rows and dead letters, and the future its handler awaits."""
+
+    source_id: str
+    rows: list[dict[str, Any]]
+    rejections: list[Rejection]
+    received_at: datetime
+    future: Future[WriteOutcome] = field(default_factory=Future)
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What became of one request's messages once committed."""
+
+    accepted: int
+    deduplicated: int
+    rejected: int
+
+
+class EventWriter:
+    """The single writer of the event log in this process.
+
+    ``lock_timeout_seconds`` bounds how long a transaction waits for the database's write lock
+    (SQLite) or a row/table lock (PostgreSQL) before the requests get 503 and retry.
+    """
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        max_queued_events: int,
+        lock_timeout_seconds: float,
+    ) -> None:
+        self.database_url = database_url
+        self.max_queued_events = max_queued_events
+        self.lock_timeout_seconds = lock_timeout_seconds
+        self._queue: queue.SimpleQueue[Submission | None] = queue.SimpleQueue()
+        self._queued_events = 0
+        self._counter_lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._engine: Engine | None = None
+
+    def _build_engine(self) -> Engine:
+        engine = create_database_engine(self.database_url)
+        timeout_ms = int(self.lock_timeout_seconds * 1000)
+
+        @event.listens_for(engine, "connect")
+        def _bound_lock_waits(dbapi_connection: Any, connection_record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            if engine.dialect.name == "sqlite":
+                cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
+            else:
+                cursor.execute(f"SET lock_timeout = {timeout_ms}")
+                cursor.execute(f"SET statement_timeout = {max(timeout_ms * 4, 10_000)}")
+            cursor.close()
+            if engine.dialect.name == "postgresql":
+                dbapi_connection.commit()
+
+        return engine
+
+    def start(self) -> None:
+        """Start the writer thread (idempotent; the first submission starts it too)."""
+        with self._start_lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            if self._engine is None:
+                self._engine = self._build_engine()
+            self._thread = threading.Thread(target=self._run, name="cdp-event-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Commit what is queued, then stop the thread."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._queue.put(None)
+        thread.join(timeout)
+        self._thread = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def submit(self, submission: Submission) -> Future[WriteOutcome]:
+        """Queue a request's rows; raises :class:`WriterUnavailable` when the queue is full."""
+        count = len(submission.rows) + len(submission.rejections)
+        with self._counter_lock:
+            if self._queued_events and self._queued_events + count > self.max_queued_events:
+                raise WriterUnavailable("The event queue is full", retry_after_seconds=1)
+            self._queued_events += count
+        if self._thread is None or not self._thread.is_alive():
+            self.start()
+        self._queue.put(submission)
+        return submission.future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            size = len(first.rows)
+            stopping = False
+            while size < MAX_GROUP_EVENTS:
+                try:
+                    following = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if following is None:
+                    stopping = True
+                    break
+                group.append(following)
+                size += len(following.rows)
+            self._commit_group(group)
+            if stopping:
+                return
+
+    def _commit_group(self, group: list[Submission]) -> None:
+        try:
+            outcomes = self._write(group)
+        except DBAPIError as error:
+            if len(group) > 1 and not _is_transient(error):
+                # Something in one request broke the transaction: write each request alone so
+                # only that one fails.
+                for submission in group:
+                    self._commit_group([submission])
+                return
+            log.warning("the event log could not be written: %s", error.orig)
+            self._fail(group, WriterUnavailable("The database is busy or unavailable", 2))
+            return
+        except SQLAlchemyError:
+            log.exception("the event log could not be written")
+            self._fail(group, WriterUnavailable("The database is unavailable", 5))
+            return
+        except BaseException as error:  # the thread must survive to answer the next requests
+            log.exception("unexpected error in the event writer")
+            self._fail(group, error)
+            return
+        for submission, outcome in zip(group, outcomes, strict=True):
+            self._release(submission)
+            submission.future.set_result(outcome)
+
+    def _fail(self, group: Iterable[Submission], error: BaseException) -> None:
+        for submission in group:
+            self._release(submission)
+            if not submission.future.done():
+                submission.future.set_exception(error)
+
+    def _release(self, submission: Submission) -> None:
+        with self._counter_lock:
+            self._queued_events -= len(submission.rows) + len(submission.rejections)
+
+    def _write(self, group: list[Submission]) -> list[WriteOutcome]:
+        if self._engine is None:
+            raise RuntimeError("the event writer is not started")
+        with self._engine.begin() as connection:
+            dialect = connection.dialect.name
+            if dialect == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({EVENT_LOG_LOCK_KEY})")
+            rows = [row for submission in group for row in submission.rows]
+            inserted: Counter[tuple[str, str]] = Counter()
+            if rows:
+                statement = _insert_ignoring_duplicates(dialect).returning(
+                    EVENTS.c.source_id, EVENTS.c.message_id
+                )
+                inserted = Counter(
+                    (row.source_id, row.message_id) for row in connection.execute(statement, rows)
+                )
+            outcomes: list[WriteOutcome] = []
+            minutes: dict[tuple[str, datetime], Counter[str]] = {}
+            for submission in group:
+                accepted = 0
+                for row in submission.rows:
+                    key = (row["source_id"], row["message_id"])
+                    if inserted[key] > 0:
+                        inserted[key] -= 1
+                        accepted += 1
+                outcome = WriteOutcome(
+                    accepted=accepted,
+                    deduplicated=len(submission.rows) - accepted,
+                    rejected=len(submission.rejections),
+                )
+                outcomes.append(outcome)
+                minute = submission.received_at.replace(second=0, microsecond=0)
+                counts = minutes.setdefault((submission.source_id, minute), Counter())
+                counts["accepted"] += outcome.accepted
+                counts["deduplicated"] += outcome.deduplicated
+                counts["rejected"] += outcome.rejected
+            dead_letters = [
+                {
+                    "id": new_id(),
+                    "source_id": submission.source_id,
+                    "received_at": submission.received_at,
+                    "code": rejection.code.value,
+                    "reason": rejection.reason[:1000],
+                    "message_id": rejection.message_id,
+                    "raw": rejection.raw,
+                }
+                for submission in group
+                for rejection in submission.rejections
+            ]
+            if dead_letters:
+                connection.execute(insert(DEAD_LETTERS), dead_letters)
+            _count_minutes(connection, minutes)
+        return outcomes
+
+
+def _insert_ignoring_duplicates(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (source, messageId) DO NOTHING: a retried batch adds nothing."""
+    build = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return build(EVENTS).on_conflict_do_nothing(index_elements=["source_id", "message_id"])
+
+
+def _count_minutes(connection: Connection, minutes: dict[tuple[str, datetime], Counter[str]]) -> None:
+    """Add this transaction's counts to each source's row of the minute (created if new)."""
+    if not minutes:
+        return
+    build = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    for (source_id, minute), counts in sorted(minutes.items()):
+        statement = build(SOURCE_MINUTES).values(
+            source_id=source_id,
+            minute=minute,
+            accepted=counts["accepted"],
+            rejected=counts["rejected"],
+            deduplicated=counts["deduplicated"],
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["source_id", "minute"],
+            set_={
+                "accepted": SOURCE_MINUTES.c.accepted + statement.excluded.accepted,
+                "rejected": SOURCE_MINUTES.c.rejected + statement.excluded.rejected,
+                "deduplicated": SOURCE_MINUTES.c.deduplicated + statement.excluded.deduplicated,
+            },
+        )
+        connection.execute(statement)
+
+
+def _is_transient(error: DBAPIError) -> bool:
+    """Whether retrying later may succeed: locks, timeouts, lost connections."""
+    if error.connection_invalidated:
+        return True
+    text = str(error.orig).lower()
+    return any(
+        marker in text
+        for marker in ("locked", "busy", "timeout", "connection", "could not", "terminating", "shutdown")
+    )
