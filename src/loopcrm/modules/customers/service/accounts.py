@@ -23,8 +23,7 @@ from loopcrm.modules.customers.service.custom_fields import clean_values
 from loopcrm.modules.customers.service.duplicates import find_duplicates
 from loopcrm.modules.customers.service.object_types import ACCOUNT
 from loopcrm.platform.audit.models import AuditAction
-from loopcrm.platform.audit.service import diff, record_change
-from loopcrm.platform.db import utc_now
+from loopcrm.platform.audit.service import record_change
 from loopcrm.platform.errors import NotFound, ValidationFailed
 from loopcrm.platform.i18n import N_
 from loopcrm.platform.permissions import (
@@ -223,45 +222,17 @@ def update_account(
 ) -> AccountOut:
     """Change the fields given; others stay. Masked fields cannot be changed by whoever cannot see them."""
     with uow:
-        session = uow.session
         account = load(uow, actor, account_id, Action.UPDATE)
-        records.check_version(account, expected_version)
-        before = values_of(session, account)
-        given = data.model_fields_set
-        levels = records.custom_levels(session, KIND)
-        records.refuse_hidden_fields(actor, ACCOUNT.key, given, data.custom_fields, levels)
-        for name in _COLUMNS:
-            if name in given:
-                setattr(account, name, records.plain(getattr(data, name)))
-        if "name" in given and not account.name:
+        update = records.begin_update(uow, actor, account, KIND, data, _COLUMNS, values_of, expected_version)
+        if "name" in update.given and not account.name:
             raise ValidationFailed.single("name", "This field is required", "required")
-        if "owner_id" in given or "team_id" in given:
-            records.check_owner_and_team(
-                session, actor, ACCOUNT.key, Action.UPDATE, account.owner_id, account.team_id
-            )
-        if "parent_id" in given:
-            _check_parent(session, account.id, account.parent_id)
-        if "custom_fields" in given:
-            account.custom_fields = clean_values(session, KIND, data.custom_fields, account.custom_fields)
-        phones, emails = records.points_as_input(before)
-        if "phones" in given or "emails" in given:
-            phones = data.phones if "phones" in given else phones
-            emails = data.emails if "emails" in given else emails
-            records.set_contact_points(session, KIND, account.id, phones, emails)
-        if "tag_ids" in given:
-            records.set_tags(session, KIND, account.id, records.check_tags(session, data.tag_ids))
+        update.check_owner_and_team()
+        if "parent_id" in update.given:
+            _check_parent(uow.session, account.id, account.parent_id)
+        update.set_shared_fields()
         apply_derived(account)
-        after = values_of(session, account)
-        change_log = diff(records.audit_snapshot(before), records.audit_snapshot(after))
-        if change_log:
-            account.updated_by = actor.user_id
-            account.updated_at = utc_now()  # phones, emails and tags live in other tables
-            records.flush(session)
-            record_change(uow, actor, AuditAction.UPDATE, ACCOUNT.key, account.id, change_log)
-            after = values_of(session, account)
-            if "owner_id" in change_log:
-                records.notify_new_owner(uow, actor, KIND, account.id, account.name, account.owner_id)
-        result = account_out(uow, actor, account, after, levels, is_read=False)
+        after = update.finish(account.name)
+        result = account_out(uow, actor, account, after, update.levels, is_read=False)
         uow.commit()
         return result
 

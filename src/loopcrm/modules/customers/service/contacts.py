@@ -27,7 +27,7 @@ from loopcrm.modules.customers.service.custom_fields import clean_values
 from loopcrm.modules.customers.service.duplicates import find_duplicates
 from loopcrm.modules.customers.service.object_types import ACCOUNT, CONTACT
 from loopcrm.platform.audit.models import AuditAction
-from loopcrm.platform.audit.service import diff, record_change
+from loopcrm.platform.audit.service import record_change
 from loopcrm.platform.db import utc_now
 from loopcrm.platform.errors import FieldError, ValidationFailed
 from loopcrm.platform.i18n import N_
@@ -265,50 +265,21 @@ def update_contact(
 ) -> ContactOut:
     """Change the fields given; others stay. Changing a consent stamps when it changed."""
     with uow:
-        session = uow.session
         contact = load(uow, actor, contact_id, Action.UPDATE)
-        records.check_version(contact, expected_version)
-        before = values_of(session, contact)
-        given = data.model_fields_set
-        levels = records.custom_levels(session, KIND)
-        records.refuse_hidden_fields(actor, CONTACT.key, given, data.custom_fields, levels)
-        for name in _COLUMNS:
-            if name in given:
-                setattr(contact, name, records.plain(getattr(data, name)))
+        update = records.begin_update(uow, actor, contact, KIND, data, _COLUMNS, values_of, expected_version)
         if not (contact.family_name or contact.given_name):
             raise ValidationFailed.single(
                 "family_name", "A contact needs a family name or a given name", "required"
             )
-        if "owner_id" in given or "team_id" in given:
-            records.check_owner_and_team(
-                session, actor, CONTACT.key, Action.UPDATE, contact.owner_id, contact.team_id
-            )
-        if "custom_fields" in given:
-            contact.custom_fields = clean_values(session, KIND, data.custom_fields, contact.custom_fields)
-        phones, emails = records.points_as_input(before)
-        if "phones" in given or "emails" in given:
-            phones = data.phones if "phones" in given else phones
-            emails = data.emails if "emails" in given else emails
-            records.set_contact_points(session, KIND, contact.id, phones, emails)
-        if "tag_ids" in given:
-            records.set_tags(session, KIND, contact.id, records.check_tags(session, data.tag_ids))
-        if "employments" in given:
+        update.check_owner_and_team()
+        update.set_shared_fields()
+        if "employments" in update.given:
             _set_employments(uow, actor, contact.id, data.employments)
-        if any(before[name] != getattr(contact, name) for name in _CONSENTS):
+        if any(update.before[name] != getattr(contact, name) for name in _CONSENTS):
             contact.consent_updated_at = utc_now()
         apply_derived(contact)
-        session.flush()
-        after = values_of(session, contact)
-        change_log = diff(records.audit_snapshot(before), records.audit_snapshot(after))
-        if change_log:
-            contact.updated_by = actor.user_id
-            contact.updated_at = utc_now()  # phones, emails, tags and jobs live in other tables
-            records.flush(session)
-            record_change(uow, actor, AuditAction.UPDATE, CONTACT.key, contact.id, change_log)
-            after = values_of(session, contact)
-            if "owner_id" in change_log:
-                records.notify_new_owner(uow, actor, KIND, contact.id, contact.full_name, contact.owner_id)
-        result = contact_out(uow, actor, contact, after, levels, is_read=False)
+        after = update.finish(contact.full_name)
+        result = contact_out(uow, actor, contact, after, update.levels, is_read=False)
         uow.commit()
         return result
 

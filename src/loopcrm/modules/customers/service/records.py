@@ -6,8 +6,9 @@ Used inside an open unit of work by the account and contact use cases; nothing h
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
@@ -17,15 +18,23 @@ from sqlalchemy.orm.exc import StaleDataError
 from loopcrm.modules.customers.identifiers import phone_search_key
 from loopcrm.modules.customers.models import Account, Contact, ContactPoint, ContactPointKind, Tag, Tagging
 from loopcrm.modules.customers.names import search_terms
-from loopcrm.modules.customers.schemas import ContactPointOut, EmailIn, PhoneIn, TagRef
+from loopcrm.modules.customers.schemas import (
+    AccountUpdate,
+    ContactPointOut,
+    ContactUpdate,
+    EmailIn,
+    PhoneIn,
+    TagRef,
+)
 from loopcrm.modules.customers.service.custom_fields import (
     CUSTOM_FIELD_PREFIX,
+    clean_values,
     definitions,
     field_levels,
 )
 from loopcrm.modules.customers.service.object_types import OBJECT_TYPE_OF_KIND
 from loopcrm.platform.audit.models import AuditAction
-from loopcrm.platform.audit.service import record_change, record_sensitive_read
+from loopcrm.platform.audit.service import diff, record_change, record_sensitive_read
 from loopcrm.platform.auth.models import Team, User
 from loopcrm.platform.db import utc_now
 from loopcrm.platform.errors import FieldError, NotFound, StaleVersion, ValidationFailed
@@ -131,6 +140,101 @@ def mark_restored(uow: UnitOfWork, actor: Actor, record: Account | Contact, obje
     flush(uow.session)
     changes = {"deleted_at": [deleted_at, None]}
     record_change(uow, actor, AuditAction.RESTORE, object_type, record.id, changes)
+
+
+@dataclass(frozen=True)
+class RecordUpdate(Generic[RecordT]):
+    """An account's or contact's update under way (from :func:`begin_update`): the steps both kinds
+    share, so that they check and write their common fields the same way and in the same order."""
+
+    uow: UnitOfWork
+    actor: Actor
+    record: RecordT
+    record_kind: str
+    data: AccountUpdate | ContactUpdate
+    values_of: Callable[[Session, RecordT], dict[str, Any]]
+    before: dict[str, Any]  # the record's values before the update
+    levels: dict[str, SecurityLevel]  # its custom fields' levels
+
+    @property
+    def given(self) -> set[str]:
+        """The fields the update changes; the others stay as they are."""
+        return self.data.model_fields_set
+
+    @property
+    def object_type(self) -> str:
+        return OBJECT_TYPE_OF_KIND[self.record_kind].key
+
+    def check_owner_and_team(self) -> None:
+        """Check a new owner or team (see :func:`check_owner_and_team`)."""
+        if "owner_id" in self.given or "team_id" in self.given:
+            check_owner_and_team(
+                self.uow.session,
+                self.actor,
+                self.object_type,
+                Action.UPDATE,
+                self.record.owner_id,
+                self.record.team_id,
+            )
+
+    def set_shared_fields(self) -> None:
+        """Set the custom fields, phones and emails, and tags the update gives. Phones and emails
+        are replaced together, so an update that gives only one of them keeps the other."""
+        session, record, data, given = self.uow.session, self.record, self.data, self.given
+        if "custom_fields" in given:
+            record.custom_fields = clean_values(
+                session, self.record_kind, data.custom_fields, record.custom_fields
+            )
+        phones, emails = points_as_input(self.before)
+        if "phones" in given or "emails" in given:
+            phones = data.phones if "phones" in given else phones
+            emails = data.emails if "emails" in given else emails
+            set_contact_points(session, self.record_kind, record.id, phones, emails)
+        if "tag_ids" in given:
+            set_tags(session, self.record_kind, record.id, check_tags(session, data.tag_ids))
+
+    def finish(self, name: str) -> dict[str, Any]:
+        """Audit what changed, stamp who changed it, tell a new owner (``name`` names the record
+        in the notice), and return the record's values after the update."""
+        session, record = self.uow.session, self.record
+        flush(session)
+        after = self.values_of(session, record)
+        change_log = diff(audit_snapshot(self.before), audit_snapshot(after))
+        if not change_log:
+            return after
+        record.updated_by = self.actor.user_id
+        record.updated_at = utc_now()  # phones, emails, tags and jobs live in other tables
+        flush(session)
+        record_change(self.uow, self.actor, AuditAction.UPDATE, self.object_type, record.id, change_log)
+        if "owner_id" in change_log:
+            notify_new_owner(self.uow, self.actor, self.record_kind, record.id, name, record.owner_id)
+        return self.values_of(session, record)
+
+
+def begin_update(
+    uow: UnitOfWork,
+    actor: Actor,
+    record: RecordT,
+    record_kind: str,
+    data: AccountUpdate | ContactUpdate,
+    columns: Sequence[str],
+    values_of: Callable[[Session, RecordT], dict[str, Any]],
+    expected_version: int | None,
+) -> RecordUpdate[RecordT]:
+    """Start updating an account or contact the actor may update: check the version, refuse
+    fields above the actor's clearance, and set the given ``columns`` on the record. The caller
+    then checks its own rules and goes on with the :class:`RecordUpdate` it gets back."""
+    check_version(record, expected_version)
+    session = uow.session
+    before = values_of(session, record)
+    object_type = OBJECT_TYPE_OF_KIND[record_kind].key
+    levels = custom_levels(session, object_type)
+    given = data.model_fields_set
+    refuse_hidden_fields(actor, object_type, given, data.custom_fields, levels)
+    for name in columns:
+        if name in given:
+            setattr(record, name, plain(getattr(data, name)))
+    return RecordUpdate(uow, actor, record, record_kind, data, values_of, before, levels)
 
 
 # ---------------------------------------------------------------- phones and emails
