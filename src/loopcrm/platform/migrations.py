@@ -57,7 +57,8 @@ def include_in_comparison(
     full-text indexes that migrations create by hand because no model can describe them.
 
     Those are SQLite's virtual tables (FTS5) with their shadow tables, and PostgreSQL indexes over
-    ``to_tsvector(...)`` expressions. Everything else is compared as usual.
+    ``to_tsvector(...)`` expressions, its stored ``tsvector`` columns and their GIN indexes.
+    Everything else is compared as usual.
     """
     if connection.dialect.name == "sqlite":
         rows = connection.exec_driver_sql("PRAGMA table_list").all()
@@ -66,10 +67,17 @@ def include_in_comparison(
         rows = connection.execute(
             text(
                 "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
-                "AND strpos(indexdef, 'to_tsvector(') > 0"
+                "AND (strpos(indexdef, 'to_tsvector(') > 0 OR strpos(indexdef, ' USING gin ') > 0)"
             )
         ).all()
         hidden = {("index", row[0]) for row in rows}
+        vectors = connection.execute(
+            text(
+                "SELECT DISTINCT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND data_type = 'tsvector'"
+            )
+        ).all()
+        hidden |= {("column", row[0]) for row in vectors}
     else:
         hidden = set()
     return lambda name, type_, parent_names: (type_, name) not in hidden

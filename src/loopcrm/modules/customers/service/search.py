@@ -5,8 +5,9 @@ Names and public identifiers live in each record's ``search_text``: space-separa
 by :func:`loopcrm.modules.customers.service.records.build_search_text`, among them every suffix
 of a Hanzi name and its pinyin, so "any part of the name" becomes "the beginning of a term". A
 full-text index answers prefix queries over these terms: an FTS5 table per record table on
-SQLite (``accounts_search``, ``contacts_search``), a GIN index over
-``to_tsvector('simple', search_text)`` on PostgreSQL (migration ``20261123_customers_search``).
+SQLite (``accounts_search``, ``contacts_search``), a GIN index over the stored column
+``search_vector`` (``to_tsvector('simple', search_text)``) on PostgreSQL (migrations
+``20261123_customers_search``, ``20261202_customers_search_speed``).
 
 A query is split into words at spaces; every word must match (AND). A word matches a record when
 each of its letter, digit and Hanzi runs begins a term of the record (``wang.fang`` → ``wang*``
@@ -210,8 +211,10 @@ def _text_match(
 ) -> ColumnElement[bool]:
     """Every term begins a term of the record's ``search_text``, through the full-text index."""
     if session.get_bind().dialect.name == "postgresql":
+        # The stored vector (migration 20261202_customers_search_speed): a walk of the records
+        # newest first tests a stored value instead of computing each record's vector.
         query = " & ".join(f"'{term}':*" for term in terms)
-        vector = func.to_tsvector(literal_column("'simple'"), model.search_text)
+        vector: ColumnElement[Any] = literal_column(f"{model.__tablename__}.search_vector")
         return vector.op("@@")(func.to_tsquery(literal_column("'simple'"), query))
     name = f"{model.__tablename__}_search"
     index = table(name, column("rowid"), column(name))
