@@ -6,6 +6,7 @@ its ``models`` import when it adds tables.
 
 from loopcrm.modules.activities import models as activities_models
 from loopcrm.modules.cdp import models as cdp_models
+from loopcrm.modules.cdp.identity import models as cdp_identity_models
 from loopcrm.modules.customers import models as customers_models
 from loopcrm.platform.audit import models as audit_models
 from loopcrm.platform.auth import models as auth_models
@@ -20,6 +21,7 @@ __all__ = [
     "activities_models",
     "audit_models",
     "auth_models",
+    "cdp_identity_models",
     "cdp_models",
     "customers_models",
     "http_models",

@@ -1,0 +1,345 @@
+"""The identity graph's use cases — the only entry the ingestion, the identity job, the API and
+other modules use (``from loopcrm.modules.cdp.identity import service as identity``).
+
+``resolve`` and ``resolve_many`` are the pipeline's: they run as the system, for messages that
+were already accepted. Merging, unmerging and reading profiles are people's actions and check
+the actor's rights on profiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from loopcrm.modules.cdp.identity.graph import IdentityGraph
+from loopcrm.modules.cdp.identity.models import (
+    IdentityLink,
+    MergeReason,
+    Profile,
+    ProfileMerge,
+    TraitStrategy,
+    TraitStrategySetting,
+)
+from loopcrm.modules.cdp.identity.rules import (
+    consent_of_message,
+    identifiers_of_message,
+    normalize_identifier,
+)
+from loopcrm.modules.cdp.identity.schemas import (
+    Identifier,
+    IdentityOut,
+    MergeIn,
+    MergeOut,
+    Observation,
+    ProfileOut,
+    Resolution,
+    TraitStrategyIn,
+)
+from loopcrm.platform.audit.models import AuditAction
+from loopcrm.platform.audit.service import record_change
+from loopcrm.platform.db import utc_now
+from loopcrm.platform.errors import Conflict, NotFound
+from loopcrm.platform.permissions import (
+    Action,
+    Actor,
+    ObjectType,
+    Scope,
+    SecurityLevel,
+    register_object_type,
+    require,
+)
+from loopcrm.platform.unit_of_work import UnitOfWork
+
+_EVERYTHING = {action: Scope.ALL for action in Action}
+_READ_ALL = {Action.READ: Scope.ALL}
+# Profiles are the marketing team's material: marketers and admins merge and unmerge them;
+# everyone who analyses or serves customers reads them. Sales reps work from CRM contacts.
+PROFILE = register_object_type(
+    ObjectType(
+        key="profile",
+        label="Profiles",
+        default_grants={
+            "admin": _EVERYTHING,
+            "marketer": {Action.READ: Scope.ALL, Action.UPDATE: Scope.ALL},
+            "analyst": _READ_ALL,
+            "service_agent": _READ_ALL,
+            "sales_manager": _READ_ALL,
+        },
+        field_levels={"identities": SecurityLevel.INTERNAL, "traits": SecurityLevel.INTERNAL},
+    )
+)
+
+__all__ = [
+    "PROFILE",
+    "consent_of_message",
+    "current_profile_id",
+    "find_profile",
+    "get_profile",
+    "identifiers_of_message",
+    "list_merges",
+    "merge_profiles",
+    "profile_ids_of",
+    "resolve",
+    "resolve_many",
+    "set_trait_strategy",
+    "trait_strategies",
+    "unmerge",
+]
+
+
+def _normalized(identifiers: Iterable[Identifier | tuple[str, Any]]) -> tuple[Identifier, ...]:
+    found = (normalize_identifier(kind, value) for kind, value in identifiers)
+    return tuple(identifier for identifier in found if identifier is not None)
+
+
+def resolve(
+    uow: UnitOfWork,
+    identifiers: Iterable[Identifier | tuple[str, Any]],
+    traits: Mapping[str, Any] | None,
+    at: datetime,
+    *,
+    consent: Mapping[str, bool] | None = None,
+) -> Resolution | None:
+    """Find or make the profile of one message and record what it says (CDP_CONTRACT.md rules).
+
+    Identifiers may be raw (``("phone", "138 1234 5678")``): they are normalised and blocked
+    values are dropped. None when no identifier counts, so nothing is written.
+    """
+    observation = Observation(_normalized(identifiers), at, dict(traits or {}), dict(consent or {}))
+    with uow:
+        resolution = IdentityGraph(uow.session).resolve(observation)
+        uow.commit()
+    return resolution
+
+
+def resolve_many(uow: UnitOfWork, observations: Sequence[Observation]) -> list[Resolution | None]:
+    """Resolve a batch of messages in order, in one transaction; one answer per message.
+
+    The batch's identifiers are looked up together, and profiles touched by many messages are
+    written once, which is what makes identity processing keep up with ingestion. The
+    observations' identifiers must already be normalised (``identifiers_of_message`` does it).
+    """
+    with uow:
+        resolutions = resolve_observations(uow, observations)
+        uow.commit()
+    return resolutions
+
+
+def resolve_observations(uow: UnitOfWork, observations: Sequence[Observation]) -> list[Resolution | None]:
+    """``resolve_many`` inside the caller's active transaction (the identity job's, which the
+    worker commits together with the cursor)."""
+    graph = IdentityGraph(uow.session)
+    graph.prefetch(identifier for observation in observations for identifier in observation.identifiers)
+    resolutions = [graph.resolve(observation) for observation in observations]
+    uow.session.flush()
+    return resolutions
+
+
+def _profile_out(uow: UnitOfWork, profile: Profile) -> ProfileOut:
+    links = uow.session.scalars(
+        select(IdentityLink)
+        .where(IdentityLink.profile_id == profile.id, IdentityLink.valid_to.is_(None))
+        .order_by(IdentityLink.type, IdentityLink.value)
+    )
+    return ProfileOut(
+        id=profile.id,
+        traits=dict(profile.traits),
+        consent={category: statement["granted"] for category, statement in profile.consent.items()},
+        first_seen_at=profile.first_seen_at,
+        last_seen_at=profile.last_seen_at,
+        merged_into=profile.merged_into,
+        identities=[
+            IdentityOut(type=link.type, value=link.value, first_seen_at=link.first_seen_at) for link in links
+        ],
+        version=profile.version,
+    )
+
+
+def _merge_out(record: ProfileMerge) -> MergeOut:
+    return MergeOut(
+        id=record.id,
+        survivor_id=record.survivor_id,
+        merged_id=record.merged_id,
+        reason=MergeReason(record.reason),
+        note=record.note,
+        merged_at=record.merged_at,
+        merged_by=record.created_by,
+        undone_at=record.undone_at,
+        undone_by=record.undone_by,
+    )
+
+
+def _load_profile(uow: UnitOfWork, profile_id: str) -> Profile:
+    profile = uow.session.get(Profile, profile_id)
+    if profile is None:
+        raise NotFound("Profile {profile_id} was not found.", profile_id=profile_id)
+    return profile
+
+
+def get_profile(uow: UnitOfWork, actor: Actor, profile_id: str) -> ProfileOut:
+    """A profile as stored, with its current identities; a merged one shows ``merged_into``."""
+    require(actor, PROFILE.key, Action.READ)
+    with uow:
+        return _profile_out(uow, _load_profile(uow, profile_id))
+
+
+def find_profile(uow: UnitOfWork, actor: Actor, identity_type: str, value: Any) -> ProfileOut | None:
+    """The live profile an identifier currently belongs to, if any (the value is normalised)."""
+    require(actor, PROFILE.key, Action.READ)
+    identifier = normalize_identifier(identity_type, value)
+    if identifier is None:
+        return None
+    with uow:
+        profile_id = uow.session.scalar(
+            select(IdentityLink.profile_id).where(
+                IdentityLink.type == identifier.type,
+                IdentityLink.value == identifier.value,
+                IdentityLink.valid_to.is_(None),
+            )
+        )
+        return None if profile_id is None else _profile_out(uow, _load_profile(uow, profile_id))
+
+
+def current_profile_id(uow: UnitOfWork, profile_id: str) -> str:
+    """The live profile that ``profile_id`` stands for now: itself, or its survivor after merges.
+
+    Events keep the profile they were resolved to; readers map it through this redirect.
+    """
+    with uow:
+        seen = {profile_id}
+        current = profile_id
+        while (
+            target := uow.session.scalar(select(Profile.merged_into).where(Profile.id == current))
+        ) is not None:
+            if target in seen:  # a cycle cannot be made by merge; refuse to loop if data is damaged
+                break
+            seen.add(target)
+            current = target
+        return current
+
+
+def profile_ids_of(uow: UnitOfWork, profile_id: str) -> set[str]:
+    """``profile_id`` and every profile currently merged into it, directly or through others.
+
+    The event log's attribution hook: a profile's events are those whose ``profile_id`` is in this
+    set. A merge or an unmerge changes the set, never the events, so unmerging restores the
+    attribution exactly.
+    """
+    with uow:
+        found = {profile_id}
+        frontier = [profile_id]
+        while frontier:
+            rows = uow.session.scalars(select(Profile.id).where(Profile.merged_into.in_(frontier)))
+            frontier = [row for row in rows if row not in found]
+            found.update(frontier)
+        return found
+
+
+def merge_profiles(uow: UnitOfWork, actor: Actor, request: MergeIn) -> MergeOut:
+    """Merge two profiles a person knows to be one, with the reason; refused when the rules
+    forbid it (a profile already merged, or two user ids, two unionids, too many emails)."""
+    return _merge(uow, actor, request, MergeReason.MANUAL)
+
+
+def merge_matched_profiles(uow: UnitOfWork, actor: Actor, request: MergeIn) -> MergeOut:
+    """The probabilistic matcher's merge: the same rules as a manual merge, recorded as such."""
+    return _merge(uow, actor, request, MergeReason.PROBABILISTIC)
+
+
+def _merge(uow: UnitOfWork, actor: Actor, request: MergeIn, reason: MergeReason) -> MergeOut:
+    require(actor, PROFILE.key, Action.UPDATE)
+    if request.survivor_id == request.merged_id:
+        raise Conflict("A profile cannot be merged into itself.")
+    with uow:
+        survivor = _load_profile(uow, request.survivor_id)
+        merged = _load_profile(uow, request.merged_id)
+        if survivor.merged_into is not None or merged.merged_into is not None:
+            raise Conflict("One of these profiles was already merged into another.")
+        graph = IdentityGraph(uow.session)
+        graph.load_profiles([survivor.id, merged.id])
+        if graph.breaks_limits([], [survivor, merged]):
+            raise Conflict(
+                "These profiles cannot be merged: together they would have more identifiers of one "
+                "type than one person may have, such as two user ids."
+            )
+        record = graph.merge(survivor, merged, reason, actor_id=actor.user_id, note=request.note)
+        uow.session.flush()
+        record_change(
+            uow,
+            actor,
+            AuditAction.UPDATE,
+            PROFILE.key,
+            survivor.id,
+            {"merged_profile": [None, merged.id], "merge_reason": [None, reason.value]},
+        )
+        result = _merge_out(record)
+        uow.commit()
+    return result
+
+
+def unmerge(uow: UnitOfWork, actor: Actor, merge_id: str) -> MergeOut:
+    """Undo a merge: both profiles get back their identities, traits and consent, and the merged
+    profile its own events again (its redirect ends). The merge stays recorded, marked undone."""
+    require(actor, PROFILE.key, Action.UPDATE)
+    with uow:
+        record = uow.session.get(ProfileMerge, merge_id)
+        if record is None:
+            raise NotFound("Merge {merge_id} was not found.", merge_id=merge_id)
+        IdentityGraph(uow.session).unmerge(record, actor_id=actor.user_id)
+        uow.session.flush()
+        record_change(
+            uow,
+            actor,
+            AuditAction.UPDATE,
+            PROFILE.key,
+            record.survivor_id,
+            {"merged_profile": [record.merged_id, None]},
+        )
+        result = _merge_out(record)
+        uow.commit()
+    return result
+
+
+def list_merges(uow: UnitOfWork, actor: Actor, profile_id: str) -> list[MergeOut]:
+    """Every merge a profile took part in, as survivor or as merged, newest first."""
+    require(actor, PROFILE.key, Action.READ)
+    with uow:
+        records = uow.session.scalars(
+            select(ProfileMerge)
+            .where((ProfileMerge.survivor_id == profile_id) | (ProfileMerge.merged_id == profile_id))
+            .order_by(ProfileMerge.merged_at.desc(), ProfileMerge.id.desc())
+        )
+        return [_merge_out(record) for record in records]
+
+
+def trait_strategies(uow: UnitOfWork) -> dict[str, TraitStrategy]:
+    """The strategy of every trait that has one set; all others use LATEST."""
+    with uow:
+        rows = uow.session.execute(select(TraitStrategySetting.trait, TraitStrategySetting.strategy))
+        return {trait: TraitStrategy(strategy) for trait, strategy in rows}
+
+
+def set_trait_strategy(uow: UnitOfWork, actor: Actor, request: TraitStrategyIn) -> None:
+    """Choose how one trait combines from now on (setting LATEST removes nothing: it is stored)."""
+    require(actor, PROFILE.key, Action.UPDATE)
+    with uow:
+        setting = uow.session.get(TraitStrategySetting, request.trait)
+        before = None if setting is None else setting.strategy
+        if setting is None:
+            setting = TraitStrategySetting(trait=request.trait, strategy=request.strategy.value)
+            uow.session.add(setting)
+        setting.strategy = request.strategy.value
+        setting.updated_by = actor.user_id
+        setting.updated_at = utc_now()
+        record_change(
+            uow,
+            actor,
+            AuditAction.UPDATE,
+            "trait_strategy",
+            None,
+            {request.trait: [before, setting.strategy]},
+        )
+        uow.commit()
