@@ -108,10 +108,11 @@ def readable_columns(session: Session, actor: Actor, record_kind: str) -> list[s
     return [key for key, level in _levels(session, record_kind).items() if level <= actor.clearance]
 
 
-def default_columns(session: Session, actor: Actor, record_kind: str) -> list[str]:
-    """The default columns ``actor`` may see (a role below the phones' level has none of them)."""
-    readable = set(readable_columns(session, actor, record_kind))
-    return [key for key in DEFAULT_COLUMNS[record_kind] if key in readable]
+def default_columns(record_kind: str) -> list[str]:
+    """The columns of a list or view that chose none. They are the same for every reader: a
+    column above the reader's clearance shows "hidden" in each row, as the lists always did, so
+    a list never looks complete when it is not; only a chosen column must be one they may see."""
+    return list(DEFAULT_COLUMNS[record_kind])
 
 
 def ordered(record_kind: str, columns: Sequence[str]) -> list[str]:
@@ -161,5 +162,21 @@ def list_column_choices(uow: UnitOfWork, actor: Actor, record_kind: RecordKind) 
         return ListColumnsOut(
             record_kind=record_kind,
             columns=readable_columns(uow.session, actor, record_kind.value),
-            default=default_columns(uow.session, actor, record_kind.value),
+            default=default_columns(record_kind.value),
         )
+
+
+def choose_columns(
+    uow: UnitOfWork,
+    actor: Actor,
+    record_kind: RecordKind,
+    columns: Sequence[str],
+    *,
+    parameter: str = "column",
+) -> list[str]:
+    """The columns a list page was asked for, checked as :func:`check_columns` does (the page's
+    ``column=`` parameters name the errors); none asked means the reader's default columns."""
+    require(actor, OBJECT_TYPE_OF_KIND[record_kind.value].key, Action.READ)
+    with uow:
+        chosen = check_columns(uow.session, actor, record_kind.value, columns, parameter=parameter)
+        return chosen or default_columns(record_kind.value)

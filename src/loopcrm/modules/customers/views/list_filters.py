@@ -30,6 +30,8 @@ from loopcrm.platform.i18n import N_, Translator
 # Rows of the filter bar beyond the conditions already set; more than the service's 20
 # conditions is refused there.
 MAX_ROWS = 20
+# Columns read from a link, as many as a saved view keeps.
+MAX_COLUMNS = 40
 _NO_VALUE_OPERATORS = frozenset({"empty", "not_empty"})
 _BOOLEAN_NAMES = {"true": N_("Yes"), "false": N_("No")}
 
@@ -146,38 +148,47 @@ def row_of(condition: str, fields: Mapping[str, FilterField]) -> FilterRow:
 
 @dataclass
 class ListRequest:
-    """What a list page was asked for: search text, conditions, sort, a saved view, deleted records."""
+    """What a list page was asked for: search text, conditions, sort, columns, a saved view,
+    deleted records."""
 
     q: str = ""
     rows: list[FilterRow] = field(default_factory=list)
     conditions: list[str] = field(default_factory=list)
     sort: str = ""
+    columns: list[str] = field(default_factory=list)  # as asked, not yet checked; none: the default
     view_id: str = ""
     include_deleted: bool = False
     cursor: str = ""
     extra_blank_rows: int = 1
+    is_choosing_columns: bool = False  # the column chooser stays open (after moving a column)
 
     @classmethod
     def read(
         cls, params: QueryParams, fields: Mapping[str, FilterField], views: Sequence[SavedViewOut]
     ) -> ListRequest:
         """Conditions come from ``filter=`` (links, the API's form) and from the rows of the filter
-        bar (``f_field``/``f_op``/``f_value``); a saved view alone fills the bar with its own."""
+        bar (``f_field``/``f_op``/``f_value``); a saved view alone fills the bar and the columns
+        with its own."""
         view_id = params.get("view_id", "")
-        explicit = any(name in params for name in ("q", "filter", "f_field", "sort"))
+        explicit = any(name in params for name in ("q", "filter", "f_field", "sort", "column"))
         view = next((view for view in views if view.id == view_id), None)
         request = cls(
             view_id=view.id if view else "",
             include_deleted=params.get("deleted") == "1",
             cursor=params.get("cursor", ""),
+            is_choosing_columns=params.get("choose") == "columns",
         )
         if view is not None and not explicit:
             request.q = view.q or ""
             request.sort = view.sort or ""
+            request.columns = list(view.columns)
             request.rows = [row_of(condition, fields) for condition in view.filters]
         else:
             request.q = params.get("q", "").strip()
             request.sort = params.get("sort", "").strip()
+            request.columns = [name.strip() for name in params.getlist("column") if name.strip()][
+                :MAX_COLUMNS
+            ]
             request.rows = [row_of(condition, fields) for condition in params.getlist("filter") if condition]
             request.rows += _submitted_rows(params)
         request.rows = request.rows[:MAX_ROWS]
@@ -192,9 +203,16 @@ class ListRequest:
         return [*self.rows, *([FilterRow()] * self.extra_blank_rows)]
 
     def query(
-        self, *, cursor: str | None = None, sort: str | None = None, view: bool = True
+        self,
+        *,
+        cursor: str | None = None,
+        sort: str | None = None,
+        view: bool = True,
+        columns: bool = True,
+        choosing: bool = False,
     ) -> list[tuple[str, str]]:
-        """The query of this list as ``filter=`` pairs, for links: sorting, pages, export."""
+        """The query of this list as ``filter=`` and ``column=`` pairs, for links: sorting, pages,
+        export; ``columns=False`` leaves the columns out (back to the default ones)."""
         pairs: list[tuple[str, str]] = []
         if self.q:
             pairs.append(("q", self.q))
@@ -202,12 +220,16 @@ class ListRequest:
         chosen_sort = self.sort if sort is None else sort
         if chosen_sort:
             pairs.append(("sort", chosen_sort))
+        if columns:
+            pairs += [("column", column) for column in self.columns]
         if self.include_deleted:
             pairs.append(("deleted", "1"))
         if view and self.view_id:
             pairs.append(("view_id", self.view_id))
         if cursor:
             pairs.append(("cursor", cursor))
+        if choosing:
+            pairs.append(("choose", "columns"))
         return pairs
 
     def url(self, path: str, **options: str | bool | None) -> str:

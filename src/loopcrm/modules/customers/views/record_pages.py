@@ -51,8 +51,9 @@ class RecordKindPages:
     new_label: str  # the "new record" button, English msgid
     field_names: Mapping[str, str]  # field key → English msgid
     filter_fields: tuple[str, ...]  # built-in fields the filter bar offers
+    name_column: str  # the column of the record's name (the link to it), first in every list
     name_sort: str  # the field the name column sorts on
-    sortable_columns: tuple[str, ...]  # column keys with a sort link
+    sortable_columns: tuple[str, ...]  # other column keys whose header sorts the list
 
     @property
     def segment(self) -> str:
@@ -63,6 +64,10 @@ class RecordKindPages:
         return f"{self.path}/{record_id}"
 
 
+# Columns of both kinds whose header sorts the list: the plain fields a list can sort on (owner,
+# tags, phones and emails sort on nothing a reader would recognise).
+_SORTABLE_COMMON_COLUMNS = ("province", "city", "source", "external_id", "created_at", "updated_at")
+
 ACCOUNT_PAGES = RecordKindPages(
     kind="account",
     path="/customers/accounts",
@@ -70,8 +75,19 @@ ACCOUNT_PAGES = RecordKindPages(
     new_label=N_("New account"),
     field_names=ACCOUNT_FIELD_NAMES,
     filter_fields=ACCOUNT_FILTER_FIELDS,
+    name_column="name",
     name_sort="name",
-    sortable_columns=("name", "city", "industry", "updated_at"),
+    sortable_columns=(
+        "name_en",
+        "credit_code",
+        "industry",
+        "employee_count",
+        "annual_revenue",
+        "website",
+        "legal_representative",
+        "operating_status",
+        *_SORTABLE_COMMON_COLUMNS,
+    ),
 )
 CONTACT_PAGES = RecordKindPages(
     kind="contact",
@@ -80,8 +96,22 @@ CONTACT_PAGES = RecordKindPages(
     new_label=N_("New contact"),
     field_names=CONTACT_FIELD_NAMES,
     filter_fields=CONTACT_FILTER_FIELDS,
+    name_column="full_name",
     name_sort="name_pinyin",  # 王芳 sorts under W, next to Wang Fang
-    sortable_columns=("name_pinyin", "city", "title", "updated_at"),
+    sortable_columns=(
+        "family_name",
+        "given_name",
+        "gender",
+        "title",
+        "department",
+        "wechat_id",
+        "address",
+        "birthday",
+        "email_opt_in",
+        "sms_opt_in",
+        "wechat_opt_in",
+        *_SORTABLE_COMMON_COLUMNS,
+    ),
 )
 PAGES_OF_KIND = {"account": ACCOUNT_PAGES, "contact": CONTACT_PAGES}
 

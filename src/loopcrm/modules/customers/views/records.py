@@ -1,5 +1,5 @@
-"""The lists of accounts and contacts: filter bar, search, sortable columns, saved views, bulk
-actions, deleted records and their restore, and the link to the export.
+"""The lists of accounts and contacts: filter bar, search, sortable columns the reader chooses,
+saved views, bulk actions, deleted records and their restore, and the link to the export.
 
 Both lists are one implementation over :class:`RecordKindPages`; the record pages themselves
 (detail, forms) live in ``accounts.py`` and ``contacts.py``.
@@ -7,6 +7,7 @@ Both lists are one implementation over :class:`RecordKindPages`; the record page
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -16,9 +17,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from loopcrm.modules.customers import service as customers
+from loopcrm.modules.customers.models import RecordKind
 from loopcrm.modules.customers.schemas import BulkAction, ListQuery, SavedViewCreate
+from loopcrm.modules.customers.service import list_columns as columns_service
 from loopcrm.modules.customers.service.imports import IMPORT
-from loopcrm.modules.customers.views.labels import BULK_ACTION_NAMES, INDUSTRY_NAMES
+from loopcrm.modules.customers.views.labels import (
+    BULK_ACTION_NAMES,
+    GENDER_NAMES,
+    INDUSTRY_NAMES,
+    OPERATING_STATUS_NAMES,
+    SOURCE_NAMES,
+)
+from loopcrm.modules.customers.views.list_columns import chooser_columns, list_columns, moved
 from loopcrm.modules.customers.views.list_filters import (
     ListRequest,
     filter_fields,
@@ -52,6 +62,15 @@ def customers_home(request: Request, page: Viewer) -> Response:
     return redirect(request, ACCOUNT_PAGES.path)
 
 
+# Column names of the vocabularies a list shows by name, stored value → msgid.
+_VALUE_NAMES = {
+    "industry": INDUSTRY_NAMES,
+    "operating_status": OPERATING_STATUS_NAMES,
+    "source": SOURCE_NAMES,
+    "gender": GENDER_NAMES,
+}
+
+
 def _list_page(request: Request, page: WebPage, kind: RecordKindPages) -> Response:
     actor = page.actor
     offered = choices(page)
@@ -60,6 +79,25 @@ def _list_page(request: Request, page: WebPage, kind: RecordKindPages) -> Respon
     views = customers.list_views(page.uow(), actor, kind.kind)
     wanted = ListRequest.read(request.query_params, fields, views)
     errors = FormState(fields=frozenset({"q"}))
+    offered_columns = columns_service.list_column_choices(page.uow(), actor, RecordKind(kind.kind))
+    shown_keys = offered_columns.default
+    try:
+        if wanted.columns:
+            shown_keys = columns_service.choose_columns(
+                page.uow(), actor, RecordKind(kind.kind), wanted.columns
+            )
+    except ValidationFailed as error:  # a link with unknown or hidden columns: the default ones
+        errors.add_refusal(error, page.translator)
+        wanted.columns = []
+    shown = list_columns(shown_keys, kind, page.translator, custom)
+    column_choices = chooser_columns(
+        shown, list_columns(offered_columns.columns, kind, page.translator, custom)
+    )
+    for parameter, step in (("column_up", -1), ("column_down", 1)):
+        if parameter in request.query_params:  # a move button of the chooser: its columns, one moved
+            ticked = [column.key for column, is_shown in column_choices if is_shown]
+            order = moved(ticked, request.query_params[parameter], step)
+            return redirect(request, replace(wanted, columns=order).url(kind.path, choosing=True))
     items: list[Any] = []
     next_cursor = None
     try:
@@ -87,6 +125,11 @@ def _list_page(request: Request, page: WebPage, kind: RecordKindPages) -> Respon
             "operators": operator_choices(page.translator),
             "choices": offered,
             "custom_fields": shown_custom,
+            "columns": shown,
+            "column_choices": column_choices,
+            "default_columns_url": wanted.url(kind.path, columns=False, choosing=True),
+            "value_names": _VALUE_NAMES,
+            "user_names": offered.user_names,
             "views": views,
             "selected_view": next((view for view in views if view.id == wanted.view_id), None),
             "next_url": wanted.url(kind.path, cursor=next_cursor) if next_cursor else None,
@@ -179,6 +222,7 @@ def _save_view(request: Request, page: WebPage, form: Any, kind: RecordKindPages
             is_shared=form.get("is_shared") == "on",
             filters=[str(value) for value in form.getlist("filter") if str(value)],
             sort=str(form.get("sort") or "") or None,
+            columns=[str(value) for value in form.getlist("column") if str(value)],
             q=str(form.get("q") or "") or None,
         )
         saved = customers.save_view(page.uow(), page.actor, data)
