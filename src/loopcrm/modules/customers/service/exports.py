@@ -25,6 +25,9 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from loopcrm.modules.customers.models import CustomFieldDefinition, CustomFieldKind, RecordKind
 from loopcrm.modules.customers.schemas import AccountOut, ContactOut, ListQuery
@@ -46,10 +49,12 @@ from loopcrm.platform.pagination import MAX_PAGE_SIZE
 from loopcrm.platform.permissions import Action, Actor, SecurityLevel, require
 from loopcrm.platform.unit_of_work import UnitOfWork
 
-# A spreadsheet treats a cell starting with one of these as a formula; such text is exported
-# with a leading apostrophe (OWASP "CSV injection"), except plain numbers and phone numbers.
+# A spreadsheet opening a CSV treats a cell starting with one of these as a formula (OWASP "CSV
+# injection"); such text gets a leading apostrophe in CSV, unless it is one of the shapes below.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^[+-]?[\d\s().-]+$")
+# E.164 phone numbers ("+" and at most 15 digits), alone or joined as the phones column joins them,
+# and plain signed numbers: without a letter there is no function and no cell reference to run.
+_INERT_TEXT = re.compile(r"^(?:\+\d{1,15}(?:; \+\d{1,15})*|[+-]?\d+(?:\.\d+)?)$")
 STREAM_CHUNK_BYTES = 64 * 1024
 
 
@@ -82,8 +87,17 @@ class Download:
 
 
 def spreadsheet_text(value: str) -> str:
-    """Text a spreadsheet will show as text, never run as a formula."""
-    if value.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.match(value):
+    """CSV text a spreadsheet will not run as a formula: OWASP's leading apostrophe where needed.
+
+    CSV has no cell types, so the apostrophe is the only guard, and it becomes part of the data
+    for every other reader (our own importer reads an exported ``'+86…`` as a bad phone). So text
+    that cannot carry a formula keeps its exact value: an E.164 phone (``+`` and digits only, or
+    several joined by ``"; "``) and a plain signed number hold no letter, hence no function, cell
+    reference or DDE call; at worst a spreadsheet shows them as the number they are. Anything
+    else starting with ``= + - @``, a tab or a carriage return is quoted, ``-1-2`` included
+    (a spreadsheet would compute it). XLSX needs none of this: see :func:`xlsx_chunks`.
+    """
+    if value.startswith(_FORMULA_STARTS) and not _INERT_TEXT.match(value):
         return "'" + value
     return value
 
@@ -117,13 +131,17 @@ def _csv_cell(value: Any) -> str:
 def xlsx_chunks(
     title: str, header: Sequence[str], pages: Iterable[Iterable[Sequence[Any]]]
 ) -> Iterator[bytes]:
-    """An XLSX workbook of one sheet, built in openpyxl's write-only mode and then streamed."""
+    """An XLSX workbook of one sheet, built in openpyxl's write-only mode and then streamed.
+
+    Every text is written as a text cell, so ``=HYPERLINK(…)`` is shown, never run, and no
+    apostrophe is added (in XLSX it would be part of the value, unlike CSV's guard).
+    """
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
-    sheet.append([spreadsheet_text(str(cell)) for cell in header])
+    sheet.append([_xlsx_text(sheet, str(cell)) for cell in header])
     for page in pages:
         for row in page:
-            sheet.append([_xlsx_cell(cell) for cell in row])
+            sheet.append([_xlsx_cell(sheet, cell) for cell in row])
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as stored:
         workbook.save(stored)
         stored.seek(0)
@@ -131,9 +149,17 @@ def xlsx_chunks(
             yield chunk
 
 
-def _xlsx_cell(value: Any) -> Any:
+def _xlsx_text(sheet: WriteOnlyWorksheet, value: str) -> Cell:
+    """A cell holding ``value`` as text: openpyxl would store a string starting with ``=`` as a
+    formula (and ``#N/A`` as an error), so the cell's type is set to string after the value."""
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
+
+
+def _xlsx_cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
     if isinstance(value, str):
-        return spreadsheet_text(value)
+        return _xlsx_text(sheet, value)
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, datetime):

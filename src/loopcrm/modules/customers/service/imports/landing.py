@@ -33,11 +33,9 @@ from loopcrm.modules.customers.models import (
     ContactPointKind,
     ContactPointLabel,
     CustomFieldDefinition,
-    Employment,
     ImportRowOutcome,
     RecordKind,
     Tag,
-    Tagging,
     UpsertKey,
 )
 from loopcrm.modules.customers.names import display_name, pinyin_keys
@@ -64,6 +62,7 @@ from loopcrm.modules.customers.service.imports.rows import (
     schema_notes,
     stored_points,
 )
+from loopcrm.modules.customers.service.imports.writing import ChunkWriter, NewRecord
 from loopcrm.modules.customers.service.object_types import OBJECT_TYPE_OF_KIND, TAG
 from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import diff, json_value, record_change
@@ -86,19 +85,28 @@ class Plan:
 
 @dataclass
 class LandedRow:
-    """What became of one row. ``previous`` is what an update overwrote (for undo)."""
+    """What became of one row. ``previous`` is what an update overwrote (for undo).
+
+    The row keeps the record's state rather than the record: a record created and then updated
+    by a later row of the chunk is read back as an ORM object, and both rows report its version
+    at the end of the chunk.
+    """
 
     number: int
     cells: list[str]
     outcome: ImportRowOutcome
-    record: Any = None
+    state: _State | None = None
     problems: list[Note] = field(default_factory=list)
     warnings: list[Note] = field(default_factory=list)
     previous: dict[str, Any] | None = None
 
     @property
+    def record(self) -> Any:
+        return self.state.record if self.state is not None else None
+
+    @property
     def record_id(self) -> str | None:
-        return self.record.id if self.record is not None else None
+        return self.record.id if self.state is not None else None
 
 
 class RowRefused(Exception):
@@ -378,6 +386,7 @@ class ChunkLanding:
         self.taken: dict[tuple[str, str], str] = {}  # (credit_code | external_id, value) → record id
         self.screen = DuplicateScreen(self.session, self.kind)
         self.touched: set[str] = set()  # ids of the records the chunk created or changed
+        self.writer = ChunkWriter(self.session, actor, self.model)
 
     # ------------------------------------------------------------ the chunk
 
@@ -396,6 +405,7 @@ class ChunkLanding:
                     LandedRow(row.number, row.cells, ImportRowOutcome.REJECTED, problems=refused.notes)
                 )
         records.flush(self.session)
+        self.writer.write()
         return landed
 
     def _prefetch(self, rows: list[ParsedRow]) -> None:
@@ -743,18 +753,23 @@ class ChunkLanding:
         tag_ids = self._tag_ids(row)
         warnings = self._duplicate_warnings(model)
         columns = self.service._COLUMNS
-        record = self.model(
+        record: Any = NewRecord(
             id=new_id(),
             **{name: records.plain(getattr(model, name)) for name in columns if name != "owner_id"},
             owner_id=owner_id,
             custom_fields=custom,
             created_by=self.actor.user_id,
             updated_by=self.actor.user_id,
+            created_at=None,
+            updated_at=None,
+            deleted_at=None,
+            version=1,
         )
-        if not self.is_account and any(getattr(model, name) for name in contacts._CONSENTS):
-            record.consent_updated_at = self.now
+        if not self.is_account:
+            consents = any(getattr(model, name) for name in contacts._CONSENTS)
+            record.consent_updated_at = self.now if consents else None
         self.service.apply_derived(record)
-        self.session.add(record)
+        self.writer.add_record(record)
         phones, emails = self._add_points(record.id, _labelled(model.phones), model.emails)
         tags = self._add_tags(record.id, tag_ids)
         employments = self._add_employments(record.id, model) if not self.is_account else []
@@ -763,9 +778,7 @@ class ChunkLanding:
         self._claim_unique(record)
         self._remember(state)
         values = self._values(state)
-        record_change(
-            self.uow,
-            self.actor,
+        self.writer.add_audit_entry(
             AuditAction.CREATE,
             self.object_type.key,
             record.id,
@@ -775,7 +788,7 @@ class ChunkLanding:
                 if value not in (None, [], "", False)
             },
         )
-        return LandedRow(row.number, row.cells, ImportRowOutcome.CREATED, record, warnings=warnings)
+        return LandedRow(row.number, row.cells, ImportRowOutcome.CREATED, state, warnings=warnings)
 
     def _remember(self, state: _State) -> None:
         self.touched.add(state.record.id)
@@ -786,7 +799,9 @@ class ChunkLanding:
     def _duplicate_warnings(self, model: AccountCreate | ContactCreate) -> list[Note]:
         if not self.screen.may_match(self.screen.probe(duplicates.candidate_from_input(model))):
             return []
-        # The session flushes before the search, so rows created earlier in the chunk count too.
+        # Written (and the session flushed) before the search, so rows created earlier in the
+        # chunk count too.
+        self.writer.write_records()
         return [
             Note(
                 "duplicates",
@@ -806,10 +821,12 @@ class ChunkLanding:
             ContactPointKind.PHONE.value: [],
             ContactPointKind.EMAIL.value: [],
         }
-        for row in records.new_contact_points(self.kind, record_id, phones, emails):
-            self.session.add(row)
-            label: Any = row.label  # validated into a ContactPointLabel
-            shown[row.kind].append(ContactPointOut(value=row.value, label=label, is_primary=row.is_primary))
+        rows = records.contact_point_values(self.kind, record_id, phones, emails)
+        self.writer.add_points(rows)
+        for row in rows:
+            shown[row["kind"]].append(
+                ContactPointOut(value=row["value"], label=row["label"], is_primary=row["is_primary"])
+            )
         for kind in shown:
             shown[kind].sort(key=lambda point: not point.is_primary)
         return shown[ContactPointKind.PHONE.value], shown[ContactPointKind.EMAIL.value]
@@ -817,7 +834,7 @@ class ChunkLanding:
     def _add_tags(self, record_id: str, tag_ids: Sequence[str]) -> list[TagRef]:
         by_id = {tag.id: tag for tag in self.tags.values()}
         for tag_id in tag_ids:
-            self.session.add(Tagging(tag_id=tag_id, record_kind=self.kind, record_id=record_id))
+            self.writer.add_tagging(tag_id, self.kind, record_id)
         return sorted(
             (TagRef(id=t, name=by_id[t].name, colour=by_id[t].colour) for t in tag_ids),
             key=lambda tag: tag.name,
@@ -826,15 +843,15 @@ class ChunkLanding:
     def _add_employments(self, contact_id: str, model: ContactCreate | ContactUpdate) -> list[EmploymentOut]:
         added = []
         for employment in model.employments:
-            self.session.add(
-                Employment(
-                    contact_id=contact_id,
-                    account_id=employment.account_id,
-                    title=employment.title,
-                    started_on=employment.started_on,
-                    ended_on=employment.ended_on,
-                    is_primary=employment.is_primary,
-                )
+            self.writer.add_employment(
+                {
+                    "contact_id": contact_id,
+                    "account_id": employment.account_id,
+                    "title": employment.title,
+                    "started_on": employment.started_on,
+                    "ended_on": employment.ended_on,
+                    "is_primary": employment.is_primary,
+                }
             )
             added.append(
                 EmploymentOut(
@@ -857,6 +874,11 @@ class ChunkLanding:
     # ------------------------------------------------------------ update
 
     def _update(self, row: ParsedRow, state: _State) -> LandedRow:
+        if isinstance(state.record, NewRecord):
+            # Created earlier in the chunk: written now and read back, so the ORM updates it
+            # (one version step, as for any other record).
+            self.writer.write()
+            state.record = self.session.get(self.model, state.record.id)
         record = state.record
         if not can_reach_record(
             self.actor, self.object_type.key, Action.UPDATE, owner_id=record.owner_id, team_id=record.team_id
@@ -910,7 +932,7 @@ class ChunkLanding:
         ]
         custom_changed = custom is not None and json_value(custom) != json_value(record.custom_fields or {})
         if not (changed_columns or custom_changed or new_phones or new_emails or tag_ids or employments):
-            return LandedRow(row.number, row.cells, ImportRowOutcome.UNCHANGED, record)
+            return LandedRow(row.number, row.cells, ImportRowOutcome.UNCHANGED, state)
         if not self.is_account and not (
             changed_columns.get("family_name", record.family_name)
             or changed_columns.get("given_name", record.given_name)
@@ -976,8 +998,8 @@ class ChunkLanding:
         change_log = diff(records.audit_snapshot(before), records.audit_snapshot(self._values(state)))
         self._claim_unique(record)
         self._remember(state)
-        record_change(self.uow, self.actor, AuditAction.UPDATE, self.object_type.key, record.id, change_log)
-        return LandedRow(row.number, row.cells, ImportRowOutcome.UPDATED, record, previous=previous)
+        self.writer.add_audit_entry(AuditAction.UPDATE, self.object_type.key, record.id, change_log)
+        return LandedRow(row.number, row.cells, ImportRowOutcome.UPDATED, state, previous=previous)
 
 
 def _labelled(phones: Sequence[PhoneIn]) -> list[PhoneIn]:
