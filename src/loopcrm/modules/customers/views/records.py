@@ -82,10 +82,11 @@ def _list_page(request: Request, page: WebPage, kind: RecordKindPages) -> Respon
     offered_columns = columns_service.list_column_choices(page.uow(), actor, RecordKind(kind.kind))
     shown_keys = offered_columns.default
     try:
-        if wanted.columns:
+        if wanted.columns:  # the links of the page carry them as checked: the name first, each once
             shown_keys = columns_service.choose_columns(
                 page.uow(), actor, RecordKind(kind.kind), wanted.columns
             )
+            wanted.columns = shown_keys
     except ValidationFailed as error:  # a link with unknown or hidden columns: the default ones
         errors.add_refusal(error, page.translator)
         wanted.columns = []
