@@ -7,6 +7,7 @@ hand; process crashes, signals and racing workers are in ``test_jobs_worker.py``
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -120,6 +121,29 @@ def overtaken(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> 
         now=utc_now() + timedelta(hours=1),
         lease=timedelta(minutes=5),
     )
+    uow.session.execute(insert(EFFECTS).values(label="written by the overtaken worker"))
+
+
+@task("tests.jobs.hold_the_write_lock")
+def hold_the_write_lock(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
+    """Writes first (on SQLite that takes the database's write lock), then works for several lease
+    periods; its after-commit work is slow too, so the heartbeat still beats after the commit."""
+    uow.session.execute(insert(EFFECTS).values(label=f"attempt {context.attempt}"))
+    time.sleep(payload["seconds"])
+    uow.after_commit(lambda: time.sleep(payload["after_commit_seconds"]))
+
+
+@task("tests.jobs.taken_over_then_slow")
+def taken_over_then_slow(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
+    """Another worker takes the job over (its lease looks expired an hour later); then this run
+    works long enough for its heartbeat to find out."""
+    claim_next_job(
+        create_session_factory(uow.session.get_bind()),  # type: ignore[arg-type]
+        worker_id="thief",
+        now=utc_now() + timedelta(hours=1),
+        lease=timedelta(minutes=5),
+    )
+    time.sleep(payload["seconds"])
     uow.session.execute(insert(EFFECTS).values(label="written by the overtaken worker"))
 
 
@@ -474,6 +498,101 @@ def test_a_worker_that_lost_its_lease_rolls_back_its_handler_effects(
     assert taken_over.status is JobStatus.RUNNING
     assert taken_over.worker_id == "thief"
     assert taken_over.attempts == 2
+
+
+def lease_lost_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if "lease lost" in record.getMessage()]
+
+
+def test_a_step_longer_than_its_lease_completes_once_and_no_lease_is_reported_lost(
+    engine: Engine,
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a lease of 0.6 s and a step that writes, then works 1.5 s (on SQLite holding the write
+    # lock, so the heartbeat's renewals wait for it), and spends 0.5 s after its commit,
+    job = enqueue_committed(
+        uow_factory, "tests.jobs.hold_the_write_lock", {"seconds": 1.5, "after_commit_seconds": 0.5}
+    )
+    worker = Worker(session_factory, settings, lease=timedelta(seconds=0.6), run_scheduler=False)
+    found_by_other_worker: list[Any] = []
+
+    def look_for_work_past_the_first_lease() -> None:
+        time.sleep(1.0)
+        found_by_other_worker.append(
+            claim_next_job(session_factory, worker_id="other", now=utc_now(), lease=timedelta(minutes=1))
+        )
+
+    # when it runs while another worker looks for work after the first lease period,
+    other_worker = threading.Thread(target=look_for_work_past_the_first_lease)
+    with caplog.at_level(logging.INFO, logger="loopcrm.platform.jobs"):
+        other_worker.start()
+        outcome = worker.run_next()
+        other_worker.join()
+    again = worker.run_next()
+
+    # then the step ran once and committed, the other worker found nothing to take over, and the
+    # heartbeat that renewed after the commit did not report a lost lease.
+    assert (outcome, again) == (JobOutcome.SUCCEEDED, None)
+    assert found_by_other_worker == [None]
+    assert effect_labels(engine) == ["attempt 1"]
+    done = read_job(uow_factory, job.id)
+    assert (done.status, done.attempts, done.worker_id) == (JobStatus.SUCCEEDED, 1, worker.worker_id)
+    assert lease_lost_warnings(caplog) == []
+
+
+def test_a_heartbeat_reports_a_lease_another_worker_took_over(
+    engine: Engine,
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    job = enqueue_committed(uow_factory, "tests.jobs.taken_over_then_slow", {"seconds": 0.6})
+    worker = Worker(session_factory, settings, lease=timedelta(seconds=0.3), run_scheduler=False)
+
+    with caplog.at_level(logging.INFO, logger="loopcrm.platform.jobs"):
+        outcome = worker.run_next()
+
+    assert outcome is JobOutcome.LEASE_LOST
+    assert effect_labels(engine) == []
+    assert lease_lost_warnings(caplog) == [
+        f"job {job.id} (tests.jobs.taken_over_then_slow): lease lost to another worker; "
+        "this run will be rolled back",
+        f"job {job.id} (tests.jobs.taken_over_then_slow): lease lost during attempt 1; "
+        "its effects were rolled back",
+    ]
+
+
+def test_the_job_of_a_worker_that_died_runs_again_once_its_lease_expired(
+    engine: Engine,
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+) -> None:
+    # Given a worker claimed the job and then died (it never renews its lease nor reports back),
+    job = enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": "recovered"})
+    clock = HandClock()
+    claim_next_job(session_factory, worker_id="dead-host:7:abc", now=clock.now, lease=timedelta(seconds=30))
+
+    # when another worker looks for work while the lease holds, and after it expired,
+    worker = Worker(session_factory, settings, clock=clock, run_scheduler=False)
+    clock.advance(timedelta(seconds=30))
+    while_leased = worker.run_next()
+    clock.advance(timedelta(microseconds=1))
+    after_expiry = worker.run_next()
+
+    # then it runs the job once, as its second attempt, saying what happened to the first.
+    assert (while_leased, after_expiry) == (None, JobOutcome.SUCCEEDED)
+    assert effect_labels(engine) == ["recovered"]
+    done = read_job(uow_factory, job.id)
+    assert (done.status, done.attempts, done.worker_id) == (JobStatus.SUCCEEDED, 2, worker.worker_id)
+    assert done.last_error == "worker dead-host:7:abc stopped during attempt 1: its lease expired"
 
 
 def test_a_job_whose_worker_died_on_its_last_attempt_fails_with_the_expired_lease_as_its_error(

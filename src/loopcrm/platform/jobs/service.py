@@ -258,10 +258,24 @@ def claim_next_job(
         return None
 
 
+class LeaseRenewal(StrEnum):
+    """What a heartbeat found when it renewed the lease of the job its worker runs."""
+
+    RENEWED = "renewed"  # the claim holds; the lease now ends one lease period from now
+    ENDED = "ended"  # this very run already recorded its end (succeeded, retry or failed): nothing to renew
+    TAKEN_OVER = "taken_over"  # another claim replaced this one; this run's effects will be rolled back
+
+
 def extend_lease(
     session_factory: sessionmaker[Session], claimed: ClaimedJob, *, now: datetime, lease: timedelta
-) -> bool:
-    """Renew the worker's lease; ``False`` means the claim is gone (another worker took over)."""
+) -> LeaseRenewal:
+    """Renew the worker's lease, or say why there is none to renew.
+
+    A heartbeat can renew after its run committed and before the worker stops it: on SQLite it
+    waits for the write lock the run holds, and gets it the moment the run commits. That run's
+    own end (same attempt, no longer running) is :attr:`LeaseRenewal.ENDED`, not a lost lease;
+    only another attempt or another worker's claim is :attr:`LeaseRenewal.TAKEN_OVER`.
+    """
     with UnitOfWork(session_factory) as uow:
         result = uow.session.execute(
             update(Job)
@@ -269,8 +283,15 @@ def extend_lease(
             .values(lease_until=now + lease)
             .execution_options(synchronize_session=False)
         )
-        uow.commit()
-        return cast(CursorResult[Any], result).rowcount == 1
+        if cast(CursorResult[Any], result).rowcount == 1:
+            uow.commit()
+            return LeaseRenewal.RENEWED
+        found = uow.session.execute(
+            select(Job.status, Job.attempts).where(Job.id == claimed.id)
+        ).one_or_none()
+        if found is None or (found.attempts == claimed.attempt and found.status != JobStatus.RUNNING):
+            return LeaseRenewal.ENDED  # finished (or purged since): the worker is about to stop us
+        return LeaseRenewal.TAKEN_OVER
 
 
 class JobUnitOfWork(UnitOfWork):

@@ -17,11 +17,13 @@ import os
 import secrets
 import signal
 import socket
+import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import FrameType, TracebackType
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from loopcrm.platform.db import create_database_engine, create_session_factory, utc_now
@@ -31,6 +33,7 @@ from loopcrm.platform.jobs.service import (
     ClaimedJob,
     Clock,
     JobOutcome,
+    LeaseRenewal,
     claim_next_job,
     enqueue_periodic_slot,
     extend_lease,
@@ -120,20 +123,36 @@ class _Heartbeat:
         interval = self._lease.total_seconds() / HEARTBEATS_PER_LEASE
         while not self._stop.wait(interval):
             try:
-                renewed = extend_lease(
+                renewal = extend_lease(
                     self._session_factory, self._claimed, now=self._clock(), lease=self._lease
                 )
-            except Exception as error:  # a slow or locked database: the next beat tries again
-                log.warning("could not renew the lease of job %s: %s", self._claimed.id, error)
-                continue
-            if not renewed:
-                if not self._stop.is_set():
-                    log.warning(
-                        "job %s (%s): lease lost to another worker; this run will be rolled back",
+            except Exception as error:
+                if isinstance(error, OperationalError) and _is_sqlite_busy(error):
+                    # Someone held SQLite's one write lock all along, most often this very run. The
+                    # lease may lapse meanwhile, but a claim needs that lock too: nobody can take
+                    # the job over while it is held, and the run's end is fenced by its attempt.
+                    log.info(
+                        "job %s: lease not renewed while the database's write lock is held (usually by "
+                        "this run); no worker can claim the job meanwhile",
                         self._claimed.id,
-                        self._claimed.name,
                     )
-                return
+                else:  # a slow or unreachable database: the next beat tries again
+                    log.warning("could not renew the lease of job %s: %s", self._claimed.id, error)
+                continue
+            if renewal is LeaseRenewal.RENEWED:
+                continue
+            if renewal is LeaseRenewal.TAKEN_OVER:
+                log.warning(
+                    "job %s (%s): lease lost to another worker; this run will be rolled back",
+                    self._claimed.id,
+                    self._claimed.name,
+                )
+            return
+
+
+def _is_sqlite_busy(error: OperationalError) -> bool:
+    """SQLite's busy timeout ran out: another connection held the write lock all along."""
+    return getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
 
 
 class Worker:
