@@ -21,7 +21,7 @@ from loopcrm.modules.activities.schemas import (
     EmailSend,
     TimelineEntry,
 )
-from loopcrm.platform.http.concurrency import expected_version, set_etag
+from loopcrm.platform.http.concurrency import expected_version, with_etag
 from loopcrm.platform.http.dependencies import DEFAULT_PAGE_SIZE, CurrentActor, Cursor, IfMatch, Limit, Uow
 from loopcrm.platform.pagination import Page
 from loopcrm.platform.timestamps import IsoDateTime
@@ -61,10 +61,7 @@ def list_activities(
 def log_activity(data: ActivityCreate, actor: CurrentActor, uow: Uow, response: Response) -> ActivityOut:
     """Log a note, call, meeting, email (after the fact) or task; ``kind`` says which and its
     details go in the field of that name."""
-    activity = activities.log_activity(uow, actor, data)
-    set_etag(response, activity.version)
-    response.headers["Location"] = f"/api/v1/activities/{activity.id}"
-    return activity
+    return with_etag(response, activities.log_activity(uow, actor, data), created_in="/api/v1/activities")
 
 
 @router.post(
@@ -75,17 +72,12 @@ def log_activity(data: ActivityCreate, actor: CurrentActor, uow: Uow, response: 
 )
 def send_email(data: EmailSend, actor: CurrentActor, uow: Uow, response: Response) -> ActivityOut:
     """Send an email over SMTP and log it; it is queued now and sent by a worker (202)."""
-    activity = activities.send_email(uow, actor, data)
-    set_etag(response, activity.version)
-    response.headers["Location"] = f"/api/v1/activities/{activity.id}"
-    return activity
+    return with_etag(response, activities.send_email(uow, actor, data), created_in="/api/v1/activities")
 
 
 @router.get("/activities/{activity_id}", response_model=ActivityOut, tags=["activities"])
 def read_activity(activity_id: str, actor: CurrentActor, uow: Uow, response: Response) -> ActivityOut:
-    activity = activities.get_activity(uow, actor, activity_id)
-    set_etag(response, activity.version)
-    return activity
+    return with_etag(response, activities.get_activity(uow, actor, activity_id))
 
 
 @router.patch("/activities/{activity_id}", response_model=ActivityOut, tags=["activities"])
@@ -100,8 +92,7 @@ def update_activity(
     activity = activities.update_activity(
         uow, actor, activity_id, data, expected_version=expected_version(if_match)
     )
-    set_etag(response, activity.version)
-    return activity
+    return with_etag(response, activity)
 
 
 @router.delete("/activities/{activity_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["activities"])
@@ -115,8 +106,7 @@ def complete_task(
 ) -> ActivityOut:
     """Mark a task done (its assignee may, as may whoever may change it)."""
     activity = activities.complete_task(uow, actor, activity_id, expected_version=expected_version(if_match))
-    set_etag(response, activity.version)
-    return activity
+    return with_etag(response, activity)
 
 
 @router.get("/timeline", response_model=Page[TimelineEntry], tags=["activities"])

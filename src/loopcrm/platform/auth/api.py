@@ -26,7 +26,7 @@ from loopcrm.platform.auth.schemas import (
     UserOut,
     UserUpdate,
 )
-from loopcrm.platform.http.concurrency import expected_version, set_etag
+from loopcrm.platform.http.concurrency import expected_version, with_etag
 from loopcrm.platform.http.dependencies import (
     DEFAULT_PAGE_SIZE,
     AppSettings,
@@ -46,16 +46,12 @@ router = APIRouter()
 @router.get("/me", response_model=UserOut, tags=["profile"])
 def read_me(actor: CurrentActor, uow: Uow, response: Response) -> UserOut:
     """The user behind the token."""
-    user = auth.get_profile(uow, actor)
-    set_etag(response, user.version)
-    return user
+    return with_etag(response, auth.get_profile(uow, actor))
 
 
 @router.patch("/me", response_model=UserOut, tags=["profile"])
 def update_me(data: ProfileUpdate, actor: CurrentActor, uow: Uow, response: Response) -> UserOut:
-    user = auth.update_profile(uow, actor, data)
-    set_etag(response, user.version)
-    return user
+    return with_etag(response, auth.update_profile(uow, actor, data))
 
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT, tags=["profile"])
@@ -90,17 +86,12 @@ def list_users(
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, tags=["users"])
 def create_user(data: UserCreate, actor: CurrentActor, uow: Uow, response: Response) -> UserOut:
-    user = auth.create_user(uow, actor, data)
-    set_etag(response, user.version)
-    response.headers["Location"] = f"/api/v1/users/{user.id}"
-    return user
+    return with_etag(response, auth.create_user(uow, actor, data), created_in="/api/v1/users")
 
 
 @router.get("/users/{user_id}", response_model=UserOut, tags=["users"])
 def read_user(user_id: str, actor: CurrentActor, uow: Uow, response: Response) -> UserOut:
-    user = auth.get_user(uow, actor, user_id)
-    set_etag(response, user.version)
-    return user
+    return with_etag(response, auth.get_user(uow, actor, user_id))
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, tags=["users"])
@@ -113,8 +104,7 @@ def update_user(
     if_match: IfMatch = None,
 ) -> UserOut:
     user = auth.update_user(uow, actor, user_id, data, expected_version=expected_version(if_match))
-    set_etag(response, user.version)
-    return user
+    return with_etag(response, user)
 
 
 @router.get("/teams", response_model=Page[TeamOut], tags=["teams"])
@@ -126,17 +116,12 @@ def list_teams(
 
 @router.post("/teams", response_model=TeamOut, status_code=status.HTTP_201_CREATED, tags=["teams"])
 def create_team(data: TeamCreate, actor: CurrentActor, uow: Uow, response: Response) -> TeamOut:
-    team = auth.create_team(uow, actor, data)
-    set_etag(response, team.version)
-    response.headers["Location"] = f"/api/v1/teams/{team.id}"
-    return team
+    return with_etag(response, auth.create_team(uow, actor, data), created_in="/api/v1/teams")
 
 
 @router.get("/teams/{team_id}", response_model=TeamOut, tags=["teams"])
 def read_team(team_id: str, actor: CurrentActor, uow: Uow, response: Response) -> TeamOut:
-    team = auth.get_team(uow, actor, team_id)
-    set_etag(response, team.version)
-    return team
+    return with_etag(response, auth.get_team(uow, actor, team_id))
 
 
 @router.patch("/teams/{team_id}", response_model=TeamOut, tags=["teams"])
@@ -149,8 +134,7 @@ def update_team(
     if_match: IfMatch = None,
 ) -> TeamOut:
     team = auth.update_team(uow, actor, team_id, data, expected_version=expected_version(if_match))
-    set_etag(response, team.version)
-    return team
+    return with_etag(response, team)
 
 
 @router.delete("/teams/{team_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["teams"])
@@ -165,17 +149,12 @@ def list_roles(actor: CurrentActor, uow: Uow) -> list[RoleOut]:
 
 @router.post("/roles", response_model=RoleOut, status_code=status.HTTP_201_CREATED, tags=["roles"])
 def create_role(data: RoleCreate, actor: CurrentActor, uow: Uow, response: Response) -> RoleOut:
-    role = auth.create_role(uow, actor, data)
-    set_etag(response, role.version)
-    response.headers["Location"] = f"/api/v1/roles/{role.id}"
-    return role
+    return with_etag(response, auth.create_role(uow, actor, data), created_in="/api/v1/roles")
 
 
 @router.get("/roles/{role_id}", response_model=RoleOut, tags=["roles"])
 def read_role(role_id: str, actor: CurrentActor, uow: Uow, response: Response) -> RoleOut:
-    role = auth.get_role(uow, actor, role_id)
-    set_etag(response, role.version)
-    return role
+    return with_etag(response, auth.get_role(uow, actor, role_id))
 
 
 @router.patch("/roles/{role_id}", response_model=RoleOut, tags=["roles"])
@@ -188,8 +167,7 @@ def update_role(
     if_match: IfMatch = None,
 ) -> RoleOut:
     role = auth.update_role(uow, actor, role_id, data, expected_version=expected_version(if_match))
-    set_etag(response, role.version)
-    return role
+    return with_etag(response, role)
 
 
 @router.delete("/roles/{role_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["roles"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol, TypeVar
+
 from fastapi import Response
 
 from loopcrm.platform.errors import ValidationFailed
@@ -13,6 +15,28 @@ def etag_for(version: int) -> str:
 
 def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag_for(version)
+
+
+class Versioned(Protocol):
+    """A resource the API answers with its version as the ``ETag``."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+VersionedT = TypeVar("VersionedT", bound=Versioned)
+
+
+def with_etag(response: Response, resource: VersionedT, *, created_in: str | None = None) -> VersionedT:
+    """``resource``, answered with its version as the ``ETag`` and, when it was just created in
+    the collection at ``created_in``, with its address as the ``Location`` (ADR 0005)."""
+    set_etag(response, resource.version)
+    if created_in is not None:
+        response.headers["Location"] = f"{created_in}/{resource.id}"
+    return resource
 
 
 def expected_version(if_match: str | None) -> int | None:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Response, status
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.models import RecordKind
 from loopcrm.modules.customers.schemas import CustomFieldCreate, CustomFieldOut, CustomFieldUpdate
-from loopcrm.platform.http.concurrency import expected_version, set_etag
+from loopcrm.platform.http.concurrency import expected_version, with_etag
 from loopcrm.platform.http.dependencies import CurrentActor, IfMatch, Uow
 
 router = APIRouter(tags=["custom fields"])
@@ -33,17 +33,14 @@ def list_custom_fields(
 def create_custom_field(
     data: CustomFieldCreate, actor: CurrentActor, uow: Uow, response: Response
 ) -> CustomFieldOut:
-    field = customers.create_custom_field(uow, actor, data)
-    set_etag(response, field.version)
-    response.headers["Location"] = f"/api/v1/custom-fields/{field.id}"
-    return field
+    return with_etag(
+        response, customers.create_custom_field(uow, actor, data), created_in="/api/v1/custom-fields"
+    )
 
 
 @router.get("/custom-fields/{field_id}", response_model=CustomFieldOut)
 def read_custom_field(field_id: str, actor: CurrentActor, uow: Uow, response: Response) -> CustomFieldOut:
-    field = customers.get_custom_field(uow, actor, field_id)
-    set_etag(response, field.version)
-    return field
+    return with_etag(response, customers.get_custom_field(uow, actor, field_id))
 
 
 @router.patch("/custom-fields/{field_id}", response_model=CustomFieldOut)
@@ -59,5 +56,4 @@ def update_custom_field(
     field = customers.update_custom_field(
         uow, actor, field_id, data, expected_version=expected_version(if_match)
     )
-    set_etag(response, field.version)
-    return field
+    return with_etag(response, field)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Response, status
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.models import RecordKind
 from loopcrm.modules.customers.schemas import DuplicateMatch, MergeIn, MergeOut, MergePreview
-from loopcrm.platform.http.concurrency import set_etag
+from loopcrm.platform.http.concurrency import with_etag
 from loopcrm.platform.http.dependencies import DEFAULT_PAGE_SIZE, CurrentActor, Cursor, Limit, Uow
 from loopcrm.platform.pagination import Page
 
@@ -39,12 +39,6 @@ def contact_duplicates(contact_id: str, actor: CurrentActor, uow: Uow) -> list[D
     return customers.duplicates_of(uow, actor, RecordKind.CONTACT.value, contact_id)
 
 
-def _created(merge: MergeOut, response: Response) -> MergeOut:
-    set_etag(response, merge.version)
-    response.headers["Location"] = f"{MERGES}/{merge.id}"
-    return merge
-
-
 @router.post(
     "/accounts/merges", response_model=MergeOut, status_code=status.HTTP_201_CREATED, tags=["merges"]
 )
@@ -52,7 +46,8 @@ def merge_accounts(data: MergeIn, actor: CurrentActor, uow: Uow, response: Respo
     """Merge ``merged_id`` into ``survivor_id``: the survivor keeps the chosen value per field,
     phones, emails and tags are unioned, contacts' jobs, relationships, subsidiaries and
     activities move to it, and the merged account is deleted. Undo with ``POST /merges/{id}/undo``."""
-    return _created(customers.merge_records(uow, actor, RecordKind.ACCOUNT.value, data), response)
+    merge = customers.merge_records(uow, actor, RecordKind.ACCOUNT.value, data)
+    return with_etag(response, merge, created_in=MERGES)
 
 
 @router.post(
@@ -62,7 +57,8 @@ def merge_contacts(data: MergeIn, actor: CurrentActor, uow: Uow, response: Respo
     """Merge ``merged_id`` into ``survivor_id``: the survivor keeps the chosen value per field,
     phones, emails and tags are unioned, jobs and activities move to it, and the merged contact
     is deleted. Undo with ``POST /merges/{id}/undo``."""
-    return _created(customers.merge_records(uow, actor, RecordKind.CONTACT.value, data), response)
+    merge = customers.merge_records(uow, actor, RecordKind.CONTACT.value, data)
+    return with_etag(response, merge, created_in=MERGES)
 
 
 @router.get("/merges", response_model=Page[MergeOut], tags=["merges"])
@@ -97,15 +93,11 @@ def preview_merge(
 
 @router.get("/merges/{merge_id}", response_model=MergeOut, tags=["merges"])
 def read_merge(merge_id: str, actor: CurrentActor, uow: Uow, response: Response) -> MergeOut:
-    merge = customers.get_merge(uow, actor, merge_id)
-    set_etag(response, merge.version)
-    return merge
+    return with_etag(response, customers.get_merge(uow, actor, merge_id))
 
 
 @router.post("/merges/{merge_id}/undo", response_model=MergeOut, tags=["merges"])
 def undo_merge(merge_id: str, actor: CurrentActor, uow: Uow, response: Response) -> MergeOut:
     """Restore both records exactly as they were before the merge. Refused (409) once either
     record changed after the merge, or after a later merge of the survivor (undo that one first)."""
-    merge = customers.undo_merge(uow, actor, merge_id)
-    set_etag(response, merge.version)
-    return merge
+    return with_etag(response, customers.undo_merge(uow, actor, merge_id))

@@ -29,7 +29,7 @@ from loopcrm.modules.customers.schemas import (
     RelationshipIn,
     RelationshipOut,
 )
-from loopcrm.platform.http.concurrency import expected_version, set_etag
+from loopcrm.platform.http.concurrency import expected_version, with_etag
 from loopcrm.platform.http.dependencies import DEFAULT_PAGE_SIZE, CurrentActor, Cursor, IfMatch, Limit, Uow
 from loopcrm.platform.pagination import Page
 
@@ -108,10 +108,7 @@ def list_accounts(
 @router.post("/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED, tags=["accounts"])
 def create_account(data: AccountCreate, actor: CurrentActor, uow: Uow, response: Response) -> AccountOut:
     """Create an account; you own it unless ``owner_id`` names someone you may assign."""
-    account = customers.create_account(uow, actor, data)
-    set_etag(response, account.version)
-    response.headers["Location"] = f"{ACCOUNTS}/{account.id}"
-    return account
+    return with_etag(response, customers.create_account(uow, actor, data), created_in=ACCOUNTS)
 
 
 @router.post("/accounts/bulk", response_model=BulkResult, tags=["accounts"])
@@ -122,9 +119,7 @@ def bulk_accounts(data: BulkAction, actor: CurrentActor, uow: Uow) -> BulkResult
 
 @router.get("/accounts/{account_id}", response_model=AccountOut, tags=["accounts"])
 def read_account(account_id: str, actor: CurrentActor, uow: Uow, response: Response) -> AccountOut:
-    account = customers.get_account(uow, actor, account_id)
-    set_etag(response, account.version)
-    return account
+    return with_etag(response, customers.get_account(uow, actor, account_id))
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountOut, tags=["accounts"])
@@ -140,8 +135,7 @@ def update_account(
     account = customers.update_account(
         uow, actor, account_id, data, expected_version=expected_version(if_match)
     )
-    set_etag(response, account.version)
-    return account
+    return with_etag(response, account)
 
 
 @router.delete("/accounts/{account_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["accounts"])
@@ -152,9 +146,7 @@ def delete_account(account_id: str, actor: CurrentActor, uow: Uow, if_match: IfM
 
 @router.post("/accounts/{account_id}/restore", response_model=AccountOut, tags=["accounts"])
 def restore_account(account_id: str, actor: CurrentActor, uow: Uow, response: Response) -> AccountOut:
-    account = customers.restore_account(uow, actor, account_id)
-    set_etag(response, account.version)
-    return account
+    return with_etag(response, customers.restore_account(uow, actor, account_id))
 
 
 @router.get("/accounts/{account_id}/history", response_model=list[FieldChange], tags=["accounts"])
@@ -236,10 +228,7 @@ def list_contacts(
 @router.post("/contacts", response_model=ContactOut, status_code=status.HTTP_201_CREATED, tags=["contacts"])
 def create_contact(data: ContactCreate, actor: CurrentActor, uow: Uow, response: Response) -> ContactOut:
     """Create a contact; you own it unless ``owner_id`` names someone you may assign."""
-    contact = customers.create_contact(uow, actor, data)
-    set_etag(response, contact.version)
-    response.headers["Location"] = f"{CONTACTS}/{contact.id}"
-    return contact
+    return with_etag(response, customers.create_contact(uow, actor, data), created_in=CONTACTS)
 
 
 @router.post("/contacts/bulk", response_model=BulkResult, tags=["contacts"])
@@ -250,9 +239,7 @@ def bulk_contacts(data: BulkAction, actor: CurrentActor, uow: Uow) -> BulkResult
 
 @router.get("/contacts/{contact_id}", response_model=ContactOut, tags=["contacts"])
 def read_contact(contact_id: str, actor: CurrentActor, uow: Uow, response: Response) -> ContactOut:
-    contact = customers.get_contact(uow, actor, contact_id)
-    set_etag(response, contact.version)
-    return contact
+    return with_etag(response, customers.get_contact(uow, actor, contact_id))
 
 
 @router.patch("/contacts/{contact_id}", response_model=ContactOut, tags=["contacts"])
@@ -268,8 +255,7 @@ def update_contact(
     contact = customers.update_contact(
         uow, actor, contact_id, data, expected_version=expected_version(if_match)
     )
-    set_etag(response, contact.version)
-    return contact
+    return with_etag(response, contact)
 
 
 @router.delete("/contacts/{contact_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["contacts"])
@@ -280,9 +266,7 @@ def delete_contact(contact_id: str, actor: CurrentActor, uow: Uow, if_match: IfM
 
 @router.post("/contacts/{contact_id}/restore", response_model=ContactOut, tags=["contacts"])
 def restore_contact(contact_id: str, actor: CurrentActor, uow: Uow, response: Response) -> ContactOut:
-    contact = customers.restore_contact(uow, actor, contact_id)
-    set_etag(response, contact.version)
-    return contact
+    return with_etag(response, customers.restore_contact(uow, actor, contact_id))
 
 
 @router.get("/contacts/{contact_id}/history", response_model=list[FieldChange], tags=["contacts"])

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response, status
 
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import TagCreate, TagOut, TagUpdate
-from loopcrm.platform.http.concurrency import expected_version, set_etag
+from loopcrm.platform.http.concurrency import expected_version, with_etag
 from loopcrm.platform.http.dependencies import CurrentActor, IfMatch, Uow
 
 router = APIRouter(tags=["tags"])
@@ -23,10 +23,7 @@ def list_tags(actor: CurrentActor, uow: Uow) -> list[TagOut]:
 
 @router.post("/tags", response_model=TagOut, status_code=status.HTTP_201_CREATED)
 def create_tag(data: TagCreate, actor: CurrentActor, uow: Uow, response: Response) -> TagOut:
-    tag = customers.create_tag(uow, actor, data)
-    set_etag(response, tag.version)
-    response.headers["Location"] = f"/api/v1/tags/{tag.id}"
-    return tag
+    return with_etag(response, customers.create_tag(uow, actor, data), created_in="/api/v1/tags")
 
 
 @router.patch("/tags/{tag_id}", response_model=TagOut)
@@ -40,8 +37,7 @@ def update_tag(
 ) -> TagOut:
     """Rename or recolour a tag; every record carrying it shows the change."""
     tag = customers.update_tag(uow, actor, tag_id, data, expected_version=expected_version(if_match))
-    set_etag(response, tag.version)
-    return tag
+    return with_etag(response, tag)
 
 
 @router.delete("/tags/{tag_id}", status_code=status.HTTP_204_NO_CONTENT)

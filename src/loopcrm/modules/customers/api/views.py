@@ -14,7 +14,7 @@ from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.models import RecordKind
 from loopcrm.modules.customers.schemas import ListColumnsOut, SavedViewCreate, SavedViewOut
 from loopcrm.modules.customers.service import list_columns
-from loopcrm.platform.http.concurrency import set_etag
+from loopcrm.platform.http.concurrency import with_etag
 from loopcrm.platform.http.dependencies import CurrentActor, Uow
 
 router = APIRouter(tags=["saved views"])
@@ -47,10 +47,7 @@ def create_saved_view(
 ) -> SavedViewOut:
     """Save filters, sort and columns under a name; ``is_shared`` offers it to everyone. An unknown
     column, or one above your clearance, is refused (422, one entry of ``errors`` per column)."""
-    view = customers.save_view(uow, actor, data)
-    set_etag(response, view.version)
-    response.headers["Location"] = f"/api/v1/saved-views/{view.id}"
-    return view
+    return with_etag(response, customers.save_view(uow, actor, data), created_in="/api/v1/saved-views")
 
 
 @router.delete("/saved-views/{view_id}", status_code=status.HTTP_204_NO_CONTENT)
