@@ -289,7 +289,7 @@ def test_moving_a_column_up_reorders_the_chosen_columns_and_keeps_the_chooser_op
     query = parse_qs(urlsplit(moved.headers["location"]).query)
     assert query == {"q": ["福州"], "column": ["name", "industry", "city"], "choose": ["columns"]}
     reopened = client.get(moved.headers["location"])
-    assert '<details class="save-view column-chooser" open>' in reopened.text
+    assert '<details class="save-view column-chooser" name="list-panel" open>' in reopened.text
     assert _headers(reopened.text) == ["客户名称", "行业", "城市"]
     # Nothing moves above the name.
     assert parse_qs(urlsplit(top.headers["location"]).query)["column"] == ["name", "city"]
