@@ -334,15 +334,25 @@ class IdentityGraph:
         if survivor.merged_into is not None or merged.merged_into != survivor.id:
             raise Conflict("The surviving profile was merged again since; undo that merge first.")
         now = utc_now()
-        moved_back = list(
-            self._session.scalars(
-                select(IdentityLink).where(
-                    IdentityLink.opened_by_merge_id == record.id,
-                    IdentityLink.opened_by == LinkChange.MERGE.value,
-                    IdentityLink.valid_to.is_(None),
-                )
+        # The merged profile's identifiers as the merge found them, wherever they are now on the
+        # survivor (a later merge and its undo may have moved them through other links since).
+        originals = self._session.execute(
+            select(IdentityLink.type, IdentityLink.value).where(
+                IdentityLink.closed_by_merge_id == record.id, IdentityLink.closed_by == LinkChange.MERGE.value
             )
         )
+        keys = [(kind, value) for kind, value in originals]
+        moved_back: list[IdentityLink] = []
+        for chunk in _chunks(keys, LOOKUP_CHUNK):
+            moved_back.extend(
+                self._session.scalars(
+                    select(IdentityLink).where(
+                        IdentityLink.profile_id == survivor.id,
+                        IdentityLink.valid_to.is_(None),
+                        tuple_(IdentityLink.type, IdentityLink.value).in_(chunk),
+                    )
+                )
+            )
         for link in moved_back:
             link.valid_to = now
             link.closed_by = LinkChange.UNMERGE.value
