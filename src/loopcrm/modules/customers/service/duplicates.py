@@ -128,10 +128,6 @@ def _candidate_of_record(session: Session, record_kind: str, record: Any) -> Dup
     return DuplicateCandidate(name=record.full_name, family_name_length=len(record.family_name), **common)
 
 
-def _model(record_kind: str) -> Any:
-    return Account if record_kind == RecordKind.ACCOUNT.value else Contact
-
-
 def _label_column(model: Any) -> Any:
     return model.name if model is Account else model.full_name
 
@@ -218,7 +214,7 @@ def find_duplicates(
     if not isinstance(candidate, DuplicateCandidate):
         candidate = candidate_from_input(candidate)
     session = uow.session
-    model = _model(record_kind)
+    model: Any = records.MODEL_OF_KIND[record_kind]
     visible = scope_condition(
         actor, object_type.key, Action.READ, owner_column=model.owner_id, team_column=model.team_id
     )
@@ -273,12 +269,13 @@ def find_duplicates(
 def duplicates_of(uow: UnitOfWork, actor: Actor, record_kind: str, record_id: str) -> list[DuplicateMatch]:
     """The possible duplicates of one record the actor may read (404 when it may not)."""
     object_type = OBJECT_TYPE_OF_KIND[record_kind]
+    model: Any = records.MODEL_OF_KIND[record_kind]
     require(actor, object_type.key, Action.READ)
     with uow:
         record = records.load_record(
             uow,
             actor,
-            _model(record_kind),
+            model,
             object_type.key,
             record_id,
             Action.READ,
@@ -314,7 +311,7 @@ def scan_duplicates(
     name comparison is left to a record's own duplicates, where it costs one bounded query.
     """
     object_type = OBJECT_TYPE_OF_KIND[record_kind]
-    model = _model(record_kind)
+    model: Any = records.MODEL_OF_KIND[record_kind]
     with uow:
         session = uow.session
         visible = scope_condition(
@@ -392,7 +389,7 @@ def labels_of(session: Session, record_kind: str, record_ids: Sequence[str]) -> 
     """Names of records (deleted ones too), for merge histories."""
     if not record_ids:
         return {}
-    model = _model(record_kind)
+    model: Any = records.MODEL_OF_KIND[record_kind]
     rows = session.execute(
         select(model.id, _label_column(model)).where(model.id.in_(sorted(set(record_ids))))
     )

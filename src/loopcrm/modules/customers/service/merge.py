@@ -38,7 +38,6 @@ from loopcrm.modules.customers.service.merge_plan import (
     MovePlan,
     choose_values,
     merged_custom_fields,
-    model_of,
     parent_after_merge,
     plan_moves,
     record_snapshot,
@@ -361,7 +360,7 @@ def _load_merge(uow: UnitOfWork, actor: Actor, merge_id: str) -> tuple[CustomerM
     merge = session.get(CustomerMerge, merge_id)
     if merge is None:
         raise NotFound("Merge not found")
-    model = model_of(merge.record_kind)
+    model: Any = records.MODEL_OF_KIND[merge.record_kind]
     survivor, merged = session.get(model, merge.survivor_id), session.get(model, merge.merged_id)
     object_type = OBJECT_TYPE_OF_KIND[merge.record_kind].key
     if survivor is None or not can_reach_record(
@@ -389,7 +388,7 @@ def list_merges(
     """Merges of ``record_kind`` whose survivor the actor may read, newest first; with
     ``record_id``, only the merges that record took part in."""
     object_type = OBJECT_TYPE_OF_KIND[record_kind].key
-    model = model_of(record_kind)
+    model: Any = records.MODEL_OF_KIND[record_kind]
     with uow:
         session = uow.session
         visible = scope_condition(

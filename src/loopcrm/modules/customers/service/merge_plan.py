@@ -37,10 +37,6 @@ MERGED = "merged"
 _UNKNOWN_VALUES: dict[str, Any] = {"gender": "unknown"}
 
 
-def model_of(record_kind: str) -> Any:
-    return Account if record_kind == RecordKind.ACCOUNT.value else Contact
-
-
 def mergeable_fields(record_kind: str) -> tuple[str, ...]:
     """The columns a user chooses between: exactly the ones an update may change."""
     return accounts._COLUMNS if record_kind == RecordKind.ACCOUNT.value else contacts._COLUMNS
