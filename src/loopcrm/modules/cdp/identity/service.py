@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from loopcrm.modules.cdp.identity.event_log import consume_event_log
 from loopcrm.modules.cdp.identity.graph import IdentityGraph
 from loopcrm.modules.cdp.identity.models import (
     IdentityLink,
@@ -72,6 +73,10 @@ PROFILE = register_object_type(
     )
 )
 
+# Events one run of the identity job resolves in its transaction: about a second of work, so on
+# SQLite the write lock is not held long enough to make ingestion wait noticeably.
+MAX_EVENTS_PER_RUN = 10_000
+
 __all__ = [
     "PROFILE",
     "consent_of_message",
@@ -84,6 +89,8 @@ __all__ = [
     "profile_ids_of",
     "resolve",
     "resolve_many",
+    "resolve_pending_events",
+    "resolve_pending_events_in",
     "set_trait_strategy",
     "trait_strategies",
     "unmerge",
@@ -343,3 +350,18 @@ def set_trait_strategy(uow: UnitOfWork, actor: Actor, request: TraitStrategyIn) 
             {request.trait: [before, setting.strategy]},
         )
         uow.commit()
+
+
+def resolve_pending_events(uow: UnitOfWork, *, max_events: int = MAX_EVENTS_PER_RUN) -> int:
+    """Resolve the event log after the identity cursor, up to ``max_events``, in one transaction;
+    returns how many events were read. The identity job runs the same steps in its own transaction."""
+    with uow:
+        count = consume_event_log(uow.session, max_events=max_events)
+        uow.commit()
+    return count
+
+
+def resolve_pending_events_in(uow: UnitOfWork, *, max_events: int = MAX_EVENTS_PER_RUN) -> int:
+    """``resolve_pending_events`` inside the caller's active transaction (the job worker's, which
+    commits it together with the job's completion)."""
+    return consume_event_log(uow.session, max_events=max_events)

@@ -1,0 +1,121 @@
+"""The identity job over the event log: events sent through /v1/batch are resolved in order and
+attributed to profiles; the cursor commits with them, so a rolled-back run changes nothing and a
+re-run resolves nothing twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from loopcrm.app import register_tasks
+from loopcrm.modules.cdp import service as cdp
+from loopcrm.modules.cdp.identity import service as identity
+from loopcrm.modules.cdp.identity.event_log import consume_event_log
+from loopcrm.modules.cdp.identity.jobs import RESOLVE_IDENTITIES
+from loopcrm.modules.cdp.models import ChannelType
+from loopcrm.modules.cdp.schemas import SourceCreate
+from loopcrm.platform.db import create_session_factory
+from loopcrm.platform.jobs.worker import Worker
+from loopcrm.platform.permissions import system_actor
+from loopcrm.platform.unit_of_work import UnitOfWork
+from loopcrm.settings import Settings
+
+MESSAGES: list[dict[str, Any]] = [
+    {"type": "page", "anonymousId": "anon-1", "name": "Home", "timestamp": "2026-12-01T08:00:00Z"},
+    {"type": "track", "anonymousId": "anon-2", "event": "Viewed", "timestamp": "2026-12-01T08:01:00Z"},
+    {
+        "type": "identify",
+        "anonymousId": "anon-1",
+        "userId": "u-1",
+        "traits": {"email": "Wang@Example.com", "plan": "pro"},
+        "timestamp": "2026-12-01T08:02:00Z",
+    },
+    {"type": "track", "userId": "u-1", "event": "Ordered", "timestamp": "2026-12-01T08:03:00Z"},
+    {
+        "type": "track",
+        "anonymousId": "null",
+        "userId": "undefined",
+        "event": "Bot",
+        "timestamp": "2026-12-01T08:04:00Z",
+    },
+]
+
+
+def _send(client: TestClient, uow_factory: Callable[[], UnitOfWork]) -> None:
+    source = cdp.create_source(
+        uow_factory(), system_actor(), SourceCreate(name="Shop", channel=ChannelType.WEB)
+    )
+    answer = client.post("/v1/batch", json={"batch": MESSAGES, "writeKey": source.write_key})
+    assert answer.status_code == 200, answer.text
+
+
+def _attribution(engine: Engine) -> list[tuple[str | None, str | None, str | None]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT anonymous_id, user_id, profile_id FROM cdp_events ORDER BY sequence")
+        ).all()
+    return [(row.anonymous_id, row.user_id, row.profile_id) for row in rows]
+
+
+def _cursor(engine: Engine) -> int | None:
+    with engine.connect() as connection:
+        return connection.execute(
+            text("SELECT last_sequence FROM cdp_identity_cursors WHERE name = 'identity'")
+        ).scalar_one_or_none()
+
+
+def test_the_identity_job_attributes_every_event_in_order_once(
+    client: TestClient, settings: Settings, engine: Engine, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    _send(client, uow_factory)
+    register_tasks()
+    worker = Worker(create_session_factory(engine), settings)
+
+    scheduled = worker.tick_scheduler()
+    while worker.run_once():
+        pass
+
+    assert RESOLVE_IDENTITIES in {job.name for job in scheduled}
+    attribution = _attribution(engine)
+    profile = identity.find_profile(uow_factory(), system_actor(), "user_id", "u-1")
+    other = identity.find_profile(uow_factory(), system_actor(), "anonymous_id", "anon-2")
+    assert profile is not None and other is not None
+    assert attribution == [
+        ("anon-1", None, profile.id),
+        ("anon-2", None, other.id),
+        ("anon-1", "u-1", profile.id),
+        (None, "u-1", profile.id),
+        ("null", "undefined", None),  # blocked values: no profile
+    ]
+    assert sorted((item.type, item.value) for item in profile.identities) == [
+        ("anonymous_id", "anon-1"),
+        ("email", "wang@example.com"),
+        ("user_id", "u-1"),
+    ]
+    assert profile.traits == {"email": "Wang@Example.com", "plan": "pro"}
+    with engine.connect() as connection:
+        last = connection.execute(text("SELECT max(sequence) FROM cdp_events")).scalar_one()
+    assert _cursor(engine) == last
+
+    assert identity.resolve_pending_events(uow_factory()) == 0
+    assert _attribution(engine) == attribution
+
+
+def test_a_run_that_does_not_commit_leaves_the_cursor_and_the_events_as_they_were(
+    client: TestClient, engine: Engine, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    _send(client, uow_factory)
+
+    with uow_factory() as uow:  # a worker that dies before committing
+        assert consume_event_log(uow.session, max_events=100) == len(MESSAGES)
+    assert _cursor(engine) is None
+    assert [profile_id for _, _, profile_id in _attribution(engine)] == [None] * len(MESSAGES)
+
+    assert identity.resolve_pending_events(uow_factory(), max_events=2) == 2
+    assert identity.resolve_pending_events(uow_factory()) == len(MESSAGES) - 2
+    attributed = [profile_id for _, _, profile_id in _attribution(engine)]
+    assert attributed[0] == attributed[2] == attributed[3] is not None
+    assert attributed[4] is None
