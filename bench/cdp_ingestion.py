@@ -1,0 +1,228 @@
+"""Event ingestion through ``POST /v1/batch`` over loopback HTTP to a real server process.
+
+Starts ``loopcrm serve`` on a fresh embedded SQLite database (or the given PostgreSQL one),
+creates an event source through the REST API, then sends batches of ``--batch`` track events
+(Segment's format, unique messageIds, written by analytics-python's rules) and reports events
+accepted per second and the request latency p50 / p95 / p99. Every request must answer 200, and
+at the end the log must hold exactly the events sent (counted through the API).
+
+Two modes:
+
+* open loop (default): ``--rate`` requests per second leave on schedule whether or not earlier
+  ones have answered, so a slow server shows as latency, not as a lower rate (QUALITY.md's bar:
+  200 requests/s × 100 events = 20,000 events/s with p99 ≤ 50 ms);
+* closed loop (``--concurrency N``): N clients send as fast as answers come back, to find the
+  ceiling.
+
+    .venv/bin/python bench/cdp_ingestion.py --rate 200 --seconds 20
+    .venv/bin/python bench/cdp_ingestion.py --concurrency 16 --seconds 20
+    .venv/bin/python bench/cdp_ingestion.py --database-url postgresql+psycopg://postgres@127.0.0.1/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+LOOPCRM = REPOSITORY / ".venv" / "bin" / "loopcrm"
+EVENTS = ["Product Viewed", "Product Added", "Checkout Started", "Order Completed", "页面浏览"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def batch_body(write_key: str, number: int, size: int) -> bytes:
+    """One batch as analytics-python sends it: writeKey and sentAt in the body, ISO times."""
+    now = datetime.now(UTC).isoformat()
+    messages = [
+        {
+            "type": "track",
+            "event": EVENTS[index % len(EVENTS)],
+            "userId": f"user-{(number * size + index) % 50_000}",
+            "anonymousId": None,
+            "messageId": str(uuid.uuid4()),
+            "timestamp": now,
+            "properties": {"sku": f"SKU-{index}", "price": 19.9 + index, "currency": "CNY"},
+            "context": {"library": {"name": "analytics-python", "version": "2.4.0"}},
+            "integrations": {},
+        }
+        for index in range(size)
+    ]
+    return json.dumps({"batch": messages, "sentAt": now, "writeKey": write_key}).encode()
+
+
+async def run_load(
+    url: str, bodies: list[bytes], *, rate: int, concurrency: int, seconds: int
+) -> tuple[list[float], dict[str, int], int, float]:
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    sent = 0
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    headers = {"Content-Type": "application/json"}
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits, headers=headers) as client:
+
+        async def one(body: bytes) -> None:
+            started = time.perf_counter()
+            try:
+                response = await client.post("/v1/batch", content=body)
+                status = str(response.status_code)
+            except httpx.HTTPError as error:
+                status = type(error).__name__
+            elapsed = (time.perf_counter() - started) * 1000
+            if status == "200":
+                latencies.append(elapsed)
+            else:
+                errors[status] = errors.get(status, 0) + 1
+
+        begin = time.perf_counter()
+        if concurrency:
+            position = 0
+
+            async def client_loop() -> None:
+                nonlocal position, sent
+                while time.perf_counter() - begin < seconds and position < len(bodies):
+                    body = bodies[position]
+                    position += 1
+                    sent += 1
+                    await one(body)
+
+            await asyncio.gather(*(client_loop() for _ in range(concurrency)))
+        else:
+            tasks = []
+            for number in range(min(rate * seconds, len(bodies))):
+                delay = begin + number / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(bodies[number])))
+                sent += 1
+            await asyncio.gather(*tasks)
+        duration = time.perf_counter() - begin
+    return latencies, errors, sent, duration
+
+
+def run_cli(environment: dict[str, str], *arguments: str) -> str:
+    done = subprocess.run(
+        [str(LOOPCRM), *arguments], env=environment, check=True, capture_output=True, text=True
+    )
+    return done.stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rate", type=int, default=200, help="requests per second (open loop)")
+    parser.add_argument("--concurrency", type=int, default=0, help="closed loop with this many clients")
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=100, help="events per request")
+    parser.add_argument("--database-url", default="", help="PostgreSQL URL; default: a fresh SQLite file")
+    arguments = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="loopcrm-bench-"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    environment = {**os.environ, "LOOPCRM_DATA_DIR": str(data_dir), "LOOPCRM_EMBEDDED_WORKER": "false"}
+    if arguments.database_url:
+        environment["LOOPCRM_DATABASE_URL"] = arguments.database_url
+    run_cli(environment, "migrate")
+    run_cli(
+        environment,
+        "user",
+        "create",
+        "--email",
+        "bench@example.com",
+        "--name",
+        "Bench",
+        "--role",
+        "admin",
+        "--password",
+        "bench password",
+    )
+    token = run_cli(
+        environment,
+        "token",
+        "create",
+        "--email",
+        "bench@example.com",
+        "--name",
+        "bench",
+        "--scope",
+        "read_write",
+    )
+    server = subprocess.Popen(
+        [str(LOOPCRM), "--log-level", "WARNING", "serve", "--port", str(port)],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        source = api.post("/api/v1/cdp/sources", json={"name": "bench", "channel": "server"}).json()
+        requests = (
+            (arguments.rate * arguments.seconds) if not arguments.concurrency else 2000 * arguments.seconds
+        )
+        prepared_at = time.perf_counter()
+        bodies = [batch_body(source["write_key"], number, arguments.batch) for number in range(requests)]
+        print(f"prepared {len(bodies)} request bodies in {time.perf_counter() - prepared_at:.1f} s")
+        latencies, errors, sent, duration = asyncio.run(
+            run_load(
+                url, bodies, rate=arguments.rate, concurrency=arguments.concurrency, seconds=arguments.seconds
+            )
+        )
+        counters = api.get(f"/api/v1/cdp/sources/{source['id']}/counters").json()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+
+    accepted = len(latencies) * arguments.batch
+    mode = f"closed loop, {arguments.concurrency} clients" if arguments.concurrency else "open loop"
+    print(
+        f"database: {'PostgreSQL' if arguments.database_url else 'SQLite'}; cores: {os.cpu_count()}; {mode}"
+    )
+    print(
+        f"sent {sent} requests of {arguments.batch} events in {duration:.1f} s: "
+        f"{accepted / duration:,.0f} events/s acknowledged ({len(latencies) / duration:.0f} requests/s), "
+        f"errors: {errors or 'none'}"
+    )
+    print(f"stored (counters): accepted {counters['accepted']:,}, deduplicated {counters['deduplicated']}")
+    if latencies:
+        print(
+            f"latency ms: p50 {statistics.median(latencies):.1f}  p95 {percentile(latencies, 0.95):.1f}  "
+            f"p99 {percentile(latencies, 0.99):.1f}  max {max(latencies):.1f}"
+        )
+    if errors or counters["accepted"] != accepted:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
