@@ -15,6 +15,7 @@ from loopcrm.platform.auth import service as auth
 from loopcrm.platform.auth.schemas import TokenCreate, UserCreate
 from loopcrm.platform.db import create_database_engine, create_session_factory, utc_now
 from loopcrm.platform.errors import DomainError, ValidationFailed
+from loopcrm.platform.i18n import fill_placeholders
 from loopcrm.platform.migrations import current_revisions, is_current, upgrade
 from loopcrm.platform.permissions import TokenScope, system_actor
 from loopcrm.platform.unit_of_work import UnitOfWork
@@ -30,7 +31,7 @@ def _settings() -> Settings:
 
 def _fail(error: DomainError | ValidationError) -> click.ClickException:
     if isinstance(error, ValidationFailed):
-        lines = [f"  {item.field}: {item.message.format(**item.params)}" for item in error.errors]
+        lines = [f"  {item.field}: {fill_placeholders(item.message, item.params)}" for item in error.errors]
         return click.ClickException("invalid input:\n" + "\n".join(lines))
     if isinstance(error, ValidationError):
         lines = [f"  {'.'.join(str(p) for p in issue['loc'])}: {issue['msg']}" for issue in error.errors()]

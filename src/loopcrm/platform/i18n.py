@@ -42,6 +42,18 @@ def N_(message: str) -> str:  # noqa: N802 — the conventional gettext no-op ma
     return message
 
 
+def fill_placeholders(message: str, params: Mapping[str, Any] | None) -> str:
+    """``message`` with its ``{placeholders}`` filled from ``params``. A message whose placeholders
+    do not match its parameters (a translation that renamed one, say) is shown as it is rather
+    than failing where it is shown."""
+    if not params:
+        return message
+    try:
+        return message.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return message
+
+
 # Names of actions, scopes and clearances as they appear inside translated messages and pages.
 ACTION_NAMES: dict[str, str] = {
     Action.CREATE.value: N_("create"),
@@ -202,11 +214,9 @@ class Translator:
         translated = self.gettext(msgid)
         if not params:
             return translated
-        shown = {name: self._parameter(name, value) for name, value in params.items()}
-        try:
-            return translated.format(**shown)
-        except (KeyError, IndexError, ValueError):
-            return translated
+        return fill_placeholders(
+            translated, {name: self._parameter(name, value) for name, value in params.items()}
+        )
 
     def _parameter(self, name: str, value: Any) -> Any:
         if name == "object_type" and isinstance(value, str):

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from loopcrm.platform.errors import DomainError, RateLimited, StaleVersion, ValidationFailed
+from loopcrm.platform.i18n import fill_placeholders
 
 log = logging.getLogger(__name__)
 
@@ -43,24 +44,17 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-def _format(message: str, params: dict[str, Any]) -> str:
-    try:
-        return message.format(**params) if params else message
-    except (KeyError, IndexError, ValueError):
-        return message
-
-
 def domain_error_response(request: Request, error: DomainError) -> JSONResponse:
     errors = None
     headers = None
     if isinstance(error, ValidationFailed):
         errors = [
-            {"field": item.field, "code": item.code, "message": _format(item.message, item.params)}
+            {"field": item.field, "code": item.code, "message": fill_placeholders(item.message, item.params)}
             for item in error.errors
         ]
     if isinstance(error, RateLimited):
         headers = {"Retry-After": str(error.retry_after_seconds)}
-    detail = _format(error.message, error.params)
+    detail = fill_placeholders(error.message, error.params)
     return problem_response(
         error.status,
         error.code,
