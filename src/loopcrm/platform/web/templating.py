@@ -17,12 +17,13 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from babel import dates, numbers
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from loopcrm.platform.i18n import Translator
+from loopcrm.platform.timestamps import time_zone
 
 TEMPLATE_DIRECTORY = Path(__file__).resolve().parent / "templates"
 
@@ -36,7 +37,7 @@ class RenderLocale:
 
     @property
     def tzinfo(self) -> ZoneInfo:
-        return _zone(self.timezone)
+        return time_zone(self.timezone)
 
 
 _current: ContextVar[RenderLocale | None] = ContextVar("loopcrm_render_locale", default=None)
@@ -54,14 +55,6 @@ def rendering_for(locale: RenderLocale) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
-
-
-@lru_cache(maxsize=256)
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def _gettext(message: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, or_, select
 
@@ -23,6 +22,7 @@ from loopcrm.platform.db import utc_now
 from loopcrm.platform.errors import PermissionDenied, ValidationFailed
 from loopcrm.platform.pagination import DEFAULT_PAGE_SIZE, Page, check_limit
 from loopcrm.platform.permissions import Actor
+from loopcrm.platform.timestamps import time_zone
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 # A calendar shows a month and the days around it; longer windows are reports, not calendars.
@@ -92,14 +92,6 @@ def overdue_tasks(
     return my_tasks(uow, actor, due_before=now or utc_now(), limit=limit, cursor=cursor)
 
 
-def zone(name: str) -> ZoneInfo:
-    """A user's time zone; a name this system does not know reads as UTC."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def calendar(uow: UnitOfWork, actor: Actor, *, start: datetime, end: datetime) -> list[CalendarItem]:
     """The actor's meetings (owned or attended) overlapping ``[start, end)`` and their tasks
     (assigned, not cancelled) due in it, in time order. ``day`` of each item is the day it
@@ -113,7 +105,7 @@ def calendar(uow: UnitOfWork, actor: Actor, *, start: datetime, end: datetime) -
         raise ValidationFailed.single(
             "end", "A calendar shows at most {days} days", "too_long", days=MAX_CALENDAR_DAYS
         )
-    reader_zone = zone(actor.timezone)
+    reader_zone = time_zone(actor.timezone)
     now = utc_now()
     with uow:
         attended = select(ActivityParticipant.activity_id).where(

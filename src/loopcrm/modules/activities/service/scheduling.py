@@ -34,7 +34,6 @@ from babel import dates
 from sqlalchemy import update
 
 from loopcrm.modules.activities.models import Activity, ActivityKind, EmailDelivery
-from loopcrm.modules.activities.service.agenda import zone
 from loopcrm.modules.activities.service.storage import activity_path
 from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import record_change
@@ -47,6 +46,7 @@ from loopcrm.platform.mail import Mailer, OutgoingEmail
 from loopcrm.platform.notifications.models import NotificationKind
 from loopcrm.platform.notifications.service import notify
 from loopcrm.platform.permissions import system_actor
+from loopcrm.platform.timestamps import time_zone
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def schedule_task_jobs(
 
 
 def _format_moment(moment: datetime, locale: str, timezone: str) -> str:
-    reader_zone = zone(timezone)
+    reader_zone = time_zone(timezone)
     return dates.format_datetime(
         moment.astimezone(reader_zone), "medium", tzinfo=reader_zone, locale=translator(locale).babel_locale
     )

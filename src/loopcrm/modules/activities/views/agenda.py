@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from babel import dates
@@ -12,12 +12,12 @@ from starlette.responses import Response
 
 from loopcrm.modules.activities import service as activities
 from loopcrm.modules.activities.schemas import CalendarItem
-from loopcrm.modules.activities.service.agenda import zone
 from loopcrm.modules.activities.views import router
 from loopcrm.platform.db import utc_now
 from loopcrm.platform.errors import ValidationFailed
+from loopcrm.platform.timestamps import time_zone
 from loopcrm.platform.web.pages import Viewer, WebPage, render
-from loopcrm.platform.web.views.lookups import parse_day
+from loopcrm.platform.web.views.lookups import end_of_day, parse_day, start_of_day
 
 TASKS_PAGE_SIZE = 50
 WEEK = 7
@@ -77,12 +77,11 @@ def _shifted(view: str, day: date, steps: int) -> date:
 def calendar(request: Request, page: Viewer) -> Response:
     """A week or month grid of the reader's meetings and tasks, in the reader's time zone."""
     view = "week" if request.query_params.get("view") == "week" else "month"
-    tz = zone(page.timezone)
+    tz = time_zone(page.timezone)
     today = utc_now().astimezone(tz).date()
     day = parse_day(request.query_params.get("day")) or today
     first, last = _window(view, day)
-    start = datetime.combine(first, time.min, tzinfo=tz).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC)
+    start, end = start_of_day(first, page.timezone), end_of_day(last, page.timezone)
     items = activities.calendar(page.uow(), page.actor, start=start, end=end)
     by_day: dict[date, list[CalendarItem]] = defaultdict(list)
     for item in items:

@@ -17,8 +17,8 @@ from pydantic import ValidationError
 from loopcrm.modules.activities import service as activities
 from loopcrm.modules.activities.models import ActivityKind
 from loopcrm.modules.activities.schemas import ActivityCreate, ActivityOut, ActivityUpdate, EmailSend
-from loopcrm.modules.activities.service.agenda import zone
 from loopcrm.platform.i18n import N_, Translator
+from loopcrm.platform.timestamps import time_zone
 from loopcrm.platform.web.forms import FormState, pydantic_message
 
 _ADDRESS_SEPARATORS = re.compile(r"[,;，；\s]+")
@@ -33,7 +33,7 @@ def local_input(moment: datetime | None, timezone: str) -> str:
     """A stored moment as a ``datetime-local`` value in the reader's time zone."""
     if moment is None:
         return ""
-    return moment.astimezone(zone(timezone)).strftime("%Y-%m-%dT%H:%M")
+    return moment.astimezone(time_zone(timezone)).strftime("%Y-%m-%dT%H:%M")
 
 
 def read_moment(state: FormState, name: str, timezone: str, translator: Translator) -> datetime | None:
@@ -48,7 +48,7 @@ def read_moment(state: FormState, name: str, timezone: str, translator: Translat
         state.add_error(name, translator.gettext(N_("Enter a date and time")))
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone(timezone))
+        moment = moment.replace(tzinfo=time_zone(timezone))
     return moment.astimezone(UTC)
 
 

@@ -14,6 +14,7 @@ from loopcrm.platform.errors import PermissionDenied
 from loopcrm.platform.i18n import N_, Translator
 from loopcrm.platform.pagination import MAX_PAGE_SIZE
 from loopcrm.platform.permissions import Action
+from loopcrm.platform.timestamps import time_zone
 from loopcrm.platform.web.navigation import may_read
 from loopcrm.platform.web.pages import WebPage
 
@@ -122,7 +123,7 @@ def parse_day(value: str | None) -> date | None:
 
 def start_of_day(day: date, timezone: str) -> datetime:
     """Midnight at the start of ``day`` in the reader's time zone, as a UTC moment."""
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+    return datetime.combine(day, time.min, tzinfo=time_zone(timezone)).astimezone(UTC)
 
 
 def end_of_day(day: date, timezone: str) -> datetime:
