@@ -278,13 +278,14 @@ def contact_point_values(
             if value in seen:
                 continue
             seen.add(value)
+            is_phone = kind is ContactPointKind.PHONE
             rows.append(
                 {
                     "record_kind": record_kind,
                     "record_id": record_id,
                     "kind": kind.value,
                     "value": value,
-                    "search_key": phone_search_key(value) if kind is ContactPointKind.PHONE else value.lower(),
+                    "search_key": phone_search_key(value) if is_phone else value.lower(),
                     "label": label,
                     "is_primary": position == primary,
                     "position": position,

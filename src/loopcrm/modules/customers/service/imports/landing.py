@@ -60,6 +60,7 @@ from loopcrm.modules.customers.service.imports.rows import (
     key_values,
     parse_row,
     schema_notes,
+    schema_points,
     stored_points,
 )
 from loopcrm.modules.customers.service.imports.writing import ChunkWriter, NewRecord
@@ -184,8 +185,11 @@ class DuplicateScreen:
     needlessly, never skip a warning. Scope and deletion are left to ``find_duplicates``.
     """
 
-    def __init__(self, session: Session, record_kind: str) -> None:
+    def __init__(self, session: Session, record_kind: str, *, knows_all: bool = False) -> None:
         self.session = session
+        # A screen that only ever holds what was remembered (the records a chunk wrote itself)
+        # knows everything it could match; it looks nothing up.
+        self.knows_all = knows_all
         self.is_account = record_kind == RecordKind.ACCOUNT.value
         self.model: Any = Account if self.is_account else Contact
         self.record_kind = record_kind
@@ -304,7 +308,7 @@ class DuplicateScreen:
     def may_match(self, probe: _Probe) -> bool:
         """Whether ``find_duplicates`` could find anything for the probe (see the class)."""
         asked = self.asked
-        if not (
+        if not self.knows_all and not (
             asked["emails"].issuperset(probe.emails)
             and asked["phones"].issuperset(probe.phones)
             and (not probe.external_id or probe.external_id in asked["external_id"])
@@ -318,11 +322,11 @@ class DuplicateScreen:
         if not probe.compares_names:
             return False
         place, key = probe.place, probe.name_key
-        if (place, key) not in asked["names"] or (
-            probe.pinyin and (place, probe.pinyin) not in asked["pinyin"]
+        if not self.knows_all and (
+            (place, key) not in asked["names"]
+            or (probe.pinyin and (place, probe.pinyin) not in asked["pinyin"])
+            or (probe.compares_prefixes and (place, probe.prefix) not in self.asked_prefixes)
         ):
-            return True
-        if probe.compares_prefixes and (place, probe.prefix) not in self.asked_prefixes:
             return True
         if (key in self.any_city_names) if place is None else ((place, key) in self.names):
             return True
@@ -385,6 +389,9 @@ class ChunkLanding:
         self.key_owners: dict[str, set[str]] = {}  # upsert key value → ids of live records with it
         self.taken: dict[tuple[str, str], str] = {}  # (credit_code | external_id, value) → record id
         self.screen = DuplicateScreen(self.session, self.kind)
+        # The records the chunk created and has not written yet: a duplicate search writes them
+        # first only when one of them could be found (they can only add matches).
+        self.unwritten = DuplicateScreen(self.session, self.kind, knows_all=True)
         self.touched: set[str] = set()  # ids of the records the chunk created or changed
         self.writer = ChunkWriter(self.session, actor, self.model)
 
@@ -605,6 +612,9 @@ class ChunkLanding:
     def _resolved_input(self, row: ParsedRow) -> dict[str, Any]:
         """The row's values with owner, tags, company and custom users resolved to ids."""
         data = dict(row.values)
+        for kind in ("phones", "emails"):
+            if kind in data:
+                data[kind] = schema_points(row, kind)
         notes: list[Note] = []
         if row.owner is not None:
             owner_id = self.users.get(row.owner.casefold()) or self.users.get(row.owner)
@@ -777,6 +787,7 @@ class ChunkLanding:
         self.states[record.id] = state
         self._claim_unique(record)
         self._remember(state)
+        self.unwritten.remember(record, [point.value for point in phones], [point.value for point in emails])
         values = self._values(state)
         self.writer.add_audit_entry(
             AuditAction.CREATE,
@@ -797,11 +808,14 @@ class ChunkLanding:
         )
 
     def _duplicate_warnings(self, model: AccountCreate | ContactCreate) -> list[Note]:
-        if not self.screen.may_match(self.screen.probe(duplicates.candidate_from_input(model))):
+        probe = self.screen.probe(duplicates.candidate_from_input(model))
+        if not self.screen.may_match(probe):
             return []
-        # Written (and the session flushed) before the search, so rows created earlier in the
-        # chunk count too.
-        self.writer.write_records()
+        # Records created earlier in the chunk count too: written before the search when one of
+        # them could match (the session's pending updates are flushed by the search itself).
+        if self.unwritten.may_match(probe):
+            self.writer.write_records()
+            self.unwritten = DuplicateScreen(self.session, self.kind, knows_all=True)
         return [
             Note(
                 "duplicates",

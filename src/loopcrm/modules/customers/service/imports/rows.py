@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from loopcrm.modules.customers.identifiers import normalize_credit_code, normalize_email, normalize_phone
 from loopcrm.modules.customers.models import CustomFieldDefinition, CustomFieldKind, UpsertKey
+from loopcrm.modules.customers.schemas import EmailIn, PhoneIn
 from loopcrm.modules.customers.service.custom_fields import CUSTOM_FIELD_PREFIX
 from loopcrm.modules.customers.service.imports import vocabulary
 from loopcrm.modules.customers.service.imports.fields import IGNORE
@@ -100,9 +101,10 @@ class ParsedRow:
     mapped: dict[str, int] = dataclasses.field(
         default_factory=dict
     )  # field → its first column, filled in or not
-    # Emails and phones in stored form, computed once: the upsert lookup, the duplicate screen
-    # and the landing each need them, and checking an address takes tens of microseconds.
-    stored_points_cache: dict[str, list[str]] = dataclasses.field(default_factory=dict, repr=False)
+    # Each email and phone in stored form (``None`` if the schema would refuse it), computed once:
+    # the upsert lookup, the duplicate screen and the schema each need them, and checking an
+    # address or a number takes tens of microseconds.
+    stored_points_cache: dict[str, list[str | None]] = dataclasses.field(default_factory=dict, repr=False)
 
     @property
     def is_blank(self) -> bool:
@@ -230,26 +232,51 @@ def has_key_cell(row: ParsedRow, upsert_key: UpsertKey) -> bool:
     return bool(field_name and row.values.get(field_name))
 
 
-def stored_points(row: ParsedRow, kind: str) -> list[str]:
-    """The row's emails (``kind`` "emails") or phones ("phones") as the schemas store them: lower
-    case, E.164. Values the schema would refuse are left out; each list is computed once."""
+# What the schemas accept of a phone's or an email's text before normalising it.
+_POINT_LENGTHS = {"phones": (1, 40), "emails": (3, 320)}
+_POINT_TEXT = {"phones": "number", "emails": "address"}
+
+
+def _normalised_points(row: ParsedRow, kind: str) -> list[str | None]:
+    """Each of the row's emails (``kind`` "emails") or phones ("phones") as the schema stores it
+    (lower case, E.164), ``None`` where the schema would refuse it; computed once per row."""
     found = row.stored_points_cache.get(kind)
     if found is None:
+        shortest, longest = _POINT_LENGTHS[kind]
+        normalise = normalize_email if kind == "emails" else normalize_phone
         found = []
-        if kind == "emails":
-            for email in row.values.get("emails", []):
-                try:
-                    found.append(normalize_email(email["address"]))
-                except ValueError:
-                    continue
-        else:
-            for phone in row.values.get("phones", []):
-                try:
-                    found.append(normalize_phone(phone["number"]))
-                except ValueError:
-                    continue
+        for point in row.values.get(kind, []):
+            text = point[_POINT_TEXT[kind]]
+            if not shortest <= len(text) <= longest or "\x00" in text:
+                found.append(None)
+                continue
+            try:
+                found.append(normalise(text))
+            except ValueError:
+                found.append(None)
         row.stored_points_cache[kind] = found
     return found
+
+
+def stored_points(row: ParsedRow, kind: str) -> list[str]:
+    """The row's emails (``kind`` "emails") or phones ("phones") as the schemas store them: lower
+    case, E.164. Values the schema would refuse are left out."""
+    return [value for value in _normalised_points(row, kind) if value is not None]
+
+
+def schema_points(row: ParsedRow, kind: str) -> list[Any]:
+    """The row's phones or emails as schema input: a value already checked and normalised is
+    passed as a built ``PhoneIn``/``EmailIn`` (pydantic does not validate a model instance
+    again), one the schema refuses as the text, so that it reports its own reason."""
+    built: list[Any] = []
+    for point, value in zip(row.values.get(kind, []), _normalised_points(row, kind), strict=True):
+        if value is None:
+            built.append(point)
+        elif kind == "emails":
+            built.append(EmailIn.model_construct(address=value))
+        else:
+            built.append(PhoneIn.model_construct(number=value))
+    return built
 
 
 def key_values(row: ParsedRow, upsert_key: UpsertKey) -> list[str]:
