@@ -250,6 +250,8 @@ def _event_row(
         context = {**facts.context, **context}
     if "ip" not in context and facts.ip:
         context["ip"] = facts.ip
+    if message_type is MessageType.IDENTIFY and not properties and isinstance(context.get("traits"), dict):
+        properties = dict(context["traits"])  # RudderStack SDKs send identify traits in context.traits
 
     times = {name: _time(message, name) for name in _TIME_FIELDS}
     original = times["originalTimestamp"] or times["timestamp"]

@@ -1,0 +1,104 @@
+"""The real SDKs from PyPI — Segment's analytics-python and RudderStack's Python SDK — send to a
+running LoopCRM server, and the events are read back through the REST API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from rudderstack.analytics.client import Client as RudderClient
+from segment.analytics.client import Client as SegmentClient
+from tests.cdp.conftest import LiveServer
+from tests.conftest import Person
+
+from loopcrm.modules.cdp.schemas import SourceCreated
+
+
+def _events(server: LiveServer, admin: Person, **filters: str) -> list[dict[str, Any]]:
+    response = httpx.get(
+        f"{server.url}/api/v1/cdp/events", params={**filters, "limit": 500}, headers=admin.headers
+    )
+    assert response.status_code == 200, response.text
+    return list(reversed(response.json()["items"]))  # oldest first
+
+
+def _send_every_type(client: Any) -> None:
+    client.identify("user-42", {"email": "li.lei@example.com", "name": "李雷"}, anonymous_id="anon-1")
+    client.track("user-42", "Order Completed", {"total": 199.5, "currency": "CNY"})
+    client.page("user-42", category="Docs", name="Pricing", properties={"path": "/pricing"})
+    client.group("user-42", "account-7", {"name": "韩梅梅贸易"})
+    client.alias("anon-1", "user-42")
+    client.flush()
+
+
+@pytest.mark.parametrize("sdk", ["segment", "rudderstack"])
+def test_sdk_sends_identify_track_page_group_alias_and_the_events_are_in_the_log(
+    sdk: str,
+    live_app_server: LiveServer,
+    make_source: Callable[..., SourceCreated],
+    make_person: Callable[..., Person],
+) -> None:
+    # Given a source and the SDK pointed at our server (the Rudder SDK gzips its bodies)
+    source = make_source(channel="server")
+    admin = make_person("admin")
+    errors: list[Exception] = []
+    client_class = SegmentClient if sdk == "segment" else RudderClient
+    client = client_class(
+        write_key=source.write_key,
+        host=live_app_server.url,
+        sync_mode=True,
+        on_error=lambda error, batch: errors.append(error),
+        max_retries=1,
+    )
+
+    # When it sends one message of each type
+    _send_every_type(client)
+
+    # Then all five are in the log, in order, with their fields
+    assert errors == []
+    events = _events(live_app_server, admin, source_id=source.id)
+    assert [event["type"] for event in events] == ["identify", "track", "page", "group", "alias"]
+    identify, track, page, group, alias = events
+    assert identify["user_id"] == "user-42" and identify["anonymous_id"] == "anon-1"
+    assert identify["properties"] == {"email": "li.lei@example.com", "name": "李雷"}
+    assert track["event"] == "Order Completed"
+    assert track["properties"] == {"total": 199.5, "currency": "CNY"}
+    assert page["event"] == "Pricing" and page["extra"]["category"] == "Docs"
+    assert group["group_id"] == "account-7" and group["properties"] == {"name": "韩梅梅贸易"}
+    assert alias["previous_id"] == "anon-1" and alias["user_id"] == "user-42"
+    assert all(event["context"]["ip"] == "127.0.0.1" for event in events)
+    assert all(event["context"]["library"]["name"] for event in events)
+    assert len({event["message_id"] for event in events}) == 5
+
+
+def test_a_retried_batch_creates_no_duplicates(
+    live_app_server: LiveServer,
+    make_source: Callable[..., SourceCreated],
+    make_person: Callable[..., Person],
+) -> None:
+    # Given a batch the client sends twice (its first answer was lost, say)
+    source = make_source()
+    admin = make_person("admin")
+    batch = {
+        "writeKey": source.write_key,
+        "sentAt": "2026-12-01T10:00:00Z",
+        "batch": [
+            {"type": "track", "event": "Viewed", "userId": "u1", "messageId": f"m-{number}"}
+            for number in range(3)
+        ],
+    }
+
+    # When
+    first = httpx.post(f"{live_app_server.url}/v1/batch", json=batch)
+    second = httpx.post(f"{live_app_server.url}/v1/batch", json=batch)
+
+    # Then both succeed and the log has each event once; the counters say three were deduplicated
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.json() == {"success": True}
+    assert sorted(event["message_id"] for event in _events(live_app_server, admin)) == ["m-0", "m-1", "m-2"]
+    counters = httpx.get(
+        f"{live_app_server.url}/api/v1/cdp/sources/{source.id}/counters", headers=admin.headers
+    ).json()
+    assert (counters["accepted"], counters["deduplicated"], counters["rejected"]) == (3, 3, 0)
