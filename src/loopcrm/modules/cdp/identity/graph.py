@@ -49,6 +49,13 @@ LOOKUP_CHUNK = 500
 
 Item = TypeVar("Item")
 
+# The identity types that have a per-profile limit, as a condition (built once: it is used for
+# every batch of profiles read).
+_LIMITED_TYPES = or_(
+    IdentityLink.type.in_([str(kind) for kind in IDENTITY_LIMITS]),
+    *(IdentityLink.type.startswith(prefix, autoescape=True) for prefix in PER_APP_LIMITED_PREFIXES),
+)
+
 
 def _chunks(items: Sequence[Item], size: int) -> Iterator[Sequence[Item]]:
     for start in range(0, len(items), size):
@@ -109,17 +116,15 @@ class IdentityGraph:
     def load_profiles(self, profile_ids: Iterable[str]) -> None:
         """Read profiles and their current limited links, unless already read."""
         missing = [profile_id for profile_id in set(profile_ids) if profile_id not in self._profiles]
-        limited_types = or_(
-            IdentityLink.type.in_([str(kind) for kind in IDENTITY_LIMITS]),
-            *(IdentityLink.type.startswith(prefix, autoescape=True) for prefix in PER_APP_LIMITED_PREFIXES),
-        )
+        if not missing:
+            return
         for chunk in _chunks(missing, LOOKUP_CHUNK):
             for profile in self._session.scalars(select(Profile).where(Profile.id.in_(chunk))):
                 self._profiles[profile.id] = profile
                 self._limited[profile.id] = []
             links = self._session.scalars(
                 select(IdentityLink).where(
-                    IdentityLink.profile_id.in_(chunk), IdentityLink.valid_to.is_(None), limited_types
+                    IdentityLink.profile_id.in_(chunk), IdentityLink.valid_to.is_(None), _LIMITED_TYPES
                 )
             )
             for link in links:
@@ -267,13 +272,28 @@ class IdentityGraph:
                 profile.consent = consent
 
     def _current_links(self, profile_id: str) -> list[IdentityLink]:
-        return list(
-            self._session.scalars(
-                select(IdentityLink)
-                .where(IdentityLink.profile_id == profile_id, IdentityLink.valid_to.is_(None))
-                .order_by(IdentityLink.type, IdentityLink.value)
+        """The profile's current links, stored or still pending in this transaction.
+
+        Read without autoflush: flushing every pending profile and link before each merge would
+        cost more than the merge itself.
+        """
+        with self._session.no_autoflush:
+            stored = self._session.scalars(
+                select(IdentityLink).where(
+                    IdentityLink.profile_id == profile_id, IdentityLink.valid_to.is_(None)
+                )
             )
-        )
+            links = {
+                link.id: link for link in stored if link.valid_to is None and link.profile_id == profile_id
+            }
+        for pending in self._session.new:
+            if (
+                isinstance(pending, IdentityLink)
+                and pending.profile_id == profile_id
+                and pending.valid_to is None
+            ):
+                links[pending.id] = pending
+        return sorted(links.values(), key=lambda link: (link.type, link.value))
 
     def merge(
         self,
@@ -286,6 +306,10 @@ class IdentityGraph:
     ) -> ProfileMerge:
         """Fold ``merged`` into ``survivor``: its links move (closed, then opened on the survivor),
         traits and consent combine by strategy, and ``merged`` redirects to ``survivor``."""
+        if survivor in self._session.new or merged in self._session.new:
+            # A profile made earlier in this batch: write it first, as the merge record and the
+            # redirect refer to it and a flush orders rows by relationships, not by foreign keys.
+            self._session.flush()
         now = utc_now()
         record = ProfileMerge(
             id=new_id(),
@@ -306,7 +330,8 @@ class IdentityGraph:
             link.valid_to = now
             link.closed_by = LinkChange.MERGE.value
             link.closed_by_merge_id = record.id
-        self._session.flush()  # close before opening: one current link per identifier
+        # No flush between closing and opening: a flush writes a table's UPDATEs before its
+        # INSERTs, so the closed link never meets its successor in the unique index.
         self._limited[merged.id] = []
         for link in moved:
             self._open_link(
