@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from loopcrm.modules.activities import service as activities
 from loopcrm.modules.activities.models import Activity, ActivityLink, ActivityParticipant
-from loopcrm.modules.activities.schemas import ActivityCreate, SubjectLink
+from loopcrm.modules.activities.schemas import ActivityCreate, LinkOut
 from loopcrm.platform.audit.models import AuditEntry
 from loopcrm.platform.db import utc_now
 from loopcrm.platform.errors import NotFound, PermissionDenied, ValidationFailed
@@ -75,7 +75,7 @@ def test_a_logged_call_keeps_its_details_and_links(uow_factory, make_person) -> 
     assert call.body == "客户要求下周再报价"
     assert call.occurred_at == when
     assert call.owner_id == rep.user.id
-    assert call.links == [SubjectLink(subject_type="user", subject_id=rep.user.id)]
+    assert call.links == [LinkOut(subject_type="user", subject_id=rep.user.id)]
     assert call.call is not None
     assert (call.call.direction, call.call.duration_seconds, call.call.outcome) == (
         "outbound",

@@ -73,6 +73,25 @@ class SubjectLink(Input):
         return (self.subject_type, self.subject_id)
 
 
+class LinkOut(BaseModel):
+    """A record an activity is linked to, as its reader sees it.
+
+    A record the reader may not read is ``hidden``: its kind shows that the activity is linked to
+    something, but neither its id nor its name says what (an id alone would confirm that a record
+    exists and let the reader follow it elsewhere).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    subject_type: SubjectType
+    subject_id: str | None = Field(default=None, description="empty when hidden")
+    hidden: bool = Field(default=False, description="a record you may not read")
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        return (self.subject_type, self.subject_id)
+
+
 # ------------------------------------------------------------------ input: details per kind
 
 
@@ -196,7 +215,7 @@ class MeetingOut(BaseModel):
     ends_at: datetime
     location: str
     attendee_user_ids: list[str]
-    attendee_records: list[SubjectLink]
+    attendee_records: list[LinkOut]
 
 
 class EmailOut(BaseModel):
@@ -226,7 +245,7 @@ class ActivityOut(BaseModel):
     occurred_at: datetime
     owner_id: str
     team_id: str | None
-    links: list[SubjectLink]
+    links: list[LinkOut]
     mentioned_user_ids: list[str]
     call: CallOut | None
     meeting: MeetingOut | None

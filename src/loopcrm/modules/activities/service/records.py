@@ -22,9 +22,10 @@ from loopcrm.modules.activities.schemas import (
     ActivityOut,
     ActivityUpdate,
     EmailSend,
+    LinkOut,
 )
 from loopcrm.modules.activities.service import content, scheduling
-from loopcrm.modules.activities.service.registry import ACTIVITY, resolve_subject
+from loopcrm.modules.activities.service.registry import ACTIVITY, may_read_subject, resolve_subject
 from loopcrm.modules.activities.service.storage import (
     activity_path,
     audit_snapshot,
@@ -313,7 +314,7 @@ def send_email(uow: UnitOfWork, actor: Actor, data: EmailSend) -> ActivityOut:
 def get_activity(uow: UnitOfWork, actor: Actor, activity_id: str) -> ActivityOut:
     """One activity, if the actor may read it (see the module's visibility rules)."""
     with uow:
-        return output(uow.session, load_visible(uow, actor, activity_id), actor)
+        return _shown_to(uow, actor, [output(uow.session, load_visible(uow, actor, activity_id), actor)])[0]
 
 
 def list_activities(
@@ -368,7 +369,36 @@ def list_activities(
                 Activity.kind == ActivityKind.TASK.value, Activity.task_status == filters.status.value
             )
         page = paginate(session, statement, Activity.id, limit=limit, cursor=cursor, convert=lambda row: row)
-        return Page[ActivityOut](items=outputs(session, page.items, actor), next_cursor=page.next_cursor)
+        items = _shown_to(uow, actor, outputs(session, page.items, actor))
+        return Page[ActivityOut](items=items, next_cursor=page.next_cursor)
+
+
+def _shown_to(uow: UnitOfWork, actor: Actor, activities: list[ActivityOut]) -> list[ActivityOut]:
+    """``activities`` with each link to a record the actor may not read hidden: its kind stays, its
+    id goes (the page shows no name either). Each distinct record is checked once."""
+    readable: dict[tuple[str, str | None], bool] = {}
+
+    def shown(links: list[LinkOut]) -> list[LinkOut]:
+        result = []
+        for link in links:
+            if link.subject_id is not None and link.key not in readable:
+                readable[link.key] = may_read_subject(uow, actor, link.subject_type, link.subject_id)
+            visible = link.subject_id is not None and readable[link.key]
+            result.append(link if visible else LinkOut(subject_type=link.subject_type, hidden=True))
+        return result
+
+    return [
+        activity.model_copy(
+            update={
+                "links": shown(activity.links),
+                "meeting": activity.meeting
+                and activity.meeting.model_copy(
+                    update={"attendee_records": shown(activity.meeting.attendee_records)}
+                ),
+            }
+        )
+        for activity in activities
+    ]
 
 
 def update_activity(
@@ -419,10 +449,11 @@ def update_activity(
             errors.append(FieldError("subject", "This field is required", "required"))
         raise_if_any(errors)
         subjects_before, attendees_before = current_links(session, activity)
+        linked_before = {link.key for link in before.links}
         new_subjects = links if links is not None else subjects_before
         new_attendees = attendees if attendees is not None else attendees_before
         resolve_all(
-            uow, actor, [link for link in [*new_subjects, *new_attendees] if link not in before.links]
+            uow, actor, [link for link in [*new_subjects, *new_attendees] if link.key not in linked_before]
         )
         sync_links(session, activity, new_subjects, new_attendees)
         if data.meeting is not None and data.meeting.attendee_user_ids is not None:
@@ -445,8 +476,9 @@ def update_activity(
             flush(session)
             record_change(uow, actor, AuditAction.UPDATE, ACTIVITY.key, activity.id, change_log)
             after = output(session, activity)
+        shown = _shown_to(uow, actor, [masked_for(actor, after)])[0]
         uow.commit()
-        return masked_for(actor, after)
+        return shown
 
 
 def _apply_changes(activity: Activity, changes: dict[str, Any]) -> None:
@@ -521,9 +553,9 @@ def complete_task(
                 activity.id,
                 {"task.status": [before, TaskStatus.DONE]},
             )
-        result = output(session, activity)
+        shown = _shown_to(uow, actor, [output(session, activity, actor)])[0]
         uow.commit()
-        return masked_for(actor, result)
+        return shown
 
 
 def delete_activity(

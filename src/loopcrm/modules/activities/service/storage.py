@@ -31,6 +31,7 @@ from loopcrm.modules.activities.schemas import (
     ActivityOut,
     CallOut,
     EmailOut,
+    LinkOut,
     MeetingOut,
     SubjectLink,
     TaskOut,
@@ -135,6 +136,11 @@ def _distinct_keys(links: Iterable[ActivityLink], *, attendees_only: bool = Fals
     return list(seen.values())
 
 
+def _shown_links(links: Iterable[SubjectLink]) -> list[LinkOut]:
+    """Links as output, all visible; a reader's service call hides the records it may not read."""
+    return [LinkOut(subject_type=link.subject_type, subject_id=link.subject_id) for link in links]
+
+
 def _user_ids(participants: Iterable[ActivityParticipant], role: ParticipantRole) -> list[str]:
     return sorted({participant.user_id for participant in participants if participant.role == role})
 
@@ -155,7 +161,7 @@ def to_out(
             ends_at=activity.meeting_ends_at or activity.occurred_at,
             location=activity.meeting_location or "",
             attendee_user_ids=_user_ids(participants, ParticipantRole.ATTENDEE),
-            attendee_records=_distinct_keys(links, attendees_only=True),
+            attendee_records=_shown_links(_distinct_keys(links, attendees_only=True)),
         )
     elif kind is ActivityKind.EMAIL:
         email = EmailOut(
@@ -184,7 +190,7 @@ def to_out(
         occurred_at=activity.occurred_at,
         owner_id=activity.owner_id,
         team_id=activity.team_id,
-        links=_distinct_keys(links),
+        links=_shown_links(_distinct_keys(links)),
         mentioned_user_ids=_user_ids(participants, ParticipantRole.MENTIONED),
         call=call,
         meeting=meeting,

@@ -130,14 +130,23 @@ def _detail_page(
     *,
     status_code: int = 200,
 ) -> Response:
-    refs = activities.subject_refs(page.uow(), page.actor, [link.key for link in activity.links])
-    attendee_keys = {link.key for link in activity.meeting.attendee_records} if activity.meeting else set()
+    refs = activities.subject_refs(
+        page.uow(),
+        page.actor,
+        [(link.subject_type, link.subject_id) for link in activity.links if link.subject_id is not None],
+    )
+    attendees = activity.meeting.attendee_records if activity.meeting else []
+    attendee_keys = {link.key for link in attendees}
+    hidden_attendees = sum(link.hidden for link in attendees)
     names = user_names(page)
     context: dict[str, Any] = {
         "activity": activity,
         "form": form or FormState.initial(edit_values(activity, page.timezone), EDIT_FIELDS),
         "subjects": [ref for ref in refs if (ref.subject_type, ref.subject_id) not in attendee_keys],
         "attendee_records": [ref for ref in refs if (ref.subject_type, ref.subject_id) in attendee_keys],
+        # records the reader may not read: counted, never named (see activities.LinkOut)
+        "hidden_subjects": sum(link.hidden for link in activity.links) - hidden_attendees,
+        "hidden_attendee_records": hidden_attendees,
         "user_names": names,
         "user_choices": sorted(names.items(), key=lambda item: item[1].lower()),
         "may_change": activities.may_change(page.actor, activity),
