@@ -24,6 +24,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 
 from loopcrm.platform.i18n import Translator
 from loopcrm.platform.timestamps import time_zone
+from loopcrm.platform.web.forms import FormState
 
 TEMPLATE_DIRECTORY = Path(__file__).resolve().parent / "templates"
 
@@ -175,6 +176,9 @@ def environment() -> Environment:
             "message": translate_message,
         }
     )
+    # A form filled from plain values, for a part of a page whose data comes from a service (a
+    # service hands over values, never a web form).
+    env.globals["initial_form"] = FormState.initial
     return env
 
 

@@ -39,7 +39,6 @@ from loopcrm.platform.errors import NotFound
 from loopcrm.platform.i18n import N_
 from loopcrm.platform.permissions import Actor
 from loopcrm.platform.unit_of_work import UnitOfWork
-from loopcrm.platform.web.forms import FormState
 
 # A timeline section shows this many entries, then "load more".
 TIMELINE_PAGE_SIZE = 20
@@ -200,15 +199,19 @@ class LogPanel:
     """The "log activity" panel: tabs per kind, the form of the chosen kind, where to return.
 
     ``subjects`` are the records the new activity will be linked to (hidden inputs); contacts
-    among them are offered as meeting attendees.
+    among them are offered as meeting attendees. The form is the page's to build (the template
+    starts one from ``initial_values`` and ``fields`` unless ``form`` brings a refused one back),
+    so this service holds data and never imports the web layer.
     """
 
     subjects: list[SubjectRef]
     next_path: str
     kind: str
-    form: FormState
+    initial_values: dict[str, Any]  # what a fresh form of ``kind`` starts with
     user_choices: list[tuple[str, str]]
+    form: object | None = None  # a refused submission's form state, shown again with its errors
     kinds: list[tuple[str, str]] = field(default_factory=lambda: list(KIND_LABELS.items()))
+    fields: tuple[str, ...] = LOG_FIELDS
 
     @property
     def names(self) -> dict[str, dict[str, str]]:
@@ -239,7 +242,7 @@ def log_panel(
     *,
     next_path: str,
     kind: str = ActivityKind.NOTE.value,
-    form: FormState | None = None,
+    form: object | None = None,
 ) -> LogPanel:
     """The panel for logging an activity on ``subjects`` (records the reader may read; others
     are left out). ``form`` carries a refused submission back with its errors."""
@@ -250,8 +253,9 @@ def log_panel(
         subjects=refs,
         next_path=next_path,
         kind=chosen_kind,
-        form=form if form is not None else FormState.initial(initial_values(actor, chosen_kind), LOG_FIELDS),
+        initial_values=initial_values(actor, chosen_kind),
         user_choices=users,
+        form=form,
     )
 
 
