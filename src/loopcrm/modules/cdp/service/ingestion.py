@@ -205,6 +205,8 @@ class Ingestion:
         # Basic, then the body, then the query; a bearer counts only when nothing else names a key
         # (it may be an OAuth token sent along with the body key).
         write_key = basic_key or body_write_key(document) or request.query_write_key or bearer
+        if refusal is not None and not write_key:
+            raise refusal  # the key may be in the body that could not be read: bad input all the same
         source = self.enabled_source(write_key)
         if not source.allows_origin(request.origin):
             raise OriginNotAllowed()

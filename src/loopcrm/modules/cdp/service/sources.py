@@ -25,9 +25,9 @@ from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import record_change
 from loopcrm.platform.auth.passwords import digest
 from loopcrm.platform.db import new_token, utc_now
-from loopcrm.platform.errors import NotFound, StaleVersion
+from loopcrm.platform.errors import NotFound, StaleVersion, ValidationFailed
 from loopcrm.platform.i18n import N_
-from loopcrm.platform.pagination import Page, paginate
+from loopcrm.platform.pagination import Page, check_limit, decode_cursor, encode_cursor, paginate
 from loopcrm.platform.permissions import Action, Actor, ObjectType, Scope, register_object_type, require
 from loopcrm.platform.unit_of_work import UnitOfWork
 
@@ -282,8 +282,9 @@ def list_events(
     anonymous_id: str | None = None,
     event: str | None = None,
 ) -> Page[EventOut]:
-    """Events of the log, newest first (by time-ordered id), filtered by source or identifier."""
+    """Events of the log, newest first (by sequence: commit order), filtered by source or identifier."""
     require(actor, EVENT.key, Action.READ)
+    check_limit(limit)
     statement = select(Event)
     if source_id is not None:
         statement = statement.where(Event.source_id == source_id)
@@ -293,8 +294,16 @@ def list_events(
         statement = statement.where(Event.anonymous_id == anonymous_id)
     if event is not None:
         statement = statement.where(Event.event == event)
+    if cursor:
+        before = decode_cursor(cursor)
+        if not before.isdigit():
+            raise ValidationFailed.single("cursor", "The cursor is not valid", "invalid_cursor")
+        statement = statement.where(Event.sequence < int(before))
     with uow:
-        return paginate(uow.session, statement, Event.id, limit=limit, cursor=cursor, convert=_event_out)
+        rows = uow.session.scalars(statement.order_by(Event.sequence.desc()).limit(limit + 1)).all()
+        items = [_event_out(row) for row in rows[:limit]]
+    next_cursor = encode_cursor(str(items[-1].sequence)) if len(rows) > limit else None
+    return Page[EventOut](items=items, next_cursor=next_cursor)
 
 
 def count_events(uow: UnitOfWork, actor: Actor, *, source_id: str) -> int:
