@@ -83,8 +83,10 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def write_file(engine: Engine, path: Path, rows: int, existing: int, rng: random.Random) -> Counter[str]:
-    """The CSV to import; returns how many rows of each kind it holds."""
+def write_file(
+    engine: Engine, path: Path, rows: int, existing: int, rng: random.Random
+) -> list[tuple[str, str]]:
+    """The CSV to import; returns each row's kind (new, update or bad) and the company it names."""
     with engine.connect() as connection:
         account_names = list(
             connection.scalars(select(Account.name).order_by(Account.id).limit(20_000)).all()
@@ -103,7 +105,7 @@ def write_file(engine: Engine, path: Path, rows: int, existing: int, rng: random
     tag_names = list(seeding.TAG_NAMES)
     pick_surname = seeding.weighted(rng, seeding.SURNAMES, 1)
     pick_city = seeding.weighted(rng, seeding.CITIES, 2)
-    kinds: Counter[str] = Counter()
+    planned: list[tuple[str, str]] = []
     updates = iter(existing_emails)
     with path.open("w", encoding="utf-8", newline="") as stored:
         writer = csv.writer(stored)
@@ -137,8 +139,8 @@ def write_file(engine: Engine, path: Path, rows: int, existing: int, rng: random
                     level = "Z级"
                 else:
                     owner = "nobody@example.com"
-            kinds[kind] += 1
             company = rng.choice(account_names) if account_names and rng.random() < 0.6 else ""
+            planned.append((kind, company))
             title = rng.choice(seeding.TITLES) or ""
             tags = "，".join(rng.sample(tag_names, rng.choice((0, 0, 1, 2))))
             writer.writerow(
@@ -157,7 +159,48 @@ def write_file(engine: Engine, path: Path, rows: int, existing: int, rng: random
                     owner,
                 ]
             )
-    return kinds
+    return planned
+
+
+def expected_outcome(engine: Engine, planned: list[tuple[str, str]]) -> Counter[str]:
+    """What the import's rules decide for the file, worked out from how each row was made rather
+    than by the import: a bad row (invalid phone, email, option or owner) is rejected, and so is a
+    row naming a company that several live accounts share (the import does not guess which);
+    a row with an existing contact's email updates it (every cell but the email differs); any
+    other row creates a contact."""
+    with engine.connect() as connection:
+        shared_names = set(
+            connection.scalars(
+                select(Account.name)
+                .where(Account.deleted_at.is_(None))
+                .group_by(Account.name)
+                .having(func.count() > 1)
+            )
+        )
+    outcome: Counter[str] = Counter()
+    for kind, company in planned:
+        if kind == "bad" or company in shared_names:
+            outcome["rejected"] += 1
+        elif kind == "update":
+            outcome["updated"] += 1
+        else:
+            outcome["created"] += 1
+    return outcome
+
+
+def check_outcome(label: str, run: imports.ImportRunOut, expected: Counter[str]) -> None:
+    """Stop the benchmark when a run's counts differ from what the rules decide: a faster import
+    that lands different rows is not an improvement."""
+    found = {
+        "created": run.created_count,
+        "updated": run.updated_count,
+        "unchanged": run.unchanged_count,
+        "rejected": run.rejected_count,
+    }
+    wanted = {name: expected[name] for name in found}
+    if run.status.value != "completed" or found != wanted:
+        raise SystemExit(f"{label}: {run.status.value} with {found}, the rules decide {wanted}")
+    print(f"  outcome as the rules decide: {wanted}", flush=True)
 
 
 def run_import(
@@ -264,12 +307,14 @@ def main() -> None:
         flush=True,
     )
     path = directory / "contacts.csv"
-    kinds = write_file(engine, path, arguments.rows, arguments.existing, rng)
+    planned = write_file(engine, path, arguments.rows, arguments.existing, rng)
+    kinds = Counter(kind for kind, _ in planned)
     print(
         f"file: {arguments.rows} rows, {path.stat().st_size / 1e6:.1f} MB; new {kinds['new']}, "
         f"updating {kinds['update']}, bad {kinds['bad']}; upsert key: {arguments.upsert_key}",
         flush=True,
     )
+    expected = expected_outcome(engine, planned) if arguments.upsert_key == "email" else None
     admin = seeding.actor_by_email(engine, "admin@example.com")
     if arguments.profile:
         import cProfile
@@ -289,12 +334,25 @@ def main() -> None:
         contacts_after = connection.execute(select(func.count()).select_from(Contact)).scalar_one()
         runs = connection.execute(select(func.count()).select_from(ImportRun)).scalar_one()
     print(f"  contacts now: {contacts_after} (+{contacts_after - contacts}); import runs: {runs}", flush=True)
+    if expected is not None:
+        check_outcome("first import", run, expected)
+    if contacts_after - contacts != run.created_count:
+        raise SystemExit(f"{run.created_count} contacts created, but {contacts_after - contacts} more stored")
     if arguments.rerun:
+        load_before = os.getloadavg()
         again, stages, steps = run_import(engine, settings, admin, path, arguments.upsert_key)
+        print(f"load average before / after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f}", flush=True)
         report("same file again", again, stages, steps)
         with engine.connect() as connection:
             after_rerun = connection.execute(select(func.count()).select_from(Contact)).scalar_one()
         print(f"  contacts now: {after_rerun} (+{after_rerun - contacts_after})", flush=True)
+        if expected is not None:
+            unchanged = expected["created"] + expected["updated"]
+            check_outcome(
+                "same file again", again, Counter(unchanged=unchanged, rejected=expected["rejected"])
+            )
+        if after_rerun != contacts_after:
+            raise SystemExit("re-running the same file created contacts")
     engine.dispose()
 
 

@@ -389,8 +389,9 @@ class ChunkLanding:
         self.key_owners: dict[str, set[str]] = {}  # upsert key value → ids of live records with it
         self.taken: dict[tuple[str, str], str] = {}  # (credit_code | external_id, value) → record id
         self.screen = DuplicateScreen(self.session, self.kind)
-        # The records the chunk created and has not written yet: a duplicate search writes them
-        # first only when one of them could be found (they can only add matches).
+        # The records the chunk created or changed since they were last written, an updated one
+        # as it was and as it is: a duplicate search writes them first only when one of them
+        # could be found (or found wrongly, by what an update changed).
         self.unwritten = DuplicateScreen(self.session, self.kind, knows_all=True)
         self.touched: set[str] = set()  # ids of the records the chunk created or changed
         self.writer = ChunkWriter(self.session, actor, self.model)
@@ -811,11 +812,14 @@ class ChunkLanding:
         probe = self.screen.probe(duplicates.candidate_from_input(model))
         if not self.screen.may_match(probe):
             return []
-        # Records created earlier in the chunk count too: written before the search when one of
-        # them could match (the session's pending updates are flushed by the search itself).
-        if self.unwritten.may_match(probe):
+        # Records the chunk created or changed count as they now are: written before the search
+        # when one of them could be found; otherwise the search runs without writing anything.
+        written = self.unwritten.may_match(probe)
+        if written:
             self.writer.write_records()
             self.unwritten = DuplicateScreen(self.session, self.kind, knows_all=True)
+        with contextlib.nullcontext() if written else self.session.no_autoflush:
+            matches = duplicates.find_duplicates(self.uow, self.actor, self.kind, model)
         return [
             Note(
                 "duplicates",
@@ -823,7 +827,7 @@ class ChunkLanding:
                 "possible_duplicate",
                 {"label": match.label, "id": match.id, "reasons": ", ".join(match.reasons)},
             )
-            for match in duplicates.find_duplicates(self.uow, self.actor, self.kind, model)
+            for match in matches
         ]
 
     def _add_points(
@@ -947,6 +951,7 @@ class ChunkLanding:
         custom_changed = custom is not None and json_value(custom) != json_value(record.custom_fields or {})
         if not (changed_columns or custom_changed or new_phones or new_emails or tag_ids or employments):
             return LandedRow(row.number, row.cells, ImportRowOutcome.UNCHANGED, state)
+        self.unwritten.remember(record, [p.value for p in state.phones], [e.value for e in state.emails])
         if not self.is_account and not (
             changed_columns.get("family_name", record.family_name)
             or changed_columns.get("given_name", record.given_name)
@@ -1012,6 +1017,7 @@ class ChunkLanding:
         change_log = diff(records.audit_snapshot(before), records.audit_snapshot(self._values(state)))
         self._claim_unique(record)
         self._remember(state)
+        self.unwritten.remember(record, [p.value for p in state.phones], [e.value for e in state.emails])
         self.writer.add_audit_entry(AuditAction.UPDATE, self.object_type.key, record.id, change_log)
         return LandedRow(row.number, row.cells, ImportRowOutcome.UPDATED, state, previous=previous)
 
