@@ -142,17 +142,24 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # The web UI (pages, /static, page error handlers) after the API and its problem handlers.
     from loopcrm.modules import PRODUCT_MODULES
     from loopcrm.modules.activities import views as activities_views
+    from loopcrm.modules.cdp import views as cdp_views
     from loopcrm.modules.customers import views as customers_views
     from loopcrm.platform.notifications import views as notifications_views
     from loopcrm.platform.web.mount import install_web
     from loopcrm.platform.web.templating import add_template_directory
 
     add_template_directory(Path(customers_views.__file__).resolve().parents[1] / "templates")
+    add_template_directory(Path(cdp_views.__file__).resolve().parent / "templates")
     install_web(
         app,
         settings,
         PRODUCT_MODULES,
-        module_routers=[customers_views.router, activities_views.router, notifications_views.router],
+        module_routers=[
+            customers_views.router,
+            activities_views.router,
+            notifications_views.router,
+            cdp_views.router,
+        ],
     )
 
     # Middleware runs outermost-last-added: request id first, then the body limit, then idempotency.

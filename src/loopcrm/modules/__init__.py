@@ -120,6 +120,7 @@ PRODUCT_MODULES: tuple[ProductModule, ...] = (
         ),
         path="/cdp",
         icon="database",
+        is_available=True,
     ),
     ProductModule(
         number=7,

@@ -1,0 +1,158 @@
+"""Pages of the CDP: event sources with their live counters, write keys and dead letters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from loopcrm.modules.cdp import service as cdp
+from loopcrm.modules.cdp.models import ChannelType
+from loopcrm.modules.cdp.schemas import SourceCreate, SourceCreated, SourceUpdate
+from loopcrm.platform.errors import StaleVersion, ValidationFailed
+from loopcrm.platform.i18n import N_
+from loopcrm.platform.permissions import Action, require
+from loopcrm.platform.web.flash import FlashLevel
+from loopcrm.platform.web.forms import FormState
+from loopcrm.platform.web.pages import Form, Viewer, WebPage, redirect, render, web_router
+
+router = web_router()
+
+SOURCE_FIELDS = ("name", "channel", "allowed_origins", "rate_limit_per_second")
+DEAD_LETTER_PAGE_SIZE = 20
+# Channel names as the pages show them (English msgids).
+CHANNEL_NAMES: dict[str, str] = {
+    ChannelType.WEB.value: N_("Website"),
+    ChannelType.APP.value: N_("Mobile app"),
+    ChannelType.MINI_PROGRAM.value: N_("Mini program"),
+    ChannelType.ECOMMERCE.value: N_("E-commerce"),
+    ChannelType.EMAIL.value: N_("Email"),
+    ChannelType.SMS.value: N_("SMS"),
+    ChannelType.SERVER.value: N_("Server"),
+    ChannelType.OTHER.value: N_("Other"),
+}
+
+
+def _origins(text: str) -> list[str]:
+    return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+
+
+@router.get("/cdp")
+def list_sources(request: Request, page: Viewer) -> Response:
+    sources = cdp.list_sources(page.uow(), page.actor, limit=500, cursor=None).items
+    counters = {source.id: cdp.source_counters(page.uow(), page.actor, source.id) for source in sources}
+    return render(
+        request,
+        "cdp/sources.html",
+        {
+            "sources": sources,
+            "counters": counters,
+            "channel_names": CHANNEL_NAMES,
+            "may_create": page.actor.can(cdp.SOURCE.key, Action.CREATE),
+        },
+    )
+
+
+def _new_form(request: Request, form: FormState, status_code: int = 200) -> Response:
+    return render(
+        request,
+        "cdp/source_new.html",
+        {"form": form, "channel_choices": [(key, N_(name)) for key, name in CHANNEL_NAMES.items()]},
+        status_code=status_code,
+    )
+
+
+@router.get("/cdp/sources/new")
+def new_source(request: Request, page: Viewer) -> Response:
+    require(page.actor, cdp.SOURCE.key, Action.CREATE)
+    return _new_form(request, FormState(fields=frozenset(SOURCE_FIELDS)))
+
+
+@router.post("/cdp/sources")
+def create_source(request: Request, page: Viewer, form: Form) -> Response:
+    state = FormState.submitted(form, SOURCE_FIELDS)
+    try:
+        data = SourceCreate.model_validate(
+            {
+                "name": state.text("name"),
+                "channel": state.text("channel"),
+                "allowed_origins": _origins(state.text("allowed_origins")),
+                "rate_limit_per_second": state.optional("rate_limit_per_second"),
+            }
+        )
+        created = cdp.create_source(page.uow(), page.actor, data)
+    except (ValidationError, ValidationFailed) as error:
+        state.add_refusal(error, page.translator)
+        return _new_form(request, state, status_code=422)
+    return _source_page(request, page, created.id, created=created, status_code=201)
+
+
+def _source_page(
+    request: Request,
+    page: WebPage,
+    source_id: str,
+    *,
+    created: SourceCreated | None = None,
+    status_code: int = 200,
+) -> Response:
+    source = cdp.get_source(page.uow(), page.actor, source_id)
+    context: dict[str, Any] = {
+        "source": source,
+        "created": created,
+        "counters": cdp.source_counters(page.uow(), page.actor, source_id),
+        "channel_names": CHANNEL_NAMES,
+        "may_update": page.actor.can(cdp.SOURCE.key, Action.UPDATE),
+        "may_read_events": page.actor.can(cdp.EVENT.key, Action.READ),
+        "dead_letters": [],
+        "base_url": str(request.base_url).rstrip("/"),
+    }
+    if context["may_read_events"]:
+        context["dead_letters"] = cdp.list_dead_letters(
+            page.uow(), page.actor, source_id, limit=DEAD_LETTER_PAGE_SIZE, cursor=None
+        ).items
+    return render(request, "cdp/source.html", context, status_code=status_code)
+
+
+@router.get("/cdp/sources/{source_id}")
+def show_source(request: Request, page: Viewer, source_id: str) -> Response:
+    return _source_page(request, page, source_id)
+
+
+def _version(form: FormState) -> int | None:
+    value = form.value("version")
+    return int(value) if value.isdigit() else None
+
+
+@router.post("/cdp/sources/{source_id}/enabled")
+def switch_source(request: Request, page: Viewer, source_id: str, form: Form) -> Response:
+    state = FormState.submitted(form, ("is_enabled", "version"))
+    is_enabled = state.value("is_enabled") == "on"
+    try:
+        updated = cdp.update_source(
+            page.uow(),
+            page.actor,
+            source_id,
+            SourceUpdate(is_enabled=is_enabled),
+            expected_version=_version(state),
+        )
+    except StaleVersion as error:
+        page.flash(error.message, FlashLevel.ERROR)
+        return redirect(request, f"/cdp/sources/{source_id}")
+    if updated.is_enabled:
+        page.flash(N_("The source {name} accepts events again."), name=updated.name)
+    else:
+        page.flash(N_("The source {name} is disabled: its write key is refused."), name=updated.name)
+    return redirect(request, f"/cdp/sources/{source_id}")
+
+
+@router.post("/cdp/sources/{source_id}/write-key")
+def rotate_write_key(request: Request, page: Viewer, source_id: str, form: Form) -> Response:
+    state = FormState.submitted(form, ("version",))
+    try:
+        rotated = cdp.rotate_write_key(page.uow(), page.actor, source_id, expected_version=_version(state))
+    except StaleVersion as error:
+        page.flash(error.message, FlashLevel.ERROR)
+        return redirect(request, f"/cdp/sources/{source_id}")
+    return _source_page(request, page, source_id, created=rotated)
