@@ -330,3 +330,31 @@ def test_the_search_api_ranks_mixed_hits_within_the_readers_scope(client, world)
     assert empty.status_code == 422
     assert empty.headers["content-type"] == "application/problem+json"
     assert anonymous.status_code == 401
+
+
+@pytest.mark.parametrize("window", [3, 50])
+def test_the_newest_partial_matches_are_the_candidates_whether_the_newest_records_hold_them_or_not(
+    uow_factory, make_person, monkeypatch, window
+) -> None:
+    """Matches inside a name (not its beginning) come from the newest matching records only; on
+    PostgreSQL an admin's are first looked for among the newest records of the table (a window
+    of 3 holds two of them, a window of 50 all, and otherwise every match is read and sorted):
+    either way the same newest two."""
+    from loopcrm.modules.customers.service import search
+
+    monkeypatch.setattr(search, "CANDIDATES_PER_SOURCE", 2)
+    monkeypatch.setattr(search, "NEWEST_WINDOW", window)
+    admin = make_person("admin")
+    for family, given in (
+        ("李", "芳"),
+        ("张", "芳华"),
+        ("刘", "伟"),
+        ("陈", "小芳"),
+        ("赵", "明"),
+        ("杨", "芳"),
+    ):
+        _contact(uow_factory, admin, family_name=family, given_name=given)
+
+    assert _search(uow_factory, admin, "芳") == [("杨芳", "partial"), ("陈小芳", "partial")]
+    assert _search(uow_factory, admin, "伟") == [("刘伟", "partial")]
+    assert _search(uow_factory, admin, "芳 华") == [("张芳华", "partial")]

@@ -206,16 +206,24 @@ def _records_with_points(
     return literal_column(f"{model.__tablename__}.rowid").in_(rowids)
 
 
+def _stored_vector(model: type[Account] | type[Contact]) -> ColumnElement[Any]:
+    """PostgreSQL's stored ``to_tsvector('simple', search_text)`` of the record (migration
+    20261202_customers_search_speed): a walk of the records newest first tests a stored value
+    instead of computing each record's vector (which cost 200–450 ms per search at a million)."""
+    return literal_column(f"{model.__tablename__}.search_vector")
+
+
+def _vector_match(vector: ColumnElement[Any], terms: Sequence[str]) -> ColumnElement[bool]:
+    query = " & ".join(f"'{term}':*" for term in terms)
+    return vector.op("@@")(func.to_tsquery(literal_column("'simple'"), query))
+
+
 def _text_match(
     session: Session, model: type[Account] | type[Contact], terms: Sequence[str]
 ) -> ColumnElement[bool]:
     """Every term begins a term of the record's ``search_text``, through the full-text index."""
     if session.get_bind().dialect.name == "postgresql":
-        # The stored vector (migration 20261202_customers_search_speed): a walk of the records
-        # newest first tests a stored value instead of computing each record's vector.
-        query = " & ".join(f"'{term}':*" for term in terms)
-        vector: ColumnElement[Any] = literal_column(f"{model.__tablename__}.search_vector")
-        return vector.op("@@")(func.to_tsquery(literal_column("'simple'"), query))
+        return _vector_match(_stored_vector(model), terms)
     name = f"{model.__tablename__}_search"
     index = table(name, column("rowid"), column(name))
     expression = " AND ".join(f'"{term}"*' for term in terms)
@@ -228,6 +236,17 @@ def can_see_field(actor: Actor, object_type: ObjectType, field: str) -> bool:
     return object_type.field_levels.get(field, SecurityLevel.PUBLIC) <= actor.clearance
 
 
+def _point_prefixes(actor: Actor, record_kind: str, word: QueryWord) -> list[tuple[ContactPointKind, str]]:
+    """The phone and email search keys ``word`` may begin, for a reader who may see them."""
+    object_type = OBJECT_TYPE_OF_KIND[record_kind]
+    prefixes = []
+    if word.phone_key and can_see_field(actor, object_type, "phones"):
+        prefixes.append((ContactPointKind.PHONE, word.phone_key))
+    if word.email_prefix and can_see_field(actor, object_type, "emails"):
+        prefixes.append((ContactPointKind.EMAIL, word.email_prefix))
+    return prefixes
+
+
 def matches(
     session: Session, actor: Actor, record_kind: str, model: type[Account] | type[Contact], q: str
 ) -> ColumnElement[bool]:
@@ -237,20 +256,14 @@ def matches(
     word that may also be a phone's end or an email's beginning adds a lookup in
     ``contact_points``, but only for a reader who may see phones or emails of this kind.
     """
-    object_type = OBJECT_TYPE_OF_KIND[record_kind]
-    by_phone = can_see_field(actor, object_type, "phones")
-    by_email = can_see_field(actor, object_type, "emails")
     text_only: list[str] = []
     conditions: list[ColumnElement[bool]] = []
     is_postgresql = session.get_bind().dialect.name == "postgresql"
     for word in parse_query(q):
         found_by: list[Select[Any]] = []  # record ids of the phones or emails the word may begin
-        if word.phone_key and by_phone:
-            key = _begins_with(ContactPoint.search_key, word.phone_key)
-            found_by.append(_points_matching(record_kind, ContactPointKind.PHONE, key))
-        if word.email_prefix and by_email:
-            key = _begins_with(ContactPoint.search_key, word.email_prefix)
-            found_by.append(_points_matching(record_kind, ContactPointKind.EMAIL, key))
+        for kind, prefix in _point_prefixes(actor, record_kind, word):
+            key = _begins_with(ContactPoint.search_key, prefix)
+            found_by.append(_points_matching(record_kind, kind, key))
         if not found_by:
             if not word.terms:
                 return false()
@@ -354,6 +367,63 @@ def _newest_first(session: Session, model: type[Account] | type[Contact]) -> Any
     if session.get_bind().dialect.name == "sqlite":
         return literal_column(f"{model.__tablename__}.rowid").desc()
     return model.id.desc()
+
+
+# How many of the newest records in the reader's scope PostgreSQL reads for the newest matches
+# of a text-only search before it asks the full-text index for every match instead.
+NEWEST_WINDOW = 5_000
+
+
+def _newest_matches(
+    session: Session,
+    actor: Actor,
+    record_kind: str,
+    words: list[QueryWord],
+    scoped: Select[Any],
+    condition: ColumnElement[bool],
+    *,
+    sees_all: bool,
+) -> list[str]:
+    """The newest :data:`CANDIDATES_PER_SOURCE` records in scope matching ``condition``.
+
+    SQLite streams them from the full-text index newest first. PostgreSQL's planner cannot
+    estimate a prefix (``wang:*`` matches 70,000 full names of a million, each of them rare, so
+    it expects a few hundred): it either walked every record newest first for a rare prefix or
+    fetched all 70,000 matches through the GIN index for a common one (1–2 s). For a reader who
+    sees every record and a search by text alone, the newest :data:`NEWEST_WINDOW` records are
+    tested first — when they hold the candidates, these are exactly the newest matches, found in
+    a bounded walk — and only otherwise (a prefix rarer than one record in fifty) are all matches
+    read from the index and sorted. A rep's or a team's records are spread over the table:
+    reading their newest records costs a page each, more than the index's matches, so their
+    searches are left to the planner (within the bar, bench/customers_search.py).
+    """
+    model = records.MODEL_OF_KIND[record_kind]
+    text_only = all(word.terms and not _point_prefixes(actor, record_kind, word) for word in words)
+    if session.get_bind().dialect.name != "postgresql" or not text_only or not sees_all:
+        statement = scoped.with_only_columns(model.id).where(condition)
+        statement = statement.order_by(_newest_first(session, model)).limit(CANDIDATES_PER_SOURCE)
+        return list(session.scalars(statement))
+    terms = list(dict.fromkeys(term for word in words for term in word.terms))
+    newest = (
+        scoped.with_only_columns(model.id.label("id"), _stored_vector(model).label("search_vector"))
+        .order_by(model.id.desc())
+        .limit(NEWEST_WINDOW)
+        .subquery("newest")
+    )
+    in_window = (
+        select(newest.c.id)
+        .where(_vector_match(newest.c.search_vector, terms))
+        .order_by(newest.c.id.desc())
+        .limit(CANDIDATES_PER_SOURCE)
+    )
+    found = list(session.scalars(in_window))
+    if len(found) == CANDIDATES_PER_SOURCE:
+        return found
+    # MATERIALIZED: every match from the GIN index, then sorted; never a walk of the records.
+    matched = scoped.with_only_columns(model.id.label("id")).where(condition).cte("matched")
+    matched = matched.prefix_with("MATERIALIZED")
+    every = select(matched.c.id).order_by(matched.c.id.desc()).limit(CANDIDATES_PER_SOURCE)
+    return list(session.scalars(every))
 
 
 def _name_forms(record: Account | Contact) -> list[str]:
@@ -460,9 +530,7 @@ def search_customers(uow: UnitOfWork, actor: Actor, q: str, *, limit: int) -> li
             ids = list(exact)
             sees_all = actor.scope(object_type.key, Action.READ) is Scope.ALL
             ids.extend(_name_beginnings(session, kind, words, scoped, condition, sees_all=sees_all))
-            others = scoped.with_only_columns(model.id).where(condition)
-            others = others.order_by(_newest_first(session, model)).limit(CANDIDATES_PER_SOURCE)
-            ids.extend(session.scalars(others))
+            ids.extend(_newest_matches(session, actor, kind, words, scoped, condition, sees_all=sees_all))
             wanted = list(dict.fromkeys(ids))
             rows = cast(
                 Sequence[Account | Contact],
