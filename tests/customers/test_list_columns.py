@@ -128,6 +128,29 @@ def test_a_view_keeps_its_columns_in_order_with_the_name_first(
     assert [view["columns"] for view in listed.json()] == [["name", "custom_fields.budget", "city"]]
 
 
+def test_a_column_named_as_the_filters_or_the_export_name_it_is_kept_under_its_own_key(
+    client: TestClient, make_person
+):
+    rep = make_person("sales_rep")
+
+    created = client.post(
+        "/api/v1/saved-views",
+        json={"record_kind": "contact", "name": "标签视图", "columns": ["tag", "owner", "company"]},
+        headers=rep.headers,
+    )
+    refused = client.post(
+        "/api/v1/saved-views",
+        json={"record_kind": "account", "name": "公司视图", "columns": ["company"]},
+        headers=rep.headers,
+    )
+
+    assert created.status_code == 201, created.text
+    assert created.json()["columns"] == ["full_name", "tags", "owner_id", "account_id"]
+    assert [(error["field"], error["code"]) for error in refused.json()["errors"]] == [
+        ("columns.0", "unknown_column")
+    ]  # an account works nowhere
+
+
 def test_unknown_and_hidden_columns_are_refused_each_with_its_error_and_nothing_is_saved(
     client: TestClient, make_person, uow_factory, admin
 ):

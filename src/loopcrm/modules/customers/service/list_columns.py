@@ -74,6 +74,15 @@ STANDARD_COLUMNS: dict[str, dict[str, str]] = {
         },
     },
 }
+# Other names a client may give a column (the filters' ``tag``, the export's ``owner``…), as the
+# export accepts them; a view stores the column's own key.
+ALIASES = {
+    "owner": "owner_id",
+    "owner_name": "owner_id",
+    "parent": "parent_id",
+    "tag": "tags",
+    "company": "account_id",
+}
 # The column each list starts with and never drops: the record's name, its link.
 NAME_COLUMN = {"account": "name", "contact": "full_name"}
 # What a list shows when no columns are chosen: the columns the lists always had.
@@ -124,7 +133,8 @@ def ordered(record_kind: str, columns: Sequence[str]) -> list[str]:
 def check_columns(
     session: Session, actor: Actor, record_kind: str, columns: Sequence[str], *, parameter: str = "columns"
 ) -> list[str]:
-    """``columns`` as the list will show them (name first, each once); none means the default set.
+    """``columns`` as the list will show them (name first, each once, aliases as their column's
+    key); none means the default set.
 
     Every unknown column and every column above the reader's clearance is refused, each under
     ``<parameter>.<index>``, so a client learns all its mistakes at once.
@@ -134,7 +144,7 @@ def check_columns(
     levels = _levels(session, record_kind)
     errors = []
     for index, column in enumerate(columns):
-        level = levels.get(column)
+        level = levels.get(ALIASES.get(column, column))
         if level is None:
             errors.append(
                 FieldError(
@@ -152,7 +162,7 @@ def check_columns(
             )
     if errors:
         raise ValidationFailed(errors)
-    return ordered(record_kind, columns)
+    return ordered(record_kind, [ALIASES.get(column, column) for column in columns])
 
 
 def list_column_choices(uow: UnitOfWork, actor: Actor, record_kind: RecordKind) -> ListColumnsOut:
