@@ -708,3 +708,67 @@ def test_uploads_never_started_are_forgotten_after_a_week_with_their_files(
     assert [path for path in data_dir.rglob("*") if abandoned in str(path)] == []
     assert imports.get_import(uow_factory(), rep.actor, started).status == "queued"
     assert [path for path in data_dir.rglob("*") if started in str(path)] != []
+
+
+def test_a_row_updating_a_contact_created_earlier_in_its_chunk_lands_and_undo_removes_it(
+    uow_factory, make_person, run_import, work
+):
+    rep = make_person("sales_rep")
+    rows = [
+        ["姓名", "邮箱", "职位", "手机"],
+        ["王芳", "wang.fang@example.cn", "采购", "138 1234 5678"],
+        ["", "wang.fang@example.cn", "采购总监", "139 8765 4321"],
+    ]
+
+    run = run_import(rep.actor, RecordKind.CONTACT, csv_file(rows), upsert_key="email")
+
+    assert (run.created_count, run.updated_count, run.rejected_count) == (1, 1, 0)
+    page = customers.list_contacts(uow_factory(), rep.actor, ListQuery(q="王芳"), limit=5, cursor=None)
+    contact = customers.get_contact(uow_factory(), rep.actor, page.items[0].id)
+    assert (contact.full_name, contact.title) == ("王芳", "采购总监")
+    assert [phone.value for phone in contact.phones] == ["+8613812345678", "+8613987654321"]
+    history = customers.field_history(uow_factory(), rep.actor, "contact", contact.id)
+    assert ("title", "采购", "采购总监") in [(change.field, change.old, change.new) for change in history]
+
+    imports.undo_import(uow_factory(), rep.actor, run.id)
+    work()
+
+    finished = imports.get_import(uow_factory(), rep.actor, run.id)
+    assert (finished.reversed_count, finished.undo_skipped_count) == (1, 0)
+    assert contact_names(uow_factory, rep.actor) == []
+
+
+def test_a_possible_duplicate_created_earlier_in_the_same_chunk_is_a_warning(
+    uow_factory, make_person, run_import
+):
+    rep = make_person("sales_rep")
+    rows = [["姓名", "手机"], ["张伟", "13812345678"], ["李雷", "13900001111"], ["张伟伟", "138 1234 5678"]]
+
+    run = run_import(rep.actor, RecordKind.CONTACT, csv_file(rows))
+
+    assert (run.created_count, run.warning_count) == (3, 1)
+    report = report_rows(uow_factory, rep.actor, run.id)
+    assert [(line[0], line[-1]) for line in report[1:]] == [("4", "Possible duplicate of 张伟")]
+
+
+def test_duplicate_warnings_see_what_earlier_rows_of_the_chunk_changed(uow_factory, make_person, run_import):
+    rep = make_person("sales_rep")
+    customers.create_contact(
+        uow_factory(),
+        rep.actor,
+        ContactCreate.model_validate(
+            {"family_name": "王", "given_name": "芳", "city": "北京", "emails": [{"address": "a@example.cn"}]}
+        ),
+    )
+    rows = [
+        ["姓名", "邮箱", "城市"],
+        ["李雷", "a@example.cn", ""],  # renames 王芳 of 北京
+        ["王芳", "b@example.cn", "北京"],  # nobody is called 王芳 any more
+        ["李雷", "c@example.cn", "北京"],  # the renamed contact
+    ]
+
+    run = run_import(rep.actor, RecordKind.CONTACT, csv_file(rows), upsert_key="email")
+
+    assert (run.created_count, run.updated_count, run.warning_count) == (2, 1, 1)
+    report = report_rows(uow_factory, rep.actor, run.id)
+    assert [(line[0], line[-1]) for line in report[1:]] == [("4", "Possible duplicate of 李雷")]
