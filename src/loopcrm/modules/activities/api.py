@@ -89,6 +89,7 @@ def update_activity(
     response: Response,
     if_match: IfMatch = None,
 ) -> ActivityOut:
+    """Change the fields sent; ``links`` replace the records you may read, links to others stay."""
     activity = activities.update_activity(
         uow, actor, activity_id, data, expected_version=expected_version(if_match)
     )

@@ -190,7 +190,9 @@ class TaskChanges(Input):
 
 
 class ActivityUpdate(Input):
-    """Fields to change; absent fields stay. ``links`` replaces the records the activity is about."""
+    """Fields to change; absent fields stay. ``links`` replaces the records the activity is about
+    among those the actor may read; links to records the actor may not read stay as they are, and so
+    do a meeting's ``attendee_records`` of that kind."""
 
     subject: Subject | None = None
     body: Body | None = None

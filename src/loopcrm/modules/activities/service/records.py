@@ -32,8 +32,8 @@ from loopcrm.modules.activities.service.storage import (
     check_subject_types,
     check_users,
     check_version,
-    current_links,
     flush,
+    links_after_update,
     load_visible,
     masked_for,
     output,
@@ -411,7 +411,11 @@ def update_activity(
 ) -> ActivityOut:
     """Change an activity; absent fields stay. Changing needs ``activity`` update scope on the
     owner (reps: their own). A changed reminder or due time schedules its job; a new assignee
-    and newly @mentioned users are notified."""
+    and newly @mentioned users are notified.
+
+    ``links`` and ``meeting.attendee_records`` replace the records the actor may read; links to
+    records the actor may not read stay as they are (they see them only as hidden, so they can
+    neither name nor remove them; see :func:`links_after_update`)."""
     with uow:
         session = uow.session
         activity = load_visible(uow, actor, activity_id, for_update=True)
@@ -448,10 +452,8 @@ def update_activity(
         if data.subject is None and "subject" in changes:
             errors.append(FieldError("subject", "This field is required", "required"))
         raise_if_any(errors)
-        subjects_before, attendees_before = current_links(session, activity)
         linked_before = {link.key for link in before.links}
-        new_subjects = links if links is not None else subjects_before
-        new_attendees = attendees if attendees is not None else attendees_before
+        new_subjects, new_attendees = links_after_update(uow, actor, activity, links, attendees)
         resolve_all(
             uow, actor, [link for link in [*new_subjects, *new_attendees] if link.key not in linked_before]
         )

@@ -393,6 +393,39 @@ def current_links(session: Session, activity: Activity) -> tuple[list[SubjectLin
     )
 
 
+def links_after_update(
+    uow: UnitOfWork,
+    actor: Actor,
+    activity: Activity,
+    subjects: Sequence[SubjectLink] | None,
+    attendees: Sequence[SubjectLink] | None,
+) -> tuple[list[SubjectLink], list[SubjectLink]]:
+    """(subject links, attendee links) an update leaves the activity with: those given (``None``:
+    as stored) among the records the actor may read, plus every stored link to a record the actor
+    may not read, unchanged.
+
+    The actor sees such a link only as hidden, without its id, so the list they send back cannot
+    name it: replacing the whole list would silently drop links other users made and rely on. So
+    the actor can neither see nor remove them, and adds or removes links only among the records
+    they may read (a link they send to a record they may not read is refused by the caller).
+    """
+    stored_subjects, stored_attendees = current_links(uow.session, activity)
+    unreadable = {
+        link.key
+        for link in [*stored_subjects, *stored_attendees]
+        if not may_read_subject(uow, actor, link.subject_type, link.subject_id)
+    }
+
+    def kept(given: Sequence[SubjectLink] | None, stored: list[SubjectLink]) -> list[SubjectLink]:
+        wanted = stored if given is None else given
+        return [
+            *(link for link in wanted if link.key not in unreadable),
+            *(link for link in stored if link.key in unreadable),
+        ]
+
+    return kept(subjects, stored_subjects), kept(attendees, stored_attendees)
+
+
 def sync_participants(
     session: Session, activity: Activity, role: ParticipantRole, user_ids: Sequence[str]
 ) -> list[str]:
