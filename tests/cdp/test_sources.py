@@ -108,10 +108,48 @@ def test_the_sources_page_shows_live_counters_and_the_source_page_the_dead_lette
     assert source["write_key"] not in detail.text
 
 
-def test_a_sales_rep_gets_403_on_the_sources_pages(
-    client: TestClient, rep: Person, sign_in: Callable[..., httpx.Response]
+def test_the_source_page_polls_its_counters_fragment_which_shows_new_events(
+    client: TestClient, admin: Person, sign_in: Callable[..., httpx.Response]
 ) -> None:
+    # Given a source page open in a browser, before the source received anything
+    source = client.post(
+        "/api/v1/cdp/sources", json={"name": "App", "channel": "app"}, headers=admin.headers
+    ).json()
+    sign_in(admin.user.email)
+    path = f"/cdp/sources/{source['id']}"
+    detail = client.get(path)
+
+    # When a client sends a batch and htmx fetches the counters fragment again
+    client.post(
+        "/v1/batch",
+        json={
+            "writeKey": source["write_key"],
+            "batch": [{"type": "track", "event": "E", "userId": "u", "messageId": "m"}] * 2
+            + [{"type": "screen", "userId": "u", "messageId": "n"}],
+        },
+    )
+    fragment = client.get(f"{path}/counters", headers={"HX-Request": "true"})
+
+    # Then the page holds the polling panel, and the fragment is that panel with the new counts
+    polling = f'hx-get="{path}/counters" hx-trigger="every 5s" hx-swap="outerHTML"'
+    assert polling in detail.text
+    assert '<strong data-counter="accepted">0</strong>' in detail.text
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.text and fragment.text.count('id="source-counters"') == 1
+    assert polling in fragment.text  # the swapped-in panel keeps polling
+    assert '<strong data-counter="accepted">2</strong>' in fragment.text
+    assert '<strong data-counter="deduplicated">1</strong>' in fragment.text
+    assert "计数每 5 秒自动更新。" in fragment.text
+
+
+def test_a_sales_rep_gets_403_on_the_sources_pages(
+    client: TestClient, admin: Person, rep: Person, sign_in: Callable[..., httpx.Response]
+) -> None:
+    source = client.post(
+        "/api/v1/cdp/sources", json={"name": "App", "channel": "app"}, headers=admin.headers
+    ).json()
     sign_in(rep.user.email)
 
     assert client.get("/cdp").status_code == 403
     assert client.get("/cdp/sources/new").status_code == 403
+    assert client.get(f"/cdp/sources/{source['id']}/counters").status_code == 403

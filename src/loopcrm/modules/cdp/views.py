@@ -22,6 +22,9 @@ router = web_router()
 
 SOURCE_FIELDS = ("name", "channel", "allowed_origins", "rate_limit_per_second")
 DEAD_LETTER_PAGE_SIZE = 20
+# The source page fetches its counters again this often (htmx polling): a client's events show
+# within seconds, and an open page costs one small query every few seconds.
+COUNTER_REFRESH_SECONDS = 5
 # Channel names as the pages show them (English msgids).
 CHANNEL_NAMES: dict[str, str] = {
     ChannelType.WEB.value: N_("Website"),
@@ -102,6 +105,7 @@ def _source_page(
         "source": source,
         "created": created,
         "counters": cdp.source_counters(page.uow(), page.actor, source_id),
+        "counter_refresh_seconds": COUNTER_REFRESH_SECONDS,
         "channel_names": CHANNEL_NAMES,
         "may_update": page.actor.can(cdp.SOURCE.key, Action.UPDATE),
         "may_read_events": page.actor.can(cdp.EVENT.key, Action.READ),
@@ -118,6 +122,21 @@ def _source_page(
 @router.get("/cdp/sources/{source_id}")
 def show_source(request: Request, page: Viewer, source_id: str) -> Response:
     return _source_page(request, page, source_id)
+
+
+@router.get("/cdp/sources/{source_id}/counters")
+def source_counters(request: Request, page: Viewer, source_id: str) -> Response:
+    """The counters panel of a source page, which htmx polls (an HTML fragment)."""
+    source = cdp.get_source(page.uow(), page.actor, source_id)
+    return render(
+        request,
+        "cdp/_counters.html",
+        {
+            "source": source,
+            "counters": cdp.source_counters(page.uow(), page.actor, source_id),
+            "counter_refresh_seconds": COUNTER_REFRESH_SECONDS,
+        },
+    )
 
 
 def _version(form: FormState) -> int | None:
