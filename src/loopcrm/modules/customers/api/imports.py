@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from loopcrm.modules.customers.api.records import Listing
+from loopcrm.modules.customers.downloads import send_download
 from loopcrm.modules.customers.models import RecordKind
 from loopcrm.modules.customers.service import exports, imports
 from loopcrm.modules.customers.service.exports import ExportFormat
@@ -45,16 +46,6 @@ _FILE_RESPONSES: dict[int | str, dict[str, object]] = {
         },
     }
 }
-
-
-def _send(download: exports.Download) -> StreamingResponse:
-    """Stream a file of customer data; ``no-store`` keeps it out of browser and proxy caches, as
-    the web pages' downloads do (a report or export holds names, phones and emails)."""
-    return StreamingResponse(
-        download.chunks,
-        media_type=download.media_type,
-        headers={"Content-Disposition": download.content_disposition, "Cache-Control": "no-store"},
-    )
 
 
 @router.post(
@@ -138,7 +129,9 @@ def import_report(
 ) -> StreamingResponse:
     """Every rejected row with its original values and reasons (in your language), and every row
     that landed with a warning."""
-    return _send(imports.import_report(uow, actor, import_id, translator(actor.locale), export_format))
+    return send_download(
+        imports.import_report(uow, actor, import_id, translator(actor.locale), export_format)
+    )
 
 
 @router.get(
@@ -156,7 +149,7 @@ def export_accounts(
     download = exports.export_records(
         uow, actor, RecordKind.ACCOUNT, query, export_format, translator(actor.locale), columns=columns
     )
-    return _send(download)
+    return send_download(download)
 
 
 @router.get(
@@ -174,4 +167,4 @@ def export_contacts(
     download = exports.export_records(
         uow, actor, RecordKind.CONTACT, query, export_format, translator(actor.locale), columns=columns
     )
-    return _send(download)
+    return send_download(download)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
+from loopcrm.modules.customers.downloads import send_download
 from loopcrm.modules.customers.models import ImportStatus, RecordKind, UpsertKey
 from loopcrm.modules.customers.schemas import ListQuery
 from loopcrm.modules.customers.service import exports, imports
@@ -307,14 +307,6 @@ def undo_import(request: Request, page: Viewer, run_id: str) -> Response:
     return redirect(request, _run_path(run_id))
 
 
-def _send(download: exports.Download) -> StreamingResponse:
-    return StreamingResponse(
-        download.chunks,
-        media_type=download.media_type,
-        headers={"Content-Disposition": download.content_disposition, "Cache-Control": "no-store"},
-    )
-
-
 def _format(request: Request) -> ExportFormat:
     return (
         ExportFormat.XLSX
@@ -325,7 +317,9 @@ def _format(request: Request) -> ExportFormat:
 
 @router.get(IMPORTS_PATH + "/{run_id}/report")
 def import_report(request: Request, page: Viewer, run_id: str) -> Response:
-    return _send(imports.import_report(page.uow(), page.actor, run_id, page.translator, _format(request)))
+    return send_download(
+        imports.import_report(page.uow(), page.actor, run_id, page.translator, _format(request))
+    )
 
 
 # ---------------------------------------------------------------- list exports
@@ -357,7 +351,7 @@ def _export(request: Request, page: WebPage, kind: RecordKind) -> Response:
             N_("The list cannot be exported: {reason}"), FlashLevel.ERROR, reason="; ".join(form.messages)
         )
         return redirect(request, f"/customers/{'accounts' if kind is RecordKind.ACCOUNT else 'contacts'}")
-    return _send(download)
+    return send_download(download)
 
 
 @router.get("/customers/accounts/export")
