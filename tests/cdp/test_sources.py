@@ -131,8 +131,8 @@ def test_the_source_page_polls_its_counters_fragment_which_shows_new_events(
     fragment = client.get(f"{path}/counters", headers={"HX-Request": "true"})
 
     # Then the page holds the polling panel, and the fragment is that panel with the new counts
-    polling = f'hx-get="{path}/counters" hx-trigger="every 5s" hx-swap="outerHTML"'
-    assert polling in detail.text
+    polling = f'hx-get="{path}/counters" hx-swap="outerHTML" hx-trigger="every 5s">'
+    assert polling in detail.text and "hx-replace-url" not in detail.text
     assert '<strong data-counter="accepted">0</strong>' in detail.text
     assert fragment.status_code == 200
     assert "<html" not in fragment.text and fragment.text.count('id="source-counters"') == 1

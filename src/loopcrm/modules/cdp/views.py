@@ -58,11 +58,13 @@ def list_sources(request: Request, page: Viewer) -> Response:
     )
 
 
-def _new_form(request: Request, form: FormState, status_code: int = 200) -> Response:
+def _new_form(request: Request, page: WebPage, form: FormState, status_code: int = 200) -> Response:
+    # The select shows its labels as given: translate them for the reader here.
+    choices = [(key, page.gettext(name)) for key, name in CHANNEL_NAMES.items()]
     return render(
         request,
         "cdp/source_new.html",
-        {"form": form, "channel_choices": [(key, N_(name)) for key, name in CHANNEL_NAMES.items()]},
+        {"form": form, "channel_choices": choices},
         status_code=status_code,
     )
 
@@ -70,7 +72,7 @@ def _new_form(request: Request, form: FormState, status_code: int = 200) -> Resp
 @router.get("/cdp/sources/new")
 def new_source(request: Request, page: Viewer) -> Response:
     require(page.actor, cdp.SOURCE.key, Action.CREATE)
-    return _new_form(request, FormState(fields=frozenset(SOURCE_FIELDS)))
+    return _new_form(request, page, FormState(fields=frozenset(SOURCE_FIELDS)))
 
 
 @router.post("/cdp/sources")
@@ -88,7 +90,7 @@ def create_source(request: Request, page: Viewer, form: Form) -> Response:
         created = cdp.create_source(page.uow(), page.actor, data)
     except (ValidationError, ValidationFailed) as error:
         state.add_refusal(error, page.translator)
-        return _new_form(request, state, status_code=422)
+        return _new_form(request, page, state, status_code=422)
     return _source_page(request, page, created.id, created=created, status_code=201)
 
 
@@ -133,6 +135,7 @@ def source_counters(request: Request, page: Viewer, source_id: str) -> Response:
         "cdp/_counters.html",
         {
             "source": source,
+            "created": None,
             "counters": cdp.source_counters(page.uow(), page.actor, source_id),
             "counter_refresh_seconds": COUNTER_REFRESH_SECONDS,
         },
