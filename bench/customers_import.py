@@ -86,7 +86,7 @@ def percentile(values: list[float], fraction: float) -> float:
 def write_file(
     engine: Engine, path: Path, rows: int, existing: int, rng: random.Random
 ) -> list[tuple[str, str]]:
-    """The CSV to import; returns each row's kind (new, update or bad) and the company it names."""
+    """The CSV to import; returns each row's kind (new, update or bad), email and company."""
     with engine.connect() as connection:
         account_names = list(
             connection.scalars(select(Account.name).order_by(Account.id).limit(20_000)).all()
@@ -105,7 +105,7 @@ def write_file(
     tag_names = list(seeding.TAG_NAMES)
     pick_surname = seeding.weighted(rng, seeding.SURNAMES, 1)
     pick_city = seeding.weighted(rng, seeding.CITIES, 2)
-    planned: list[tuple[str, str]] = []
+    planned: list[tuple[str, str, str]] = []
     updates = iter(existing_emails)
     with path.open("w", encoding="utf-8", newline="") as stored:
         writer = csv.writer(stored)
@@ -140,7 +140,7 @@ def write_file(
                 else:
                     owner = "nobody@example.com"
             company = rng.choice(account_names) if account_names and rng.random() < 0.6 else ""
-            planned.append((kind, company))
+            planned.append((kind, email, company))
             title = rng.choice(seeding.TITLES) or ""
             tags = "，".join(rng.sample(tag_names, rng.choice((0, 0, 1, 2))))
             writer.writerow(
@@ -162,26 +162,38 @@ def write_file(
     return planned
 
 
-def expected_outcome(engine: Engine, planned: list[tuple[str, str]]) -> Counter[str]:
+def expected_outcome(engine: Engine, planned: list[tuple[str, str, str]]) -> Counter[str]:
     """What the import's rules decide for the file, worked out from how each row was made rather
     than by the import: a bad row (invalid phone, email, option or owner) is rejected, and so is a
-    row naming a company that several live accounts share (the import does not guess which);
-    a row with an existing contact's email updates it (every cell but the email differs); any
-    other row creates a contact."""
+    row naming a company that is not exactly one live account's name (a deleted account's, or one
+    several accounts share: the import does not guess); a row with a live contact's email updates
+    it (every cell but the email differs; a deleted contact's email finds nothing, so that row
+    creates one); any other row creates a contact."""
     with engine.connect() as connection:
-        shared_names = set(
+        unique_names = set(
             connection.scalars(
                 select(Account.name)
                 .where(Account.deleted_at.is_(None))
                 .group_by(Account.name)
-                .having(func.count() > 1)
+                .having(func.count() == 1)
+            )
+        )
+        live_emails = set(
+            connection.scalars(
+                select(ContactPoint.value)
+                .join(Contact, Contact.id == ContactPoint.record_id)
+                .where(
+                    ContactPoint.record_kind == "contact",
+                    ContactPoint.kind == "email",
+                    Contact.deleted_at.is_(None),
+                )
             )
         )
     outcome: Counter[str] = Counter()
-    for kind, company in planned:
-        if kind == "bad" or company in shared_names:
+    for kind, email, company in planned:
+        if kind == "bad" or (company and company not in unique_names):
             outcome["rejected"] += 1
-        elif kind == "update":
+        elif kind == "update" and email in live_emails:
             outcome["updated"] += 1
         else:
             outcome["created"] += 1
@@ -308,7 +320,7 @@ def main() -> None:
     )
     path = directory / "contacts.csv"
     planned = write_file(engine, path, arguments.rows, arguments.existing, rng)
-    kinds = Counter(kind for kind, _ in planned)
+    kinds = Counter(kind for kind, _, _ in planned)
     print(
         f"file: {arguments.rows} rows, {path.stat().st_size / 1e6:.1f} MB; new {kinds['new']}, "
         f"updating {kinds['update']}, bad {kinds['bad']}; upsert key: {arguments.upsert_key}",
