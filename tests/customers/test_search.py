@@ -358,3 +358,42 @@ def test_the_newest_partial_matches_are_the_candidates_whether_the_newest_record
     assert _search(uow_factory, admin, "芳") == [("杨芳", "partial"), ("陈小芳", "partial")]
     assert _search(uow_factory, admin, "伟") == [("刘伟", "partial")]
     assert _search(uow_factory, admin, "芳 华") == [("张芳华", "partial")]
+
+
+def test_a_search_in_a_city_sorted_by_name_pages_through_every_match_in_name_order(
+    uow_factory, make_person, monkeypatch
+) -> None:
+    """A city's matches by name (answered by walking ``contacts (city, full_name, id)``) and a
+    province's (read ahead in the name order, two rows at a time here) page the same way: every
+    live match of the place, in name order, each once."""
+    from loopcrm.platform import listing
+
+    monkeypatch.setattr(listing, "LOOK_AHEAD_ROWS", (2,))
+    admin = make_person("admin")
+    for family, given, city in (
+        ("丁", "一", "上海"),
+        ("王", "伟", "上海"),
+        ("王", "芳", "北京"),
+        ("王", "磊", "上海"),
+        ("万", "明", "上海"),
+        ("王", "静", "上海"),
+        ("王", "强", "上海"),
+        ("汪", "洋", "上海"),
+    ):
+        _contact(uow_factory, admin, family_name=family, given_name=given, city=city, province=city)
+    gone = _contact(uow_factory, admin, family_name="王", given_name="丽", city="上海", province="上海")
+    customers.delete_contact(uow_factory(), admin.actor, gone.id)
+
+    def pages(place: str) -> list[list[str]]:
+        query = ListQuery(q="王", filters=[place], sort="full_name")
+        found, cursor = [], None
+        while True:
+            page = customers.list_contacts(uow_factory(), admin.actor, query, limit=2, cursor=cursor)
+            found.append([item.full_name for item in page.items])
+            if page.next_cursor is None:
+                return found
+            cursor = page.next_cursor
+
+    expected = [["王伟", "王强"], ["王磊", "王静"]]
+    assert pages("city:eq:上海") == expected
+    assert pages("province:eq:上海") == expected

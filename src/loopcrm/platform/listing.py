@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    BindParameter,
     Column,
     ColumnClause,
     ColumnElement,
@@ -38,6 +39,8 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from loopcrm.platform.errors import ValidationFailed
@@ -323,6 +326,38 @@ def _leads_an_index(expression: Any) -> bool:
     return any(index.columns and index.columns[0].name == column.name for index in column.table.indexes)
 
 
+def _ordered_by_an_equality(whereclause: ColumnElement[bool] | None, expression: Any) -> bool:
+    """Whether ``whereclause`` requires a column to equal one value and an index starts with that
+    column and then ``expression``: the index holds those rows in the sort order, and SQLite walks
+    it (``city = ?`` sorted by name, ``contacts (city, full_name, id)``)."""
+    column = getattr(expression, "expression", expression)
+    if whereclause is None or not isinstance(column, Column) or not isinstance(column.table, Table):
+        return False
+    terms: list[Any] = []
+    pending: list[Any] = [whereclause]
+    while pending:  # the terms of nested ANDs (the scope, then each filter)
+        term = pending.pop()
+        if isinstance(term, BooleanClauseList) and term.operator is operators.and_:
+            pending.extend(term.clauses)
+        else:
+            terms.append(term)
+    equal = {
+        term.left.name
+        for term in terms
+        if isinstance(term, BinaryExpression)
+        and term.operator is operators.eq
+        and isinstance(term.left, Column)
+        and term.left.table is column.table
+        and isinstance(term.right, BindParameter)
+    }
+    return any(
+        len(index.columns) > 1
+        and index.columns[0].name in equal
+        and list(index.columns)[1].name == column.name
+        for index in column.table.indexes
+    )
+
+
 # How many rows of the sort order SQLite reads ahead for a page before it leaves the page to its
 # own plan. Rows are stored in the order they were created and ids are time-ordered, so reading
 # ahead in id or creation order reads neighbouring pages and may go far; any other order reads
@@ -489,7 +524,13 @@ def sorted_page(
             id_column,
             order,
             after,
-            indexed=look_ahead and never_null and _leads_an_index(expression),
+            # An equality whose index continues in the sort order (a city's contacts by name)
+            # is walked by SQLite's own plan; reading ahead in the whole table's order would
+            # only delay it (a surname's matches are not at the start of the name order).
+            indexed=look_ahead
+            and never_null
+            and _leads_an_index(expression)
+            and not _ordered_by_an_equality(statement.whereclause, expression),
             in_creation_order=getattr(expression, "key", None) == "created_at",
             columns=[entity, expression.label("_sort_value")],
         )
