@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, make_url
 from tests.conftest import POSTGRES_URL
@@ -20,6 +21,19 @@ from loopcrm.modules.cdp.schemas import SourceCreated, SourceUpdate
 from loopcrm.platform.permissions import system_actor
 from loopcrm.platform.unit_of_work import UnitOfWork
 from loopcrm.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def database_url(module_database_url: str) -> str:
+    """The tests of this module share one database: each reads only its own source's rows."""
+    return module_database_url
+
+
+@pytest.fixture(scope="module")
+def client(module_app: FastAPI) -> Iterator[TestClient]:
+    """The whole application over HTTP, in process, built once for the module."""
+    with TestClient(module_app) as test_client:
+        yield test_client
 
 
 def _events(uow_factory: Callable[[], UnitOfWork], source_id: str) -> list[Any]:

@@ -16,6 +16,13 @@ from tests.conftest import Person
 from loopcrm.modules.cdp.schemas import SourceCreated
 
 
+@pytest.fixture(scope="module")
+def database_url(module_database_url: str) -> str:
+    """The tests of this module share one database and one live server (see the conftest); each
+    makes its own source and admin and reads only that source's events."""
+    return module_database_url
+
+
 def _events(server: LiveServer, admin: Person, **filters: str) -> list[dict[str, Any]]:
     response = httpx.get(
         f"{server.url}/api/v1/cdp/events", params={**filters, "limit": 500}, headers=admin.headers
@@ -42,7 +49,7 @@ def test_sdk_sends_identify_track_page_group_alias_and_the_events_are_in_the_log
 ) -> None:
     # Given a source and the SDK pointed at our server (the Rudder SDK gzips its bodies)
     source = make_source(channel="server")
-    admin = make_person("admin")
+    admin = make_person("admin", email=f"admin-{sdk}@example.com")
     errors: list[Exception] = []
     client_class = SegmentClient if sdk == "segment" else RudderClient
     client = client_class(
@@ -80,7 +87,7 @@ def test_a_retried_batch_creates_no_duplicates(
 ) -> None:
     # Given a batch the client sends twice (its first answer was lost, say)
     source = make_source()
-    admin = make_person("admin")
+    admin = make_person("admin", email="admin-retry@example.com")
     batch = {
         "writeKey": source.write_key,
         "sentAt": "2026-12-01T10:00:00Z",
@@ -97,7 +104,8 @@ def test_a_retried_batch_creates_no_duplicates(
     # Then both succeed and the log has each event once; the counters say three were deduplicated
     assert (first.status_code, second.status_code) == (200, 200)
     assert first.json() == {"success": True}
-    assert sorted(event["message_id"] for event in _events(live_app_server, admin)) == ["m-0", "m-1", "m-2"]
+    events = _events(live_app_server, admin, source_id=source.id)
+    assert sorted(event["message_id"] for event in events) == ["m-0", "m-1", "m-2"]
     counters = httpx.get(
         f"{live_app_server.url}/api/v1/cdp/sources/{source.id}/counters", headers=admin.headers
     ).json()
