@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from loopcrm.modules.customers.identifiers import phone_search_key
@@ -132,6 +132,18 @@ def _label_column(model: Any) -> Any:
     return model.name if model is Account else model.full_name
 
 
+def in_places(city_column: Any, places: Iterable[str]) -> ColumnElement[bool]:
+    """The record's city is one of ``places``, written so that no index on the city serves it.
+
+    The name-key indexes find a name's few candidates; the city only narrows them. SQLite keeps no
+    table statistics unless ANALYZE runs, and without them it prefers any index that starts with
+    the city (``contacts (city, full_name, id)``, made for lists) and walks the whole city: 345 ms
+    instead of 0.3 ms for one duplicate check in a city of 100,000 contacts. ``coalesce`` hides the
+    column from the planner on both engines without changing the result.
+    """
+    return func.coalesce(city_column, "").in_(sorted(places))
+
+
 def _prefix_condition(column: Any, prefix: str) -> ColumnElement[bool]:
     """``column`` starts with ``prefix``: an index range, checked again with LIKE so a collation
     that orders differently can only miss rows, never add wrong ones."""
@@ -165,7 +177,7 @@ def _similar_name_ids(
     found: set[str] = set()
     live = and_(model.deleted_at.is_(None), visible)
     if candidate.city:
-        same_place = and_(live, model.city == candidate.city)
+        same_place = and_(live, in_places(model.city, [candidate.city]))
     elif model is Account:
         same_place = live  # a company's full name is distinctive enough without a city
     else:

@@ -22,7 +22,7 @@ from typing import Any
 import phonenumbers
 from pydantic import ValidationError
 from rapidfuzz import fuzz
-from sqlalchemy import func, null, or_, select, tuple_
+from sqlalchemy import func, null, or_, select
 from sqlalchemy.orm import Session
 
 from loopcrm.modules.customers.identifiers import normalize_credit_code, phone_search_key
@@ -259,14 +259,21 @@ class DuplicateScreen:
         any_city = sorted({probe.name_key for probe in compared if probe.place is None})
         self.asked["names"].update((place, key) for key, place in in_city)
         self.asked["names"].update((None, key) for key in any_city)
-        conditions = [tuple_(model.name_key, model.city).in_(batch) for batch in _batches(in_city)]
-        conditions += [model.name_key.in_(batch) for batch in _batches(any_city)]
+        # A name in a city is looked up by the name alone and its city checked here: SQLite 3.40
+        # answers "(name_key, city) IN (VALUES ...)" by scanning the whole index (120 ms at a
+        # million contacts, per chunk), while "name_key IN (...)" is one index search per name.
+        wanted_names = set(in_city)
+        for batch in _batches(sorted({key for key, _ in in_city})):
+            rows = session.execute(select(*columns).where(model.name_key.in_(batch)))
+            self._add_names(row for row in rows if (row[1], row[0]) in wanted_names)
+        for batch in _batches(any_city):
+            self._add_names(session.execute(select(*columns).where(model.name_key.in_(batch))))
         if not self.is_account:
-            sounds = sorted({(probe.pinyin, probe.place) for probe in compared if probe.pinyin})
+            sounds = {(probe.pinyin, probe.place) for probe in compared if probe.pinyin}
             self.asked["pinyin"].update((place, pinyin) for pinyin, place in sounds)
-            conditions += [tuple_(Contact.name_pinyin, Contact.city).in_(batch) for batch in _batches(sounds)]
-        for condition in conditions:
-            self._add_names(session.execute(select(*columns).where(condition)))
+            for batch in _batches(sorted({pinyin for pinyin, _ in sounds})):
+                rows = session.execute(select(*columns).where(Contact.name_pinyin.in_(batch)))
+                self._add_names(row for row in rows if (row[2], row[0]) in sounds)
         cities_by_prefix: dict[str, set[str | None]] = {}
         for probe in compared:
             if probe.compares_prefixes:
@@ -277,7 +284,9 @@ class DuplicateScreen:
                 model.name_key >= prefix, model.name_key < prefix + _PREFIX_END
             )
             if None not in places:
-                statement = statement.where(model.city.in_(sorted(str(place) for place in places)))
+                statement = statement.where(
+                    duplicates.in_places(model.city, (str(place) for place in places))
+                )
             self._add_names(session.execute(statement))
 
     def _add_names(self, rows: Any) -> None:
