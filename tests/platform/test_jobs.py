@@ -112,15 +112,20 @@ def remember_context(uow: UnitOfWork, payload: dict[str, Any], context: JobConte
         raise RuntimeError("first attempt fails on purpose")
 
 
-@task("tests.jobs.overtaken")
-def overtaken(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
-    """Another worker takes the job over (its lease looks expired an hour later) while this runs."""
+def take_the_job_over(uow: UnitOfWork) -> None:
+    """Another worker ("thief") claims the running job, its lease looking expired an hour later."""
     claim_next_job(
         create_session_factory(uow.session.get_bind()),  # type: ignore[arg-type]
         worker_id="thief",
         now=utc_now() + timedelta(hours=1),
         lease=timedelta(minutes=5),
     )
+
+
+@task("tests.jobs.overtaken")
+def overtaken(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
+    """Another worker takes the job over (its lease looks expired an hour later) while this runs."""
+    take_the_job_over(uow)
     uow.session.execute(insert(EFFECTS).values(label="written by the overtaken worker"))
 
 
@@ -137,12 +142,7 @@ def hold_the_write_lock(uow: UnitOfWork, payload: dict[str, Any], context: JobCo
 def taken_over_then_slow(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     """Another worker takes the job over (its lease looks expired an hour later); then this run
     works long enough for its heartbeat to find out."""
-    claim_next_job(
-        create_session_factory(uow.session.get_bind()),  # type: ignore[arg-type]
-        worker_id="thief",
-        now=utc_now() + timedelta(hours=1),
-        lease=timedelta(minutes=5),
-    )
+    take_the_job_over(uow)
     time.sleep(payload["seconds"])
     uow.session.execute(insert(EFFECTS).values(label="written by the overtaken worker"))
 
@@ -568,6 +568,24 @@ def test_a_heartbeat_reports_a_lease_another_worker_took_over(
     ]
 
 
+DEAD_WORKER_LEASE = timedelta(seconds=30)
+
+
+def claim_as_a_worker_that_dies(session_factory: sessionmaker[Any], clock: HandClock) -> None:
+    """A worker ("dead-host:7:abc") claims the next job and then never renews its lease nor reports back."""
+    claim_next_job(session_factory, worker_id="dead-host:7:abc", now=clock.now, lease=DEAD_WORKER_LEASE)
+
+
+def run_while_leased_and_after_expiry(
+    worker: Worker, clock: HandClock
+) -> tuple[JobOutcome | None, JobOutcome | None]:
+    """Runs the worker at the last instant of the dead worker's lease, then a microsecond after it."""
+    clock.advance(DEAD_WORKER_LEASE)
+    while_leased = worker.run_next()
+    clock.advance(timedelta(microseconds=1))
+    return while_leased, worker.run_next()
+
+
 def test_the_job_of_a_worker_that_died_runs_again_once_its_lease_expired(
     engine: Engine,
     uow_factory: Callable[[], UnitOfWork],
@@ -578,14 +596,11 @@ def test_the_job_of_a_worker_that_died_runs_again_once_its_lease_expired(
     # Given a worker claimed the job and then died (it never renews its lease nor reports back),
     job = enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": "recovered"})
     clock = HandClock()
-    claim_next_job(session_factory, worker_id="dead-host:7:abc", now=clock.now, lease=timedelta(seconds=30))
+    claim_as_a_worker_that_dies(session_factory, clock)
 
     # when another worker looks for work while the lease holds, and after it expired,
     worker = Worker(session_factory, settings, clock=clock, run_scheduler=False)
-    clock.advance(timedelta(seconds=30))
-    while_leased = worker.run_next()
-    clock.advance(timedelta(microseconds=1))
-    after_expiry = worker.run_next()
+    while_leased, after_expiry = run_while_leased_and_after_expiry(worker, clock)
 
     # then it runs the job once, as its second attempt, saying what happened to the first.
     assert (while_leased, after_expiry) == (None, JobOutcome.SUCCEEDED)
@@ -604,14 +619,11 @@ def test_a_job_whose_worker_died_on_its_last_attempt_fails_with_the_expired_leas
     # Given a worker claimed the job's only attempt and then died (it never reports back),
     job = enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": "x"}, max_attempts=1)
     clock = HandClock()
-    claim_next_job(session_factory, worker_id="dead-host:7:abc", now=clock.now, lease=timedelta(seconds=30))
+    claim_as_a_worker_that_dies(session_factory, clock)
 
     # when another worker looks for work while the lease holds, and after it expired,
     worker = Worker(session_factory, settings, clock=clock)
-    clock.advance(timedelta(seconds=30))
-    while_leased = worker.run_next()
-    clock.advance(timedelta(microseconds=1))
-    after_expiry = worker.run_next()
+    while_leased, after_expiry = run_while_leased_and_after_expiry(worker, clock)
 
     # then the job is not run again but failed, saying why.
     assert (while_leased, after_expiry) == (None, None)
