@@ -15,9 +15,6 @@ import argparse
 import asyncio
 import os
 import random
-import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,23 +22,12 @@ import time
 from pathlib import Path
 
 import httpx
+from latency import p50_p95_p99
+from live_server import free_port, migrate_and_create_admin_token, serving
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-LOOPCRM = REPOSITORY / ".venv" / "bin" / "loopcrm"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN_NAMES = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超"]
 ENGLISH = ["Emma Wilson", "Liam Smith", "Olivia Brown", "Noah Jones", "Ava Taylor", "Lucas Martin"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def seed(url: str, token: str, scale: int, rng: random.Random) -> list[str]:
@@ -117,71 +103,18 @@ def main() -> None:
 
     data_dir = Path(tempfile.mkdtemp(prefix="loopcrm-bench-"))
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     environment = {**os.environ, "LOOPCRM_DATA_DIR": str(data_dir)}
     if arguments.database_url:
         environment["LOOPCRM_DATABASE_URL"] = arguments.database_url
         environment["LOOPCRM_EMBEDDED_WORKER"] = "true"
-    subprocess.run([LOOPCRM, "migrate"], env=environment, check=True, capture_output=True)
-    subprocess.run(
-        [
-            LOOPCRM,
-            "user",
-            "create",
-            "--email",
-            "bench@example.com",
-            "--name",
-            "Bench",
-            "--role",
-            "admin",
-            "--password",
-            "bench password",
-        ],
-        env=environment,
-        check=True,
-        capture_output=True,
-    )
-    token = subprocess.run(
-        [
-            LOOPCRM,
-            "token",
-            "create",
-            "--email",
-            "bench@example.com",
-            "--name",
-            "bench",
-            "--scope",
-            "read_write",
-        ],
-        env=environment,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    server = subprocess.Popen(
-        [LOOPCRM, "--log-level", "WARNING", "serve", "--port", str(port)],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    token = migrate_and_create_admin_token(environment)
+    with serving(environment, port, stderr=subprocess.DEVNULL) as url:
         seeded_at = time.perf_counter()
         user_ids = seed(url, token, arguments.scale, rng)
         print(f"seeded {len(user_ids)} users in {time.perf_counter() - seeded_at:.1f} s")
         latencies, errors, duration = asyncio.run(
             run_load(url, token, user_ids, arguments.rate, arguments.seconds, rng)
         )
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
     total = sum(len(values) for values in latencies.values())
     print(f"database: {'PostgreSQL' if arguments.database_url else 'SQLite'}; cores: {os.cpu_count()}")
@@ -192,10 +125,8 @@ def main() -> None:
     print(f"{'operation':<10}{'count':>8}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
     for kind, values in latencies.items():
         if values:
-            print(
-                f"{kind:<10}{len(values):>8}{statistics.median(values):>10.1f}"
-                f"{percentile(values, 0.95):>10.1f}{percentile(values, 0.99):>10.1f}"
-            )
+            p50, p95, p99 = p50_p95_p99(values)
+            print(f"{kind:<10}{len(values):>8}{p50:>10.1f}{p95:>10.1f}{p99:>10.1f}")
     if errors:
         sys.exit(1)
 

@@ -25,10 +25,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,21 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from latency import p50_p95_p99
+from live_server import free_port, migrate_and_create_admin_token, serving
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-LOOPCRM = REPOSITORY / ".venv" / "bin" / "loopcrm"
 EVENTS = ["Product Viewed", "Product Added", "Checkout Started", "Order Completed", "页面浏览"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def batch_template(write_key: str, size: int) -> bytes:
@@ -124,13 +109,6 @@ async def run_load(
     return latencies, errors, sent, duration
 
 
-def run_cli(environment: dict[str, str], *arguments: str) -> str:
-    done = subprocess.run(
-        [str(LOOPCRM), *arguments], env=environment, check=True, capture_output=True, text=True
-    )
-    return done.stdout.strip()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -144,49 +122,11 @@ def main() -> None:
 
     data_dir = Path(tempfile.mkdtemp(prefix="loopcrm-bench-"))
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     environment = {**os.environ, "LOOPCRM_DATA_DIR": str(data_dir), "LOOPCRM_EMBEDDED_WORKER": "false"}
     if arguments.database_url:
         environment["LOOPCRM_DATABASE_URL"] = arguments.database_url
-    run_cli(environment, "migrate")
-    run_cli(
-        environment,
-        "user",
-        "create",
-        "--email",
-        "bench@example.com",
-        "--name",
-        "Bench",
-        "--role",
-        "admin",
-        "--password",
-        "bench password",
-    )
-    token = run_cli(
-        environment,
-        "token",
-        "create",
-        "--email",
-        "bench@example.com",
-        "--name",
-        "bench",
-        "--scope",
-        "read_write",
-    )
-    server = subprocess.Popen(
-        [str(LOOPCRM), "--log-level", "WARNING", "serve", "--port", str(port)],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    token = migrate_and_create_admin_token(environment)
+    with serving(environment, port) as url:
         api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
         source = api.post("/api/v1/cdp/sources", json={"name": "bench", "channel": "server"}).json()
         requests = (
@@ -200,9 +140,6 @@ def main() -> None:
             )
         )
         counters = api.get(f"/api/v1/cdp/sources/{source['id']}/counters").json()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
 
     accepted = len(latencies) * arguments.batch
     mode = f"closed loop, {arguments.concurrency} clients" if arguments.concurrency else "open loop"
@@ -216,10 +153,8 @@ def main() -> None:
     )
     print(f"stored (counters): accepted {counters['accepted']:,}, deduplicated {counters['deduplicated']}")
     if latencies:
-        print(
-            f"latency ms: p50 {statistics.median(latencies):.1f}  p95 {percentile(latencies, 0.95):.1f}  "
-            f"p99 {percentile(latencies, 0.99):.1f}  max {max(latencies):.1f}"
-        )
+        p50, p95, p99 = p50_p95_p99(latencies)
+        print(f"latency ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {max(latencies):.1f}")
     if errors or counters["accepted"] != accepted:
         sys.exit(1)
 
