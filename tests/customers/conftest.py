@@ -1,15 +1,24 @@
-"""Helpers shared by the customers tests: logging a call against records, and reading a list page."""
+"""Helpers shared by the customers tests: creating an account, logging a call against records, and
+reading a list page."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from loopcrm.modules.activities import service as activities
 from loopcrm.modules.activities.schemas import ActivityCreate, ActivityOut
+from loopcrm.modules.customers import service as customers
+from loopcrm.modules.customers.schemas import AccountCreate, AccountOut
 from loopcrm.platform.permissions import Actor
 from loopcrm.platform.unit_of_work import UnitOfWork
+
+
+def create_account(uow_factory: Callable[[], UnitOfWork], actor: Actor, **values: Any) -> AccountOut:
+    """Creates an account through the service, as ``actor``, from the API's field names."""
+    return customers.create_account(uow_factory(), actor, AccountCreate.model_validate(values))
 
 
 def log_call(

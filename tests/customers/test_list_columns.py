@@ -11,10 +11,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import (
-    AccountCreate,
     ContactCreate,
     CustomFieldCreate,
     CustomFieldUpdate,
@@ -22,7 +22,7 @@ from loopcrm.modules.customers.schemas import (
 from loopcrm.modules.customers.service import exports, list_columns
 
 from ..support.web_forms import PASSWORD
-from .conftest import names_in_list
+from .conftest import create_account, names_in_list
 
 DEFAULT_ACCOUNT_HEADERS = ["客户名称", "城市", "行业", "负责人", "标签", "电话", "邮箱", "最近修改"]
 
@@ -45,8 +45,14 @@ def _budget_field(uow_factory, admin, *, level: str = "internal"):  # type: igno
     )
 
 
-def _account(uow_factory, actor, **values: Any):  # type: ignore[no-untyped-def]
-    return customers.create_account(uow_factory(), actor, AccountCreate.model_validate(values))
+def _save_view_over_api(client: TestClient, person: Any, view: dict[str, Any]) -> Response:
+    """POSTs ``view`` to the saved-views API as ``person`` (a ``make_person`` result)."""
+    return client.post("/api/v1/saved-views", json=view, headers=person.headers)
+
+
+def _account_views_over_api(client: TestClient, person: Any) -> Response:
+    """The account views ``person`` may open, as the saved-views API lists them."""
+    return client.get("/api/v1/saved-views", params={"record_kind": "account"}, headers=person.headers)
 
 
 def _headers(html: str) -> list[str]:
@@ -112,16 +118,16 @@ def test_a_view_keeps_its_columns_in_order_with_the_name_first(
     _budget_field(uow_factory, admin)
     rep = make_person("sales_rep")
 
-    created = client.post(
-        "/api/v1/saved-views",
-        json={
+    created = _save_view_over_api(
+        client,
+        rep,
+        {
             "record_kind": "account",
             "name": "预算视图",
             "columns": ["custom_fields.budget", "city", "name", "city"],
         },
-        headers=rep.headers,
     )
-    listed = client.get("/api/v1/saved-views", params={"record_kind": "account"}, headers=rep.headers)
+    listed = _account_views_over_api(client, rep)
 
     assert created.status_code == 201, created.text
     assert created.json()["columns"] == ["name", "custom_fields.budget", "city"]
@@ -133,15 +139,11 @@ def test_a_column_named_as_the_filters_or_the_export_name_it_is_kept_under_its_o
 ):
     rep = make_person("sales_rep")
 
-    created = client.post(
-        "/api/v1/saved-views",
-        json={"record_kind": "contact", "name": "标签视图", "columns": ["tag", "owner", "company"]},
-        headers=rep.headers,
+    created = _save_view_over_api(
+        client, rep, {"record_kind": "contact", "name": "标签视图", "columns": ["tag", "owner", "company"]}
     )
-    refused = client.post(
-        "/api/v1/saved-views",
-        json={"record_kind": "account", "name": "公司视图", "columns": ["company"]},
-        headers=rep.headers,
+    refused = _save_view_over_api(
+        client, rep, {"record_kind": "account", "name": "公司视图", "columns": ["company"]}
     )
 
     assert created.status_code == 201, created.text
@@ -157,14 +159,14 @@ def test_unknown_and_hidden_columns_are_refused_each_with_its_error_and_nothing_
     _budget_field(uow_factory, admin, level="confidential")
     rep = make_person("sales_rep")
 
-    refused = client.post(
-        "/api/v1/saved-views",
-        json={
+    refused = _save_view_over_api(
+        client,
+        rep,
+        {
             "record_kind": "account",
             "name": "看不到的列",
             "columns": ["city", "revenue", "annual_revenue", "custom_fields.budget"],
         },
-        headers=rep.headers,
     )
 
     assert refused.status_code == 422
@@ -175,9 +177,7 @@ def test_unknown_and_hidden_columns_are_refused_each_with_its_error_and_nothing_
         ("columns.2", "column_not_allowed"),
         ("columns.3", "column_not_allowed"),
     ]
-    assert (
-        client.get("/api/v1/saved-views", params={"record_kind": "account"}, headers=rep.headers).json() == []
-    )
+    assert _account_views_over_api(client, rep).json() == []
 
 
 def test_a_shared_view_gives_each_reader_only_the_columns_they_may_see(
@@ -186,19 +186,19 @@ def test_a_shared_view_gives_each_reader_only_the_columns_they_may_see(
     budget = _budget_field(uow_factory, admin)
     manager = make_person("sales_manager")
     rep = make_person("sales_rep")
-    client.post(
-        "/api/v1/saved-views",
-        json={
+    _save_view_over_api(
+        client,
+        manager,
+        {
             "record_kind": "account",
             "name": "大客户",
             "is_shared": True,
             "columns": ["annual_revenue", "custom_fields.budget", "city"],
         },
-        headers=manager.headers,
     )
 
     def columns(person) -> list[str]:  # type: ignore[no-untyped-def]
-        views = client.get("/api/v1/saved-views", params={"record_kind": "account"}, headers=person.headers)
+        views = _account_views_over_api(client, person)
         return list(views.json()[0]["columns"])
 
     assert columns(manager) == ["name", "annual_revenue", "custom_fields.budget", "city"]
@@ -226,7 +226,7 @@ def test_the_list_shows_the_default_columns_then_the_chosen_ones_in_their_order(
     client: TestClient, rep, sign_in, uow_factory, admin
 ):
     _budget_field(uow_factory, admin)
-    _account(
+    create_account(
         uow_factory,
         rep.actor,
         name="福州晨光科技有限公司",
@@ -259,7 +259,7 @@ def test_the_list_shows_the_default_columns_then_the_chosen_ones_in_their_order(
 def test_an_unknown_or_hidden_column_in_the_link_shows_a_message_and_the_default_columns(
     client: TestClient, rep, sign_in, uow_factory
 ):
-    _account(uow_factory, rep.actor, name="福州晨光科技有限公司", annual_revenue=900)
+    create_account(uow_factory, rep.actor, name="福州晨光科技有限公司", annual_revenue=900)
     sign_in(rep.user.email)
 
     answer = client.get(
@@ -296,7 +296,7 @@ def test_the_chooser_offers_no_column_above_the_readers_clearance(
 def test_moving_a_column_up_reorders_the_chosen_columns_and_keeps_the_chooser_open(
     client: TestClient, rep, sign_in, uow_factory
 ):
-    _account(uow_factory, rep.actor, name="福州晨光科技有限公司", city="福州")
+    create_account(uow_factory, rep.actor, name="福州晨光科技有限公司", city="福州")
     sign_in(rep.user.email)
 
     moved = client.get(
@@ -321,8 +321,8 @@ def test_moving_a_column_up_reorders_the_chosen_columns_and_keeps_the_chooser_op
 def test_a_view_saved_with_columns_opens_with_them_and_exports_them(
     client: TestClient, rep, sign_in, post_form, uow_factory
 ):
-    _account(uow_factory, rep.actor, name="福州晨光科技有限公司", city="福州", industry="manufacturing")
-    _account(uow_factory, rep.actor, name="上海远景软件有限公司", city="上海")
+    create_account(uow_factory, rep.actor, name="福州晨光科技有限公司", city="福州", industry="manufacturing")
+    create_account(uow_factory, rep.actor, name="上海远景软件有限公司", city="上海")
     sign_in(rep.user.email)
     list_path = "/customers/accounts?column=industry&column=city&filter=city:eq:福州"
 
@@ -349,7 +349,7 @@ def test_a_contact_list_shows_where_the_contact_works_when_chosen(
     client: TestClient, make_person, sign_in, uow_factory
 ):
     rep = make_person("sales_rep", email="rep2@example.com", password=PASSWORD)
-    account = _account(uow_factory, rep.actor, name="福州晨光科技有限公司")
+    account = create_account(uow_factory, rep.actor, name="福州晨光科技有限公司")
     customers.create_contact(
         uow_factory(),
         rep.actor,

@@ -19,7 +19,6 @@ from loopcrm.modules.customers.models import (
     RelationshipKind,
 )
 from loopcrm.modules.customers.schemas import (
-    AccountCreate,
     ListQuery,
     TagCreate,
 )
@@ -34,13 +33,9 @@ from loopcrm.modules.customers.views.labels import (
 )
 
 from ..support.web_forms import PASSWORD
-from .conftest import names_in_list
+from .conftest import create_account, names_in_list
 
 VALID_CODE = "91350100M000100Y43"
-
-
-def _account(uow_factory, actor, **values):  # type: ignore[no-untyped-def]
-    return customers.create_account(uow_factory(), actor, AccountCreate.model_validate(values))
 
 
 # ---------------------------------------------------------------- vocabularies
@@ -82,7 +77,7 @@ def test_the_account_list_filters_sorts_and_shows_names_of_values(
         ("上海远景软件有限公司", "上海", "information_technology"),
         ("福州海峡物流有限公司", "福州", "transport_logistics"),
     ):
-        _account(uow_factory, rep.actor, name=name, city=city, industry=industry)
+        create_account(uow_factory, rep.actor, name=name, city=city, industry=industry)
     sign_in(rep.user.email)
 
     by_city = client.get(
@@ -111,7 +106,9 @@ def test_masked_phones_show_as_hidden_in_the_list_never_as_empty(
     client: TestClient, make_person, sign_in, uow_factory, admin
 ):
     reader = make_person("read_only", email="reader@example.com", password=PASSWORD)
-    _account(uow_factory, admin.actor, name="福州晨光科技有限公司", phones=[{"number": "0591 8765 4321"}])
+    create_account(
+        uow_factory, admin.actor, name="福州晨光科技有限公司", phones=[{"number": "0591 8765 4321"}]
+    )
     sign_in(reader.user.email)
 
     html = client.get("/customers/accounts").text
@@ -125,8 +122,8 @@ def test_masked_phones_show_as_hidden_in_the_list_never_as_empty(
 def test_a_saved_view_keeps_the_conditions_and_opens_them_again(
     client: TestClient, rep, sign_in, post_form, uow_factory
 ):
-    _account(uow_factory, rep.actor, name="福州晨光科技有限公司", city="福州", industry="manufacturing")
-    _account(uow_factory, rep.actor, name="上海远景软件有限公司", city="上海")
+    create_account(uow_factory, rep.actor, name="福州晨光科技有限公司", city="福州", industry="manufacturing")
+    create_account(uow_factory, rep.actor, name="上海远景软件有限公司", city="上海")
     sign_in(rep.user.email)
     list_path = "/customers/accounts?f_field=city&f_op=eq&f_value=福州&sort=-name"
 
@@ -160,9 +157,9 @@ def test_a_tag_is_added_in_bulk_to_the_checked_records_only(
     client: TestClient, admin, sign_in, post_form, uow_factory
 ):
     tag = customers.create_tag(uow_factory(), admin.actor, TagCreate(name="重点客户", colour="#e03131"))
-    first = _account(uow_factory, admin.actor, name="甲公司")
-    second = _account(uow_factory, admin.actor, name="乙公司")
-    third = _account(uow_factory, admin.actor, name="丙公司")
+    first = create_account(uow_factory, admin.actor, name="甲公司")
+    second = create_account(uow_factory, admin.actor, name="乙公司")
+    third = create_account(uow_factory, admin.actor, name="丙公司")
     sign_in(admin.user.email)
 
     answer = post_form(
@@ -200,7 +197,7 @@ def test_a_tag_is_added_in_bulk_to_the_checked_records_only(
 def test_a_bulk_delete_asks_first_then_deletes_and_a_record_is_restored(
     client: TestClient, admin, sign_in, post_form, uow_factory
 ):
-    doomed = _account(uow_factory, admin.actor, name="待删除公司")
+    doomed = create_account(uow_factory, admin.actor, name="待删除公司")
     sign_in(admin.user.email)
 
     asked = post_form(
@@ -249,7 +246,7 @@ def test_a_bad_filter_is_explained_above_the_list(client: TestClient, rep, sign_
 
 def test_the_pager_goes_on_and_back_to_the_first_page(client: TestClient, rep, sign_in, uow_factory):
     for number in range(52):
-        _account(uow_factory, rep.actor, name=f"公司{number:02d}", city="福州")
+        create_account(uow_factory, rep.actor, name=f"公司{number:02d}", city="福州")
     sign_in(rep.user.email)
 
     first = client.get("/customers/accounts", params={"filter": "city:eq:福州", "sort": "name"})
