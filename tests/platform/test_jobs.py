@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -160,6 +161,43 @@ def session_factory(engine: Engine) -> sessionmaker[Any]:
     return create_session_factory(engine)
 
 
+@dataclass(frozen=True)
+class JobQueue:
+    """What most tests here work with: the database (its effects table created), a unit of work per
+    call, and workers on the test's settings."""
+
+    engine: Engine
+    uow_factory: Callable[[], UnitOfWork]
+    session_factory: sessionmaker[Any]
+    settings: Settings
+
+    def worker(self, **options: Any) -> Worker:
+        return Worker(self.session_factory, self.settings, **options)
+
+    def enqueue(self, name: str, payload: dict[str, Any], **options: Any) -> JobOut:
+        return enqueue_committed(self.uow_factory, name, payload, **options)
+
+    def read(self, job_id: str) -> JobOut:
+        return read_job(self.uow_factory, job_id)
+
+    def effect_labels(self) -> list[str]:
+        return effect_labels(self.engine)
+
+    def job_count(self) -> int:
+        return job_count(self.engine)
+
+
+@pytest.fixture
+def queue(
+    engine: Engine,
+    uow_factory: Callable[[], UnitOfWork],
+    session_factory: sessionmaker[Any],
+    settings: Settings,
+    effects: Table,
+) -> JobQueue:
+    return JobQueue(engine, uow_factory, session_factory, settings)
+
+
 def effect_labels(engine: Engine) -> list[str]:
     with engine.connect() as connection:
         return list(connection.scalars(select(EFFECTS.c.label).order_by(EFFECTS.c.id)))
@@ -186,41 +224,29 @@ def enqueue_committed(
 # --- Enqueue is part of the caller's transaction ---------------------------------------------------
 
 
-def test_a_job_enqueued_in_a_rolled_back_transaction_never_runs(
-    engine: Engine,
-    uow_factory: Callable[[], UnitOfWork],
-    session_factory: sessionmaker[Any],
-    settings: Settings,
-    effects: Table,
-) -> None:
-    with uow_factory() as uow:
+def test_a_job_enqueued_in_a_rolled_back_transaction_never_runs(queue: JobQueue) -> None:
+    with queue.uow_factory() as uow:
         enqueue(uow, "tests.jobs.record_effect", {"label": "rolled back"})
         # leaving without commit() rolls back, as a failing service would
 
-    ran = Worker(session_factory, settings).run_once()
+    ran = queue.worker().run_once()
 
     assert ran is False
-    assert job_count(engine) == 0
-    assert effect_labels(engine) == []
+    assert queue.job_count() == 0
+    assert queue.effect_labels() == []
 
 
-def test_a_committed_job_runs_once_and_its_effect_commits_with_the_succeeded_status(
-    engine: Engine,
-    uow_factory: Callable[[], UnitOfWork],
-    session_factory: sessionmaker[Any],
-    settings: Settings,
-    effects: Table,
-) -> None:
-    job = enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": "welcome email"})
+def test_a_committed_job_runs_once_and_its_effect_commits_with_the_succeeded_status(queue: JobQueue) -> None:
+    job = queue.enqueue("tests.jobs.record_effect", {"label": "welcome email"})
     clock = HandClock()
-    worker = Worker(session_factory, settings, clock=clock)
+    worker = queue.worker(clock=clock)
 
     first = worker.run_next()
     second = worker.run_next()
 
     assert (first, second) == (JobOutcome.SUCCEEDED, None)
-    assert effect_labels(engine) == ["welcome email"]
-    done = read_job(uow_factory, job.id)
+    assert queue.effect_labels() == ["welcome email"]
+    done = queue.read(job.id)
     assert done.status is JobStatus.SUCCEEDED
     assert done.attempts == 1
     assert done.worker_id == worker.worker_id
@@ -250,25 +276,19 @@ def test_a_handler_gets_the_workers_settings_the_job_id_its_attempt_and_the_cloc
     ]
 
 
-def test_a_failing_job_rolls_back_its_effects_and_retries_with_exponential_backoff(
-    engine: Engine,
-    uow_factory: Callable[[], UnitOfWork],
-    session_factory: sessionmaker[Any],
-    settings: Settings,
-    effects: Table,
-) -> None:
-    job = enqueue_committed(uow_factory, "tests.jobs.record_then_fail", {"label": "should never stick"})
+def test_a_failing_job_rolls_back_its_effects_and_retries_with_exponential_backoff(queue: JobQueue) -> None:
+    job = queue.enqueue("tests.jobs.record_then_fail", {"label": "should never stick"})
     clock = HandClock()
     start = clock.now
-    worker = Worker(session_factory, settings, clock=clock)
+    worker = queue.worker(clock=clock)
 
     first = worker.run_next()
-    after_first = read_job(uow_factory, job.id)
+    after_first = queue.read(job.id)
     clock.advance(timedelta(seconds=1.999))
     too_early = worker.run_next()
     clock.advance(timedelta(milliseconds=1))
     second = worker.run_next()
-    after_second = read_job(uow_factory, job.id)
+    after_second = queue.read(job.id)
 
     assert (first, too_early, second) == (JobOutcome.RETRY_SCHEDULED, None, JobOutcome.RETRY_SCHEDULED)
     assert after_first.status is JobStatus.QUEUED
@@ -279,19 +299,13 @@ def test_a_failing_job_rolls_back_its_effects_and_retries_with_exponential_backo
     assert after_second.worker_id is None
     assert after_second.last_error is not None
     assert after_second.last_error.splitlines()[-1] == "RuntimeError: the mail server refused the message"
-    assert effect_labels(engine) == []
+    assert queue.effect_labels() == []
 
 
-def test_a_job_fails_for_good_after_its_last_attempt_and_keeps_the_error(
-    engine: Engine,
-    uow_factory: Callable[[], UnitOfWork],
-    session_factory: sessionmaker[Any],
-    settings: Settings,
-    effects: Table,
-) -> None:
-    job = enqueue_committed(uow_factory, "tests.jobs.record_then_fail", {"label": "x"}, max_attempts=2)
+def test_a_job_fails_for_good_after_its_last_attempt_and_keeps_the_error(queue: JobQueue) -> None:
+    job = queue.enqueue("tests.jobs.record_then_fail", {"label": "x"}, max_attempts=2)
     clock = HandClock()
-    worker = Worker(session_factory, settings, clock=clock)
+    worker = queue.worker(clock=clock)
 
     outcomes = [worker.run_next()]
     clock.advance(timedelta(seconds=2))
@@ -300,7 +314,7 @@ def test_a_job_fails_for_good_after_its_last_attempt_and_keeps_the_error(
     outcomes.append(worker.run_next())
 
     assert outcomes == [JobOutcome.RETRY_SCHEDULED, JobOutcome.FAILED, None]
-    failed = read_job(uow_factory, job.id)
+    failed = queue.read(job.id)
     assert failed.status is JobStatus.FAILED
     assert failed.attempts == 2
     assert failed.max_attempts == 2
@@ -308,60 +322,42 @@ def test_a_job_fails_for_good_after_its_last_attempt_and_keeps_the_error(
     assert failed.last_error is not None
     assert failed.last_error.startswith("Traceback (most recent call last):")
     assert failed.last_error.splitlines()[-1] == "RuntimeError: the mail server refused the message"
-    assert effect_labels(engine) == []
+    assert queue.effect_labels() == []
 
 
 def test_a_task_gives_up_once_after_its_last_attempt_in_the_transaction_that_fails_the_job(
-    engine: Engine,
-    uow_factory: Callable[[], UnitOfWork],
-    session_factory: sessionmaker[Any],
-    settings: Settings,
-    effects: Table,
+    queue: JobQueue,
 ) -> None:
-    job = enqueue_committed(uow_factory, "tests.jobs.fail_then_give_up", {"label": "run-7"})
+    job = queue.enqueue("tests.jobs.fail_then_give_up", {"label": "run-7"})
     clock = HandClock()
-    worker = Worker(session_factory, settings, clock=clock)
+    worker = queue.worker(clock=clock)
 
     first = worker.run_next()
-    labels_after_first = effect_labels(engine)
+    labels_after_first = queue.effect_labels()
     clock.advance(timedelta(seconds=2))
     last = worker.run_next()
 
     assert (first, last) == (JobOutcome.RETRY_SCHEDULED, JobOutcome.FAILED)
     assert labels_after_first == []  # a retry is not a give-up
-    assert effect_labels(engine) == ["gave up run-7 on 2"]  # the handler's own write rolled back
-    assert read_job(uow_factory, job.id).status is JobStatus.FAILED
+    assert queue.effect_labels() == ["gave up run-7 on 2"]  # the handler's own write rolled back
+    assert queue.read(job.id).status is JobStatus.FAILED
 
 
-def test_a_give_up_that_fails_is_rolled_back_and_the_job_still_fails(
-    engine: Engine,
-    uow_factory: Callable[[], UnitOfWork],
-    session_factory: sessionmaker[Any],
-    settings: Settings,
-    effects: Table,
-) -> None:
-    job = enqueue_committed(uow_factory, "tests.jobs.fail_and_fail_to_give_up", {})
-    worker = Worker(session_factory, settings, clock=HandClock())
+def test_a_give_up_that_fails_is_rolled_back_and_the_job_still_fails(queue: JobQueue) -> None:
+    job = queue.enqueue("tests.jobs.fail_and_fail_to_give_up", {})
+    worker = queue.worker(clock=HandClock())
 
     outcome = worker.run_next()
 
     assert outcome is JobOutcome.FAILED
-    assert read_job(uow_factory, job.id).status is JobStatus.FAILED
-    assert effect_labels(engine) == []
+    assert queue.read(job.id).status is JobStatus.FAILED
+    assert queue.effect_labels() == []
 
 
-def test_a_delayed_job_does_not_run_before_it_is_due(
-    engine: Engine,
-    uow_factory: Callable[[], UnitOfWork],
-    session_factory: sessionmaker[Any],
-    settings: Settings,
-    effects: Table,
-) -> None:
-    job = enqueue_committed(
-        uow_factory, "tests.jobs.record_effect", {"label": "reminder"}, delay=timedelta(hours=1)
-    )
+def test_a_delayed_job_does_not_run_before_it_is_due(queue: JobQueue) -> None:
+    job = queue.enqueue("tests.jobs.record_effect", {"label": "reminder"}, delay=timedelta(hours=1))
     clock = HandClock()
-    worker = Worker(session_factory, settings, clock=clock)
+    worker = queue.worker(clock=clock)
 
     now = worker.run_next()
     clock.now = job.run_at - timedelta(microseconds=1)
@@ -371,7 +367,7 @@ def test_a_delayed_job_does_not_run_before_it_is_due(
 
     assert job.run_at - job.created_at == timedelta(hours=1)
     assert (now, just_before, on_time) == (None, None, JobOutcome.SUCCEEDED)
-    assert effect_labels(engine) == ["reminder"]
+    assert queue.effect_labels() == ["reminder"]
 
 
 def test_enqueue_with_a_known_idempotency_key_returns_the_existing_job_and_keeps_the_transaction(
@@ -480,21 +476,15 @@ def test_a_job_of_a_task_this_worker_does_not_know_waits_for_a_worker_that_does(
 # --- Leases --------------------------------------------------------------------------------------
 
 
-def test_a_worker_that_lost_its_lease_rolls_back_its_handler_effects(
-    engine: Engine,
-    uow_factory: Callable[[], UnitOfWork],
-    session_factory: sessionmaker[Any],
-    settings: Settings,
-    effects: Table,
-) -> None:
-    job = enqueue_committed(uow_factory, "tests.jobs.overtaken", {})
-    worker = Worker(session_factory, settings)
+def test_a_worker_that_lost_its_lease_rolls_back_its_handler_effects(queue: JobQueue) -> None:
+    job = queue.enqueue("tests.jobs.overtaken", {})
+    worker = queue.worker()
 
     outcome = worker.run_next()
 
     assert outcome is JobOutcome.LEASE_LOST
-    assert effect_labels(engine) == []
-    taken_over = read_job(uow_factory, job.id)
+    assert queue.effect_labels() == []
+    taken_over = queue.read(job.id)
     assert taken_over.status is JobStatus.RUNNING
     assert taken_over.worker_id == "thief"
     assert taken_over.attempts == 2
@@ -505,25 +495,21 @@ def lease_lost_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def test_a_step_longer_than_its_lease_completes_once_and_no_lease_is_reported_lost(
-    engine: Engine,
-    uow_factory: Callable[[], UnitOfWork],
-    session_factory: sessionmaker[Any],
-    settings: Settings,
-    effects: Table,
+    queue: JobQueue,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Given a lease of 0.6 s and a step that writes, then works 1.5 s (on SQLite holding the write
     # lock, so the heartbeat's renewals wait for it), and spends 0.5 s after its commit,
-    job = enqueue_committed(
-        uow_factory, "tests.jobs.hold_the_write_lock", {"seconds": 1.5, "after_commit_seconds": 0.5}
-    )
-    worker = Worker(session_factory, settings, lease=timedelta(seconds=0.6), run_scheduler=False)
+    job = queue.enqueue("tests.jobs.hold_the_write_lock", {"seconds": 1.5, "after_commit_seconds": 0.5})
+    worker = queue.worker(lease=timedelta(seconds=0.6), run_scheduler=False)
     found_by_other_worker: list[Any] = []
 
     def look_for_work_past_the_first_lease() -> None:
         time.sleep(1.0)
         found_by_other_worker.append(
-            claim_next_job(session_factory, worker_id="other", now=utc_now(), lease=timedelta(minutes=1))
+            claim_next_job(
+                queue.session_factory, worker_id="other", now=utc_now(), lease=timedelta(minutes=1)
+            )
         )
 
     # when it runs while another worker looks for work after the first lease period,
@@ -538,28 +524,24 @@ def test_a_step_longer_than_its_lease_completes_once_and_no_lease_is_reported_lo
     # heartbeat that renewed after the commit did not report a lost lease.
     assert (outcome, again) == (JobOutcome.SUCCEEDED, None)
     assert found_by_other_worker == [None]
-    assert effect_labels(engine) == ["attempt 1"]
-    done = read_job(uow_factory, job.id)
+    assert queue.effect_labels() == ["attempt 1"]
+    done = queue.read(job.id)
     assert (done.status, done.attempts, done.worker_id) == (JobStatus.SUCCEEDED, 1, worker.worker_id)
     assert lease_lost_warnings(caplog) == []
 
 
 def test_a_heartbeat_reports_a_lease_another_worker_took_over(
-    engine: Engine,
-    uow_factory: Callable[[], UnitOfWork],
-    session_factory: sessionmaker[Any],
-    settings: Settings,
-    effects: Table,
+    queue: JobQueue,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    job = enqueue_committed(uow_factory, "tests.jobs.taken_over_then_slow", {"seconds": 0.6})
-    worker = Worker(session_factory, settings, lease=timedelta(seconds=0.3), run_scheduler=False)
+    job = queue.enqueue("tests.jobs.taken_over_then_slow", {"seconds": 0.6})
+    worker = queue.worker(lease=timedelta(seconds=0.3), run_scheduler=False)
 
     with caplog.at_level(logging.INFO, logger="loopcrm.platform.jobs"):
         outcome = worker.run_next()
 
     assert outcome is JobOutcome.LEASE_LOST
-    assert effect_labels(engine) == []
+    assert queue.effect_labels() == []
     assert lease_lost_warnings(caplog) == [
         f"job {job.id} (tests.jobs.taken_over_then_slow): lease lost to another worker; "
         "this run will be rolled back",
@@ -586,26 +568,20 @@ def run_while_leased_and_after_expiry(
     return while_leased, worker.run_next()
 
 
-def test_the_job_of_a_worker_that_died_runs_again_once_its_lease_expired(
-    engine: Engine,
-    uow_factory: Callable[[], UnitOfWork],
-    session_factory: sessionmaker[Any],
-    settings: Settings,
-    effects: Table,
-) -> None:
+def test_the_job_of_a_worker_that_died_runs_again_once_its_lease_expired(queue: JobQueue) -> None:
     # Given a worker claimed the job and then died (it never renews its lease nor reports back),
-    job = enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": "recovered"})
+    job = queue.enqueue("tests.jobs.record_effect", {"label": "recovered"})
     clock = HandClock()
-    claim_as_a_worker_that_dies(session_factory, clock)
+    claim_as_a_worker_that_dies(queue.session_factory, clock)
 
     # when another worker looks for work while the lease holds, and after it expired,
-    worker = Worker(session_factory, settings, clock=clock, run_scheduler=False)
+    worker = queue.worker(clock=clock, run_scheduler=False)
     while_leased, after_expiry = run_while_leased_and_after_expiry(worker, clock)
 
     # then it runs the job once, as its second attempt, saying what happened to the first.
     assert (while_leased, after_expiry) == (None, JobOutcome.SUCCEEDED)
-    assert effect_labels(engine) == ["recovered"]
-    done = read_job(uow_factory, job.id)
+    assert queue.effect_labels() == ["recovered"]
+    done = queue.read(job.id)
     assert (done.status, done.attempts, done.worker_id) == (JobStatus.SUCCEEDED, 2, worker.worker_id)
     assert done.last_error == "worker dead-host:7:abc stopped during attempt 1: its lease expired"
 
@@ -704,22 +680,16 @@ def test_the_scheduler_skips_a_slot_while_the_previous_run_is_unfinished(
 # --- Administration -------------------------------------------------------------------------------
 
 
-def test_an_admin_retries_a_failed_job_and_it_runs_again_with_all_its_attempts(
-    engine: Engine,
-    uow_factory: Callable[[], UnitOfWork],
-    session_factory: sessionmaker[Any],
-    settings: Settings,
-    effects: Table,
-) -> None:
+def test_an_admin_retries_a_failed_job_and_it_runs_again_with_all_its_attempts(queue: JobQueue) -> None:
     # Given a job that failed because its customer was missing, and the customer now exists,
-    job = enqueue_committed(uow_factory, "tests.jobs.greet_customer", {"customer": "王芳"})
-    worker = Worker(session_factory, settings)
+    job = queue.enqueue("tests.jobs.greet_customer", {"customer": "王芳"})
+    worker = queue.worker()
     assert worker.run_next() is JobOutcome.FAILED
-    with engine.begin() as connection:
+    with queue.engine.begin() as connection:
         connection.execute(insert(EFFECTS).values(label="王芳"))
 
     # when an admin retries it,
-    retried = retry_job(uow_factory(), ADMIN, job.id)
+    retried = retry_job(queue.uow_factory(), ADMIN, job.id)
     outcome = worker.run_next()
 
     # then it is queued with its attempts back, runs, and the retry is in the audit log.
@@ -729,10 +699,10 @@ def test_an_admin_retries_a_failed_job_and_it_runs_again_with_all_its_attempts(
     assert retried.last_error is not None
     assert retried.last_error.splitlines()[-1] == "LookupError: no customer 王芳"
     assert outcome is JobOutcome.SUCCEEDED
-    assert effect_labels(engine) == ["王芳", "greeted 王芳"]
-    done = read_job(uow_factory, job.id)
+    assert queue.effect_labels() == ["王芳", "greeted 王芳"]
+    done = queue.read(job.id)
     assert (done.status, done.attempts) == (JobStatus.SUCCEEDED, 1)
-    with engine.connect() as connection:
+    with queue.engine.connect() as connection:
         entry = connection.execute(
             select(AuditEntry.actor_id, AuditEntry.action, AuditEntry.changes).where(
                 AuditEntry.object_type == "job", AuditEntry.object_id == job.id
@@ -741,21 +711,15 @@ def test_an_admin_retries_a_failed_job_and_it_runs_again_with_all_its_attempts(
     assert tuple(entry) == ("admin-1", "update", {"attempts": [1, 0], "status": ["failed", "queued"]})
 
 
-def test_an_admin_cancels_a_queued_job_and_no_worker_runs_it(
-    engine: Engine,
-    uow_factory: Callable[[], UnitOfWork],
-    session_factory: sessionmaker[Any],
-    settings: Settings,
-    effects: Table,
-) -> None:
-    job = enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": "cancelled"})
+def test_an_admin_cancels_a_queued_job_and_no_worker_runs_it(queue: JobQueue) -> None:
+    job = queue.enqueue("tests.jobs.record_effect", {"label": "cancelled"})
 
-    cancelled = cancel_job(uow_factory(), ADMIN, job.id)
-    ran = Worker(session_factory, settings).run_once()
+    cancelled = cancel_job(queue.uow_factory(), ADMIN, job.id)
+    ran = queue.worker().run_once()
 
     assert cancelled.status is JobStatus.CANCELLED
     assert ran is False
-    assert effect_labels(engine) == []
+    assert queue.effect_labels() == []
 
 
 def test_only_queued_jobs_can_be_cancelled_and_only_stopped_jobs_retried(
@@ -838,36 +802,32 @@ def test_admins_list_jobs_of_one_status_newest_first_page_by_page(
     }
 
 
-def test_housekeeping_purges_old_finished_jobs_but_keeps_failed_ones(
-    engine: Engine,
-    uow_factory: Callable[[], UnitOfWork],
-    session_factory: sessionmaker[Any],
-    settings: Settings,
-    effects: Table,
-) -> None:
+def test_housekeeping_purges_old_finished_jobs_but_keeps_failed_ones(queue: JobQueue) -> None:
     # Given jobs that succeeded, were cancelled or failed eight days ago, and one that succeeded today,
-    old = [enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": str(n)}) for n in range(2)]
-    cancel_job(uow_factory(), ADMIN, old[1].id)
-    failed = enqueue_committed(uow_factory, "tests.jobs.record_then_fail", {"label": "f"}, max_attempts=1)
+    old = [queue.enqueue("tests.jobs.record_effect", {"label": str(n)}) for n in range(2)]
+    cancel_job(queue.uow_factory(), ADMIN, old[1].id)
+    failed = queue.enqueue("tests.jobs.record_then_fail", {"label": "f"}, max_attempts=1)
     clock = HandClock()
     clock.advance(timedelta(seconds=1))
-    worker = Worker(session_factory, settings, clock=clock)
+    worker = queue.worker(clock=clock)
     while worker.run_once():
         pass
-    with engine.begin() as connection:
+    with queue.engine.begin() as connection:
         connection.execute(update(Job).values(finished_at=utc_now() - timedelta(days=8)))
-    recent = enqueue_committed(uow_factory, "tests.jobs.record_effect", {"label": "recent"})
+    recent = queue.enqueue("tests.jobs.record_effect", {"label": "recent"})
     while worker.run_once():
         pass
 
     # when housekeeping purges what finished more than a week ago,
     with pytest.raises(PermissionDenied):
-        purge_finished_jobs(uow_factory(), ADMIN, finished_before=utc_now() - timedelta(days=7))
-    purged = purge_finished_jobs(uow_factory(), system_actor(), finished_before=utc_now() - timedelta(days=7))
+        purge_finished_jobs(queue.uow_factory(), ADMIN, finished_before=utc_now() - timedelta(days=7))
+    purged = purge_finished_jobs(
+        queue.uow_factory(), system_actor(), finished_before=utc_now() - timedelta(days=7)
+    )
 
     # then only the old succeeded and cancelled jobs are gone.
     assert purged == 2
-    remaining = list_jobs(uow_factory(), ADMIN).items
+    remaining = list_jobs(queue.uow_factory(), ADMIN).items
     assert sorted(job.id for job in remaining) == sorted([failed.id, recent.id])
 
 
