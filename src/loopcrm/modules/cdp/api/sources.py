@@ -21,7 +21,7 @@ from loopcrm.modules.cdp.schemas import (
     SourceOut,
     SourceUpdate,
 )
-from loopcrm.platform.http.concurrency import expected_version, set_etag
+from loopcrm.platform.http.concurrency import expected_version, with_etag
 from loopcrm.platform.http.dependencies import DEFAULT_PAGE_SIZE, CurrentActor, Cursor, IfMatch, Limit, Uow
 from loopcrm.platform.pagination import Page
 
@@ -41,17 +41,12 @@ def list_sources(
 @router.post("/sources", response_model=SourceCreated, status_code=status.HTTP_201_CREATED)
 def create_source(data: SourceCreate, actor: CurrentActor, uow: Uow, response: Response) -> SourceCreated:
     """Create a source; the answer carries its write key, which is never shown again."""
-    source = cdp.create_source(uow, actor, data)
-    set_etag(response, source.version)
-    response.headers["Location"] = f"/api/v1/cdp/sources/{source.id}"
-    return source
+    return with_etag(response, cdp.create_source(uow, actor, data), created_in="/api/v1/cdp/sources")
 
 
 @router.get("/sources/{source_id}", response_model=SourceOut)
 def read_source(source_id: str, actor: CurrentActor, uow: Uow, response: Response) -> SourceOut:
-    source = cdp.get_source(uow, actor, source_id)
-    set_etag(response, source.version)
-    return source
+    return with_etag(response, cdp.get_source(uow, actor, source_id))
 
 
 @router.patch("/sources/{source_id}", response_model=SourceOut)
@@ -65,8 +60,7 @@ def update_source(
 ) -> SourceOut:
     """Rename, enable or disable a source, change its origins or rate limit."""
     source = cdp.update_source(uow, actor, source_id, data, expected_version=expected_version(if_match))
-    set_etag(response, source.version)
-    return source
+    return with_etag(response, source)
 
 
 @router.post("/sources/{source_id}/write-key", response_model=SourceCreated)
@@ -75,8 +69,7 @@ def rotate_write_key(
 ) -> SourceCreated:
     """Replace the source's write key; the new key is in the answer, the old one stops working."""
     source = cdp.rotate_write_key(uow, actor, source_id, expected_version=expected_version(if_match))
-    set_etag(response, source.version)
-    return source
+    return with_etag(response, source)
 
 
 @router.get("/sources/{source_id}/counters", response_model=SourceCounters)
