@@ -1,12 +1,11 @@
 """The columns an account or contact list shows: which a reader may choose, in which order, and
 the default set when none is chosen (saved views keep the choice as ``columns``).
 
-The columns are the export's (``exports.ACCOUNT_COLUMNS`` / ``CONTACT_COLUMNS``, same keys,
-same order, then the active custom fields as ``custom_fields.<key>``), so "export this view"
-gives exactly the columns the list shows; a test holds the two lists equal. They are named here
-rather than read from the export because the export reads saved views, which check columns. A
-column whose field is above the reader's clearance is neither offered nor accepted: every row of
-it would only say "hidden". The record's name always comes first: it is the link to the record.
+The columns are the export's (``columns.ACCOUNT_COLUMNS`` / ``CONTACT_COLUMNS``, then the
+active custom fields as ``custom_fields.<key>``), so "export this view" gives exactly the columns
+the list shows. A column whose field is above the reader's clearance is neither offered nor
+accepted: every row of it would only say "hidden". The record's name always comes first: it is the
+link to the record.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from loopcrm.modules.customers.models import RecordKind
 from loopcrm.modules.customers.schemas import ListColumnsOut
+from loopcrm.modules.customers.service.columns import ACCOUNT_COLUMNS, ALIASES, CONTACT_COLUMNS
 from loopcrm.modules.customers.service.custom_fields import definitions, field_levels
 from loopcrm.modules.customers.service.object_types import OBJECT_TYPE_OF_KIND
 from loopcrm.platform.errors import FieldError, ValidationFailed
@@ -25,63 +25,9 @@ from loopcrm.platform.unit_of_work import UnitOfWork
 
 # Column key → the field whose level decides whether a reader may see it (the key itself but for
 # a contact's current employer, shown from its employments).
-_COMMON_COLUMNS = (
-    "phones",
-    "emails",
-    "province",
-    "city",
-    "address",
-    "source",
-    "owner_id",
-    "external_id",
-    "tags",
-    "description",
-    "created_at",
-    "updated_at",
-)
 STANDARD_COLUMNS: dict[str, dict[str, str]] = {
-    "account": {
-        key: key
-        for key in (
-            "name",
-            "name_en",
-            "credit_code",
-            "industry",
-            "employee_count",
-            "annual_revenue",
-            "website",
-            "legal_representative",
-            "operating_status",
-            "parent_id",
-            *_COMMON_COLUMNS,
-        )
-    },
-    "contact": {
-        **{key: key for key in ("full_name", "family_name", "given_name", "gender")},
-        "account_id": "employments",
-        **{
-            key: key
-            for key in (
-                "title",
-                "department",
-                "wechat_id",
-                "birthday",
-                "email_opt_in",
-                "sms_opt_in",
-                "wechat_opt_in",
-                *_COMMON_COLUMNS,
-            )
-        },
-    },
-}
-# Other names a client may give a column (the filters' ``tag``, the export's ``owner``…), as the
-# export accepts them; a view stores the column's own key.
-ALIASES = {
-    "owner": "owner_id",
-    "owner_name": "owner_id",
-    "parent": "parent_id",
-    "tag": "tags",
-    "company": "account_id",
+    kind: {column.key: column.masked_field for column in standard}
+    for kind, standard in (("account", ACCOUNT_COLUMNS), ("contact", CONTACT_COLUMNS))
 }
 # The column each list starts with and never drops: the record's name, its link.
 NAME_COLUMN = {"account": "name", "contact": "full_name"}
