@@ -59,6 +59,10 @@ class ProfileOut(BaseModel):
     merged_into: str | None
     identities: list[IdentityOut]
     version: int
+    # The CRM records this person is known as: the linked contact (identified by a matching email,
+    # phone or user id) and the accounts its ``group`` calls named. Filled by the linking step.
+    contact_id: str | None = None
+    account_ids: list[str] = Field(default_factory=list)
 
 
 class MergeIn(Input):
