@@ -149,7 +149,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from loopcrm.platform.web.templating import add_template_directory
 
     add_template_directory(Path(customers_views.__file__).resolve().parents[1] / "templates")
-    add_template_directory(Path(cdp_views.__file__).resolve().parent / "templates")
+    add_template_directory(Path(cdp_views.__file__).resolve().parents[1] / "templates")
     install_web(
         app,
         settings,

@@ -1,4 +1,4 @@
-"""Pages of the CDP: event sources with their live counters, write keys and dead letters."""
+"""Pages of event sources: their live counters, write keys and dead letters."""
 
 from __future__ import annotations
 

@@ -1,0 +1,12 @@
+"""Pages of the CDP. Each area keeps its own router (sources; profiles; matching review; privacy);
+this package only gathers them, and the composition root hands :data:`router` to ``install_web``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from loopcrm.modules.cdp.views import sources
+
+router = APIRouter()
+router.include_router(sources.router)
