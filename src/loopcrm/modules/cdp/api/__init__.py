@@ -1,6 +1,12 @@
-"""HTTP entry points of the CDP: the REST API of sources and events, and the ingestion paths."""
+"""HTTP entry points of the CDP: the ingestion paths (Segment's, at the root) and the REST API,
+one router per area (sources and events; profiles; matching; privacy) gathered here."""
 
+from fastapi import APIRouter
+
+from loopcrm.modules.cdp.api import sources
 from loopcrm.modules.cdp.api.ingestion import router as ingestion_router
-from loopcrm.modules.cdp.api.sources import router
+
+router = APIRouter()
+router.include_router(sources.router)
 
 __all__ = ["ingestion_router", "router"]
