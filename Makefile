@@ -39,7 +39,8 @@ help:
 	@echo "Variables: PYTEST_ARGS='-m \"not browser\"', LOOPCRM_TEST_POSTGRES_URL=postgresql+psycopg://..."
 
 install: $(VENV)/.synced $(VENDOR)/htmx.min.js $(VENDOR)/Sortable.min.js $(VENDOR)/echarts.min.js \
-	$(VENDOR)/swagger-ui/swagger-ui-bundle.js $(VENDOR)/swagger-ui/swagger-ui.css
+	$(VENDOR)/swagger-ui/swagger-ui-bundle.js $(VENDOR)/swagger-ui/swagger-ui.css \
+	$(VENDOR)/analytics-next/standalone.js
 	@echo "==> environment ready (.venv, node_modules, $(VENDOR))"
 
 $(VENV)/.synced: pyproject.toml uv.lock
@@ -66,6 +67,12 @@ $(VENDOR)/echarts.min.js: node_modules/.package-lock.json
 # The API docs page (/api/docs) uses Swagger UI from here, not from a CDN.
 $(VENDOR)/swagger-ui/%: node_modules/.package-lock.json
 	@mkdir -p $(@D) && cp node_modules/swagger-ui-dist/$* $@
+# The web tracker websites load from LoopCRM itself (Segment's analytics.js, the standalone build of
+# @segment/analytics-next) and the chunks it lazy-loads, served by cdp/api/tracking.py.
+$(VENDOR)/analytics-next/standalone.js: node_modules/.package-lock.json
+	@rm -rf $(@D) && mkdir -p $(@D) \
+		&& cp node_modules/@segment/analytics-next/dist/umd/standalone.js \
+			node_modules/@segment/analytics-next/dist/umd/*.bundle.*.js $(@D)/
 
 demo: install
 	$(call say,demo data (loopcrm demo))
