@@ -57,6 +57,7 @@ def register_tasks() -> None:
     Modules add the import of their ``jobs`` here.
     """
     import loopcrm.modules.activities.jobs
+    import loopcrm.modules.cdp.computed.jobs
     import loopcrm.modules.cdp.identity.jobs
     import loopcrm.modules.customers.jobs
     import loopcrm.platform.housekeeping  # noqa: F401  (registers platform.housekeeping)

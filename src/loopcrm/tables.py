@@ -6,7 +6,9 @@ its ``models`` import when it adds tables.
 
 from loopcrm.modules.activities import models as activities_models
 from loopcrm.modules.cdp import models as cdp_models
+from loopcrm.modules.cdp.computed import models as cdp_computed_models
 from loopcrm.modules.cdp.identity import models as cdp_identity_models
+from loopcrm.modules.cdp.privacy import models as cdp_privacy_models
 from loopcrm.modules.customers import models as customers_models
 from loopcrm.platform.audit import models as audit_models
 from loopcrm.platform.auth import models as auth_models
@@ -21,8 +23,10 @@ __all__ = [
     "activities_models",
     "audit_models",
     "auth_models",
+    "cdp_computed_models",
     "cdp_identity_models",
     "cdp_models",
+    "cdp_privacy_models",
     "customers_models",
     "http_models",
     "jobs_models",
