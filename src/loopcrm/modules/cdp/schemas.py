@@ -1,4 +1,5 @@
-"""Contracts of the CDP's REST API: event sources, their counters and dead letters, events."""
+"""Contracts of the CDP's REST API: event sources, their counters and dead letters, events, and the
+360° profile (a profile as its reader may see it, its timeline, trait strategies)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from loopcrm.modules.activities.schemas import TimelineEntry
+from loopcrm.modules.cdp.identity.models import TraitStrategy
+from loopcrm.modules.cdp.identity.schemas import ProfileOut
 from loopcrm.modules.cdp.models import MAX_ORIGIN_LENGTH, ChannelType, MessageType, RejectionCode
 from loopcrm.platform.auth.schemas import Input, Name
 
@@ -121,3 +125,31 @@ class EventOut(BaseModel):
     properties: dict[str, Any]
     context: dict[str, Any]
     extra: dict[str, Any]
+
+
+# --- The 360° profile (profiles, their events and timeline): see service/profiles.py ---
+
+
+class ProfileDetail(ProfileOut):
+    """A profile as the reader may see it: identities and traits are INTERNAL fields of PROFILE,
+    emptied (and named in ``masked_fields``) for a reader whose clearance is below that."""
+
+    masked_fields: list[str] = Field(default_factory=list, description="fields hidden by your clearance")
+
+
+class ProfileTimelineEntry(TimelineEntry):
+    """One line of a profile's 360° timeline: a CRM activity of the linked contact, an entry of
+    another module's timeline source, or one of the profile's events (``event`` set)."""
+
+    event: EventOut | None = None
+
+
+class TraitStrategyChange(Input):
+    """How one trait combines from now on (the trait is named by the path)."""
+
+    strategy: TraitStrategy
+
+
+class TraitStrategyOut(BaseModel):
+    trait: str
+    strategy: TraitStrategy

@@ -3,10 +3,11 @@ one router per area (sources and events; profiles; matching; privacy) gathered h
 
 from fastapi import APIRouter
 
-from loopcrm.modules.cdp.api import sources
+from loopcrm.modules.cdp.api import profiles, sources
 from loopcrm.modules.cdp.api.ingestion import router as ingestion_router
 
 router = APIRouter()
 router.include_router(sources.router)
+router.include_router(profiles.router)
 
 __all__ = ["ingestion_router", "router"]

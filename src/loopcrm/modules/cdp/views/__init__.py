@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from loopcrm.modules.cdp.views import sources
+from loopcrm.modules.cdp.views import profiles, sources
 
 router = APIRouter()
 router.include_router(sources.router)
+router.include_router(profiles.router)
