@@ -5,9 +5,11 @@ from fastapi import APIRouter
 
 from loopcrm.modules.cdp.api import profiles, sources
 from loopcrm.modules.cdp.api.ingestion import router as ingestion_router
+from loopcrm.modules.cdp.api.profile_data import router as profile_data_router
 
 router = APIRouter()
 router.include_router(sources.router)
+router.include_router(profile_data_router)
 router.include_router(profiles.router)
 
 __all__ = ["ingestion_router", "router"]

@@ -19,6 +19,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from loopcrm.modules.cdp.computed.aggregation import (
+    DEFAULT_CURRENCY,
     DEFAULT_TIME_ZONE,
     consume_event_log,
     processed_through,
@@ -212,17 +213,17 @@ def _values_per_attributed_profile(
         )
         if condition.event is not None:
             statement = statement.where(ProfileEventDay.name == condition.event)
-        return {profile_id: int(total) for profile_id, total in session.execute(statement).tuples()}
+        return {profile_id: int(total) for profile_id, total in session.execute(statement)}
     if condition.measure is Measure.DAYS_SINCE_LAST_SEEN:
         statement = (
             select(ProfileEventDay.profile_id, func.max(ProfileEventDay.day))
             .where(_in_window(ProfileEventDay.day, condition.window, as_of))
             .group_by(ProfileEventDay.profile_id)
         )
-        return dict(session.execute(statement).tuples().all())
+        return {profile_id: day for profile_id, day in session.execute(statement)}
     statement = select(ProfileOrder).where(_in_window(ProfileOrder.day, condition.window, as_of))
     if condition.measure is Measure.SPEND:
-        statement = statement.where(ProfileOrder.currency == (condition.currency or "CNY").upper())
+        statement = statement.where(ProfileOrder.currency == (condition.currency or DEFAULT_CURRENCY).upper())
     grouped: dict[str, list[Any]] = defaultdict(list)
     for order in session.scalars(statement):
         grouped[order.profile_id].append(order)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -78,6 +79,14 @@ class ProfileExport(BaseModel):
     merges: list[ExportedMerge]
     computed_traits: ComputedTraitsOut
     events: list[ExportedEvent]
+
+    @property
+    def file_name(self) -> str:
+        return f"profile-{self.profile_id}.json"
+
+    def as_json_text(self) -> str:
+        """The document as the download holds it: UTF-8 JSON, Chinese kept readable, indented."""
+        return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, indent=2)
 
 
 class ErasureIn(Input):
