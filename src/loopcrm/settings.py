@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     )  # beyond this, 503 until the writer catches up
     cdp_lock_timeout_seconds: float = Field(default=5.0, gt=0)  # the writer's wait for a database lock
     cdp_acknowledge_timeout_seconds: float = Field(default=15.0, gt=0)  # a request's wait for its commit
+    # Create a CRM contact (source CDP) for a profile identified by an email or phone that no
+    # contact has (the cdp.link_contacts job; docs/cdp.md "Profiles and CRM contacts"). Off: the
+    # CRM holds only the people someone entered or imported.
+    cdp_create_contacts: bool = False
 
     embedded_worker: bool = True  # run the job worker inside ``loopcrm serve``
     worker_poll_seconds: float = Field(default=1.0, gt=0)

@@ -75,6 +75,7 @@ class CustomerSource(StrEnum):
     SOCIAL_MEDIA = "social_media"  # WeChat, Weibo, LinkedIn, …
     E_COMMERCE = "e_commerce"  # a store or marketplace order
     IMPORT = "import"  # a file import without a better answer
+    CDP = "cdp"  # made by the CDP for a person its events identified (cdp_create_contacts)
     OTHER = "other"  # anything else
 
 

@@ -21,6 +21,7 @@ from loopcrm.modules.cdp.identity.models import IdentityCursor, IdentityType
 from loopcrm.modules.cdp.identity.rules import (
     consent_of_message,
     identifiers_of_message,
+    normalize_group_id,
     normalize_identifier,
 )
 from loopcrm.modules.cdp.identity.schemas import Observation
@@ -47,7 +48,10 @@ def observation_of(event_type: str, fields: Mapping[Any, Any]) -> Observation:
         if previous is not None and previous not in identifiers:
             identifiers.append(previous)
     traits = message["traits"] if isinstance(message["traits"], dict) else {}
-    return Observation(tuple(identifiers), fields["timestamp"], traits, consent_of_message(message))
+    group_id = normalize_group_id(fields["group_id"]) if event_type == MessageType.GROUP else None
+    return Observation(
+        tuple(identifiers), fields["timestamp"], traits, consent_of_message(message), group_id=group_id
+    )
 
 
 def _cursor(session: Session) -> IdentityCursor:
@@ -75,6 +79,7 @@ def consume_event_log(session: Session, *, max_events: int) -> int:
                 Event.user_id,
                 Event.anonymous_id,
                 Event.previous_id,
+                Event.group_id,
                 Event.properties,
                 Event.context,
                 Event.timestamp,
@@ -92,7 +97,7 @@ def consume_event_log(session: Session, *, max_events: int) -> int:
             resolution = graph.resolve(observation)
             if resolution is not None:
                 attributions.append({"sequence": row.sequence, "profile_id": resolution.profile_id})
-        session.flush()
+        graph.flush()
         if attributions:
             session.execute(update(Event), attributions)
         cursor.last_sequence = rows[-1].sequence

@@ -1,21 +1,27 @@
 """The identity graph inside one transaction: look up, create, attach, merge and unmerge.
 
 :class:`IdentityGraph` keeps what it has read (current links by identifier, profiles, the limited
-identities of each profile) for the whole transaction, so a batch of thousands of messages costs
-a few queries to prefetch and one flush, not several queries per message. Only the service and
-the identity job use it; they own the transaction.
+identities of each profile, group memberships) as plain rows for the whole transaction, and
+writes what changed in :meth:`IdentityGraph.flush` as a few bulk Core statements (one executemany
+per table and kind of change), so a batch of thousands of messages costs a few queries to
+prefetch and a few to write, not several per message. The ORM's unit of work cost half the
+identity job's time (one UPDATE per versioned profile row); see docs/benchmarks.md. Only the
+service and the identity job use it; they own the transaction and call ``flush`` before reading
+the tables again or committing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import CursorResult, Table, bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from loopcrm.modules.cdp.identity.models import (
+    GroupLink,
     IdentityLink,
     IdentityType,
     LinkChange,
@@ -49,11 +55,16 @@ LOOKUP_CHUNK = 500
 
 Item = TypeVar("Item")
 
+PROFILES: Table = cast(Table, Profile.__table__)
+LINKS: Table = cast(Table, IdentityLink.__table__)
+GROUPS: Table = cast(Table, GroupLink.__table__)
+MERGES: Table = cast(Table, ProfileMerge.__table__)
+
 # The identity types that have a per-profile limit, as a condition (built once: it is used for
 # every batch of profiles read).
 _LIMITED_TYPES = or_(
-    IdentityLink.type.in_([str(kind) for kind in IDENTITY_LIMITS]),
-    *(IdentityLink.type.startswith(prefix, autoescape=True) for prefix in PER_APP_LIMITED_PREFIXES),
+    LINKS.c.type.in_([str(kind) for kind in IDENTITY_LIMITS]),
+    *(LINKS.c.type.startswith(prefix, autoescape=True) for prefix in PER_APP_LIMITED_PREFIXES),
 )
 
 
@@ -68,7 +79,51 @@ def load_strategies(session: Session) -> dict[str, TraitStrategy]:
     return {trait: TraitStrategy(strategy) for trait, strategy in rows}
 
 
-def snapshot_of(profile: Profile) -> dict[str, Any]:
+@dataclass(slots=True, eq=False)
+class ProfileRow:
+    """A profile as the graph holds it; ``version`` is the stored one (0 while not yet inserted)."""
+
+    id: str
+    traits: dict[str, Any]
+    trait_times: dict[str, str]
+    consent: dict[str, Any]
+    first_seen_at: datetime
+    last_seen_at: datetime
+    merged_into: str | None
+    merged_at: datetime | None
+    version: int
+    is_changed: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class LinkRow:
+    """One version of an identity link (``kind`` is its type) or of a group membership (``kind``
+    is empty, ``value`` the group id)."""
+
+    id: str
+    kind: str
+    value: str
+    profile_id: str
+    first_seen_at: datetime
+    valid_from: datetime
+    opened_by: str
+    valid_to: datetime | None = None
+    closed_by: str | None = None
+    opened_by_merge_id: str | None = None
+    closed_by_merge_id: str | None = None
+    is_stored: bool = True
+    is_closed_now: bool = False  # closed in this transaction, not written yet
+
+    @property
+    def identifier(self) -> Identifier:
+        return Identifier(self.kind, self.value)
+
+    def close(self, change: LinkChange, at: datetime, merge_id: str | None) -> None:
+        self.valid_to, self.closed_by, self.closed_by_merge_id = at, change.value, merge_id
+        self.is_closed_now = True
+
+
+def snapshot_of(profile: ProfileRow) -> dict[str, Any]:
     """What a merge changes on a profile, as JSON: enough to put it back."""
     return {
         "traits": dict(profile.traits),
@@ -83,15 +138,69 @@ def _restore_seen(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
 
 
+def _link_of(row: Any) -> LinkRow:
+    return LinkRow(
+        id=row.id,
+        kind=row.type,
+        value=row.value,
+        profile_id=row.profile_id,
+        first_seen_at=row.first_seen_at,
+        valid_from=row.valid_from,
+        opened_by=row.opened_by,
+        valid_to=row.valid_to,
+        closed_by=row.closed_by,
+        opened_by_merge_id=row.opened_by_merge_id,
+        closed_by_merge_id=row.closed_by_merge_id,
+    )
+
+
+def _group_of(row: Any) -> LinkRow:
+    return LinkRow(
+        id=row.id,
+        kind="",
+        value=row.group_id,
+        profile_id=row.profile_id,
+        first_seen_at=row.first_seen_at,
+        valid_from=row.valid_from,
+        opened_by=row.opened_by,
+        valid_to=row.valid_to,
+        closed_by=row.closed_by,
+        opened_by_merge_id=row.opened_by_merge_id,
+        closed_by_merge_id=row.closed_by_merge_id,
+    )
+
+
+@dataclass(slots=True)
+class MergeRow:
+    """A merge record as the graph writes it (inserted by the next flush)."""
+
+    values: dict[str, Any]
+    is_stored: bool = False
+    is_changed: bool = False
+
+    @property
+    def id(self) -> str:
+        return str(self.values["id"])
+
+
 class IdentityGraph:
     """The graph as one transaction sees it, with what it has read kept for the next message."""
 
     def __init__(self, session: Session, strategies: dict[str, TraitStrategy] | None = None) -> None:
         self._session = session
         self._strategies = load_strategies(session) if strategies is None else strategies
-        self._links: dict[Identifier, IdentityLink | None] = {}  # current link, None = none exists
-        self._profiles: dict[str, Profile] = {}
-        self._limited: dict[str, list[IdentityLink]] = {}  # profile id → its current limited links
+        self._links: dict[Identifier, LinkRow | None] = {}  # current link, None = none exists
+        self._link_by_id: dict[str, LinkRow] = {}
+        self._profiles: dict[str, ProfileRow] = {}
+        self._limited: dict[str, list[LinkRow]] = {}  # profile id → its current limited links
+        self._groups: dict[str, dict[str, LinkRow]] = {}  # profile id → group id → current membership
+        self._new_profiles: list[ProfileRow] = []
+        self._new_links: list[LinkRow] = []
+        self._new_links_of: dict[str, list[LinkRow]] = {}  # profile id → links opened, not written
+        self._closed_links: list[LinkRow] = []
+        self._new_groups: list[LinkRow] = []
+        self._closed_groups: list[LinkRow] = []
+        self._merges: list[MergeRow] = []
 
     # ------------------------------------------------------------------------------ reading
 
@@ -102,16 +211,21 @@ class IdentityGraph:
         for chunk in _chunks(missing, LOOKUP_CHUNK):
             for identifier in chunk:
                 self._links[identifier] = None
-            rows = self._session.scalars(
-                select(IdentityLink).where(
-                    IdentityLink.valid_to.is_(None),
-                    tuple_(IdentityLink.type, IdentityLink.value).in_([tuple(item) for item in chunk]),
+            rows = self._session.execute(
+                select(LINKS).where(
+                    LINKS.c.valid_to.is_(None),
+                    tuple_(LINKS.c.type, LINKS.c.value).in_([tuple(item) for item in chunk]),
                 )
             )
-            for link in rows:
-                self._links[Identifier(link.type, link.value)] = link
+            for row in rows:
+                link = self._known(_link_of(row))
+                self._links[link.identifier] = link
                 found_profiles.add(link.profile_id)
         self.load_profiles(found_profiles)
+
+    def _known(self, link: LinkRow) -> LinkRow:
+        """The graph's own copy of a link read from the database (which may have changed it since)."""
+        return self._link_by_id.setdefault(link.id, link)
 
     def load_profiles(self, profile_ids: Iterable[str]) -> None:
         """Read profiles and their current limited links, unless already read."""
@@ -119,24 +233,34 @@ class IdentityGraph:
         if not missing:
             return
         for chunk in _chunks(missing, LOOKUP_CHUNK):
-            for profile in self._session.scalars(select(Profile).where(Profile.id.in_(chunk))):
-                self._profiles[profile.id] = profile
-                self._limited[profile.id] = []
-            links = self._session.scalars(
-                select(IdentityLink).where(
-                    IdentityLink.profile_id.in_(chunk), IdentityLink.valid_to.is_(None), _LIMITED_TYPES
+            for row in self._session.execute(select(PROFILES).where(PROFILES.c.id.in_(chunk))):
+                self._profiles[row.id] = ProfileRow(
+                    id=row.id,
+                    traits=dict(row.traits or {}),
+                    trait_times=dict(row.trait_times or {}),
+                    consent=dict(row.consent or {}),
+                    first_seen_at=row.first_seen_at,
+                    last_seen_at=row.last_seen_at,
+                    merged_into=row.merged_into,
+                    merged_at=row.merged_at,
+                    version=row.version,
                 )
+                self._limited[row.id] = []
+            links = self._session.execute(
+                select(LINKS).where(LINKS.c.profile_id.in_(chunk), LINKS.c.valid_to.is_(None), _LIMITED_TYPES)
             )
-            for link in links:
-                self._limited[link.profile_id].append(link)
+            for row in links:
+                link = self._known(_link_of(row))
+                if link.valid_to is None and link.profile_id == row.profile_id:
+                    self._limited[link.profile_id].append(link)
 
-    def profile(self, profile_id: str) -> Profile | None:
+    def profile(self, profile_id: str) -> ProfileRow | None:
         self.load_profiles([profile_id])
         return self._profiles.get(profile_id)
 
-    def _profiles_of(self, identifiers: Sequence[Identifier]) -> list[Profile]:
+    def _profiles_of(self, identifiers: Sequence[Identifier]) -> list[ProfileRow]:
         """The distinct live profiles the identifiers' current links point at, in first-seen order."""
-        profiles: dict[str, Profile] = {}
+        profiles: dict[str, ProfileRow] = {}
         for identifier in identifiers:
             link = self._links.get(identifier)
             if link is None:
@@ -148,9 +272,34 @@ class IdentityGraph:
             profiles[profile.id] = profile
         return sorted(profiles.values(), key=lambda profile: (profile.first_seen_at, profile.id))
 
+    def _current_links(self, profile_id: str) -> list[LinkRow]:
+        """The profile's current identity links, stored or opened in this transaction."""
+        links: dict[str, LinkRow] = {}
+        stored = self._session.execute(
+            select(LINKS).where(LINKS.c.profile_id == profile_id, LINKS.c.valid_to.is_(None))
+        )
+        for row in stored:
+            link = self._known(_link_of(row))
+            if link.valid_to is None and link.profile_id == profile_id:
+                links[link.id] = link
+        for link in self._new_links_of.get(profile_id, []):
+            if link.valid_to is None:
+                links[link.id] = link
+        return sorted(links.values(), key=lambda link: (link.kind, link.value))
+
+    def _group_links(self, profile_id: str) -> dict[str, LinkRow]:
+        """The profile's current group memberships (read once per transaction)."""
+        known = self._groups.get(profile_id)
+        if known is None:  # a profile made in this transaction starts with an empty dict
+            rows = self._session.execute(
+                select(GROUPS).where(GROUPS.c.profile_id == profile_id, GROUPS.c.valid_to.is_(None))
+            )
+            known = self._groups[profile_id] = {row.group_id: _group_of(row) for row in rows}
+        return known
+
     # ------------------------------------------------------------------------------ rules
 
-    def breaks_limits(self, identifiers: Sequence[Identifier], profiles: Sequence[Profile]) -> bool:
+    def breaks_limits(self, identifiers: Sequence[Identifier], profiles: Sequence[ProfileRow]) -> bool:
         """Whether one profile holding all of ``profiles``' identities and ``identifiers`` would
         break a per-type limit, or join two profiles that both have a user id."""
         values: dict[str, set[str]] = {}
@@ -158,8 +307,8 @@ class IdentityGraph:
         for profile in profiles:
             has_user_id = False
             for link in self._limited[profile.id]:
-                values.setdefault(link.type, set()).add(link.value)
-                has_user_id = has_user_id or link.type == IdentityType.USER_ID
+                values.setdefault(link.kind, set()).add(link.value)
+                has_user_id = has_user_id or link.kind == IdentityType.USER_ID
             profiles_with_user_id += has_user_id
         if profiles_with_user_id > 1:
             return True
@@ -168,12 +317,11 @@ class IdentityGraph:
                 values.setdefault(identifier.type, set()).add(identifier.value)
         return any(len(found) > (limit_of(kind) or len(found)) for kind, found in values.items())
 
-    @staticmethod
-    def _survivor_of(profiles: Sequence[Profile], limited: dict[str, list[IdentityLink]]) -> Profile:
+    def _survivor_of(self, profiles: Sequence[ProfileRow]) -> ProfileRow:
         """A profile with a user id survives (its id is what the customer's systems know); else the
         one seen first, whose history is longest."""
         for profile in profiles:
-            if any(link.type == IdentityType.USER_ID for link in limited[profile.id]):
+            if any(link.kind == IdentityType.USER_ID for link in self._limited[profile.id]):
                 return profile
         return profiles[0]
 
@@ -205,7 +353,7 @@ class IdentityGraph:
                 dropped.remove(identifier)
         merged_ids: list[str] = []
         if profiles:
-            survivor = self._survivor_of(profiles, self._limited)
+            survivor = self._survivor_of(profiles)
             for profile in profiles:
                 if profile is not survivor:
                     self.merge(survivor, profile, MergeReason.RULE)
@@ -215,48 +363,119 @@ class IdentityGraph:
         for identifier in identifiers:
             if self._links[identifier] is None:
                 self._open_link(identifier, survivor, LinkChange.OBSERVED, observation.at)
+        if observation.group_id is not None:
+            self._join_group(survivor, observation.group_id, observation.at)
         self._observe(survivor, observation)
         return Resolution(survivor.id, not profiles, tuple(merged_ids), tuple(dropped))
 
-    def _create_profile(self, at: datetime) -> Profile:
-        profile = Profile(
-            id=new_id(), traits={}, trait_times={}, consent={}, first_seen_at=at, last_seen_at=at
+    def unlink_contact(self, contact_id: str) -> str | None:
+        """End the link of a deleted CRM contact; the profile it was on, if any. The profile keeps
+        the contact's emails and phones: they were its identifiers, whoever reported them."""
+        identifier = Identifier(IdentityType.CRM_CONTACT.value, contact_id)
+        self.prefetch([identifier])
+        link = self._links.get(identifier)
+        if link is None:
+            return None
+        self._close_link(link, LinkChange.UNLINKED, utc_now(), None)
+        return link.profile_id
+
+    def _create_profile(self, at: datetime) -> ProfileRow:
+        profile = ProfileRow(
+            id=new_id(),
+            traits={},
+            trait_times={},
+            consent={},
+            first_seen_at=at,
+            last_seen_at=at,
+            merged_into=None,
+            merged_at=None,
+            version=0,
         )
-        self._session.add(profile)
+        self._new_profiles.append(profile)
         self._profiles[profile.id] = profile
         self._limited[profile.id] = []
+        self._groups[profile.id] = {}
         return profile
 
     def _open_link(
         self,
         identifier: Identifier,
-        profile: Profile,
+        profile: ProfileRow,
         change: LinkChange,
         first_seen_at: datetime,
         merge_id: str | None = None,
-    ) -> IdentityLink:
-        link = IdentityLink(
+    ) -> LinkRow:
+        link = LinkRow(
             id=new_id(),
-            type=identifier.type,
+            kind=identifier.type,
             value=identifier.value,
             profile_id=profile.id,
             first_seen_at=first_seen_at,
             valid_from=utc_now(),
             opened_by=change.value,
             opened_by_merge_id=merge_id,
+            is_stored=False,
         )
-        link.profile = profile
-        self._session.add(link)
+        self._new_links.append(link)
+        self._new_links_of.setdefault(profile.id, []).append(link)
+        self._link_by_id[link.id] = link
         self._links[identifier] = link
         if is_limited(identifier.type):
             self._limited[profile.id].append(link)
         return link
 
-    def _observe(self, profile: Profile, observation: Observation) -> None:
-        if observation.at < profile.first_seen_at:
-            profile.first_seen_at = observation.at
-        if observation.at > profile.last_seen_at:
-            profile.last_seen_at = observation.at
+    def _close_link(self, link: LinkRow, change: LinkChange, at: datetime, merge_id: str | None) -> None:
+        link.close(change, at, merge_id)
+        if link.is_stored:
+            self._closed_links.append(link)
+        limited = self._limited.get(link.profile_id)
+        if limited is not None and link in limited:
+            limited.remove(link)
+        if self._links.get(link.identifier) is link:
+            self._links[link.identifier] = None
+
+    def _open_group(
+        self,
+        profile: ProfileRow,
+        group_id: str,
+        change: LinkChange,
+        first_seen_at: datetime,
+        merge_id: str | None = None,
+    ) -> None:
+        link = LinkRow(
+            id=new_id(),
+            kind="",
+            value=group_id,
+            profile_id=profile.id,
+            first_seen_at=first_seen_at,
+            valid_from=utc_now(),
+            opened_by=change.value,
+            opened_by_merge_id=merge_id,
+            is_stored=False,
+        )
+        self._new_groups.append(link)
+        self._group_links(profile.id)[group_id] = link
+
+    def _close_group(self, link: LinkRow, change: LinkChange, at: datetime, merge_id: str | None) -> None:
+        link.close(change, at, merge_id)
+        if link.is_stored:
+            self._closed_groups.append(link)
+        memberships = self._groups.get(link.profile_id, {})
+        if memberships.get(link.value) is link:
+            del memberships[link.value]
+
+    def _join_group(self, profile: ProfileRow, group_id: str, at: datetime) -> None:
+        if group_id not in self._group_links(profile.id):
+            self._open_group(profile, group_id, LinkChange.OBSERVED, at)
+
+    def _observe(self, profile: ProfileRow, observation: Observation) -> None:
+        if observation.is_visit:
+            if observation.at < profile.first_seen_at:
+                profile.first_seen_at = observation.at
+                profile.is_changed = True
+            if observation.at > profile.last_seen_at:
+                profile.last_seen_at = observation.at
+                profile.is_changed = True
         if not observation.traits and not observation.consent:
             return
         observed_at = time_text(observation.at)
@@ -266,77 +485,60 @@ class IdentityGraph:
             )
             if changed is not None:
                 profile.traits, profile.trait_times = changed
+                profile.is_changed = True
         if observation.consent:
             consent = apply_consent(profile.consent, observation.consent, observed_at)
             if consent is not None:
                 profile.consent = consent
-
-    def _current_links(self, profile_id: str) -> list[IdentityLink]:
-        """The profile's current links, stored or still pending in this transaction.
-
-        Read without autoflush: flushing every pending profile and link before each merge would
-        cost more than the merge itself.
-        """
-        with self._session.no_autoflush:
-            stored = self._session.scalars(
-                select(IdentityLink).where(
-                    IdentityLink.profile_id == profile_id, IdentityLink.valid_to.is_(None)
-                )
-            )
-            links = {
-                link.id: link for link in stored if link.valid_to is None and link.profile_id == profile_id
-            }
-        for pending in self._session.new:
-            if (
-                isinstance(pending, IdentityLink)
-                and pending.profile_id == profile_id
-                and pending.valid_to is None
-            ):
-                links[pending.id] = pending
-        return sorted(links.values(), key=lambda link: (link.type, link.value))
+                profile.is_changed = True
 
     def merge(
         self,
-        survivor: Profile,
-        merged: Profile,
+        survivor: ProfileRow,
+        merged: ProfileRow,
         reason: MergeReason,
         *,
         actor_id: str | None = None,
         note: str | None = None,
-    ) -> ProfileMerge:
-        """Fold ``merged`` into ``survivor``: its links move (closed, then opened on the survivor),
-        traits and consent combine by strategy, and ``merged`` redirects to ``survivor``."""
-        if survivor in self._session.new or merged in self._session.new:
-            # A profile made earlier in this batch: write it first, as the merge record and the
-            # redirect refer to it and a flush orders rows by relationships, not by foreign keys.
-            self._session.flush()
+    ) -> MergeRow:
+        """Fold ``merged`` into ``survivor``: its links and group memberships move (closed, then
+        opened on the survivor), traits and consent combine by strategy, and ``merged``
+        redirects to ``survivor``."""
         now = utc_now()
-        record = ProfileMerge(
-            id=new_id(),
-            survivor_id=survivor.id,
-            merged_id=merged.id,
-            reason=reason.value,
-            note=note,
-            merged_at=now,
-            survivor_before=snapshot_of(survivor),
-            merged_before=snapshot_of(merged),
-            survivor_after={},
-            created_by=actor_id,
-            updated_by=actor_id,
+        record = MergeRow(
+            {
+                "id": new_id(),
+                "survivor_id": survivor.id,
+                "merged_id": merged.id,
+                "reason": reason.value,
+                "note": note,
+                "merged_at": now,
+                "survivor_before": snapshot_of(survivor),
+                "merged_before": snapshot_of(merged),
+                "survivor_after": {},
+                "undone_at": None,
+                "undone_by": None,
+                "created_at": now,
+                "updated_at": now,
+                "created_by": actor_id,
+                "updated_by": actor_id,
+                "version": 1,
+            }
         )
-        self._session.add(record)
+        self._merges.append(record)
         moved = self._current_links(merged.id)
         for link in moved:
-            link.valid_to = now
-            link.closed_by = LinkChange.MERGE.value
-            link.closed_by_merge_id = record.id
-        # No flush between closing and opening: a flush writes a table's UPDATEs before its
-        # INSERTs, so the closed link never meets its successor in the unique index.
+            self._close_link(link, LinkChange.MERGE, now, record.id)
         self._limited[merged.id] = []
         for link in moved:
-            self._open_link(
-                Identifier(link.type, link.value), survivor, LinkChange.MERGE, link.first_seen_at, record.id
-            )
+            self._open_link(link.identifier, survivor, LinkChange.MERGE, link.first_seen_at, record.id)
+        survivor_groups = self._group_links(survivor.id)
+        for membership in list(self._group_links(merged.id).values()):
+            self._close_group(membership, LinkChange.MERGE, now, record.id)
+            if membership.value not in survivor_groups:
+                self._open_group(
+                    survivor, membership.value, LinkChange.MERGE, membership.first_seen_at, record.id
+                )
         survivor.traits, survivor.trait_times = combine_on_merge(
             (survivor.traits, survivor.trait_times), (merged.traits, merged.trait_times), self._strategies
         )
@@ -345,61 +547,244 @@ class IdentityGraph:
         survivor.last_seen_at = max(survivor.last_seen_at, merged.last_seen_at)
         merged.merged_into = survivor.id
         merged.merged_at = now
-        record.survivor_after = snapshot_of(survivor)
+        survivor.is_changed = merged.is_changed = True
+        record.values["survivor_after"] = snapshot_of(survivor)
         return record
 
-    def unmerge(self, record: ProfileMerge, *, actor_id: str | None) -> None:
-        """Undo ``record``: the merged profile gets back its identities, traits and consent, and
-        the survivor gets back what it had, except what later messages changed on it."""
-        if record.undone_at is not None:
+    def load_merge(self, merge_id: str) -> MergeRow | None:
+        row = self._session.execute(select(MERGES).where(MERGES.c.id == merge_id)).one_or_none()
+        return None if row is None else MergeRow(dict(row._mapping), is_stored=True)
+
+    def unmerge(self, record: MergeRow, *, actor_id: str | None) -> None:
+        """Undo ``record``: the merged profile gets back its identities, group memberships,
+        traits and consent, and the survivor gets back what it had, except what later messages
+        changed on it."""
+        values = record.values
+        if values["undone_at"] is not None:
             raise Conflict("This merge has already been undone.")
-        self.load_profiles([record.survivor_id, record.merged_id])
-        survivor = self._profiles[record.survivor_id]
-        merged = self._profiles[record.merged_id]
+        self.load_profiles([values["survivor_id"], values["merged_id"]])
+        survivor = self._profiles[values["survivor_id"]]
+        merged = self._profiles[values["merged_id"]]
         if survivor.merged_into is not None or merged.merged_into != survivor.id:
             raise Conflict("The surviving profile was merged again since; undo that merge first.")
+        self.flush()  # what the queries below read must include this transaction's changes
         now = utc_now()
         # The merged profile's identifiers as the merge found them, wherever they are now on the
         # survivor (a later merge and its undo may have moved them through other links since).
         originals = self._session.execute(
-            select(IdentityLink.type, IdentityLink.value).where(
-                IdentityLink.closed_by_merge_id == record.id, IdentityLink.closed_by == LinkChange.MERGE.value
+            select(LINKS.c.type, LINKS.c.value).where(
+                LINKS.c.closed_by_merge_id == record.id, LINKS.c.closed_by == LinkChange.MERGE.value
             )
         )
         keys = [(kind, value) for kind, value in originals]
-        moved_back: list[IdentityLink] = []
+        moved_back: list[LinkRow] = []
         for chunk in _chunks(keys, LOOKUP_CHUNK):
-            moved_back.extend(
-                self._session.scalars(
-                    select(IdentityLink).where(
-                        IdentityLink.profile_id == survivor.id,
-                        IdentityLink.valid_to.is_(None),
-                        tuple_(IdentityLink.type, IdentityLink.value).in_(chunk),
-                    )
+            rows = self._session.execute(
+                select(LINKS).where(
+                    LINKS.c.profile_id == survivor.id,
+                    LINKS.c.valid_to.is_(None),
+                    tuple_(LINKS.c.type, LINKS.c.value).in_(chunk),
                 )
             )
+            moved_back.extend(self._known(_link_of(row)) for row in rows)
         for link in moved_back:
-            link.valid_to = now
-            link.closed_by = LinkChange.UNMERGE.value
-            link.closed_by_merge_id = record.id
-            if link in self._limited[survivor.id]:
-                self._limited[survivor.id].remove(link)
-            self._links.pop(Identifier(link.type, link.value), None)
-        self._session.flush()  # close before opening: one current link per identifier
+            self._close_link(link, LinkChange.UNMERGE, now, record.id)
         for link in moved_back:
-            self._open_link(
-                Identifier(link.type, link.value), merged, LinkChange.UNMERGE, link.first_seen_at, record.id
+            self._open_link(link.identifier, merged, LinkChange.UNMERGE, link.first_seen_at, record.id)
+        # Group memberships: the merged profile's come back; the survivor loses those the merge
+        # gave it and still holds.
+        memberships = self._session.execute(
+            select(GROUPS).where(
+                GROUPS.c.closed_by_merge_id == record.id, GROUPS.c.closed_by == LinkChange.MERGE.value
             )
-        _restore(survivor, record.survivor_before, record.survivor_after)
-        _restore(merged, record.merged_before, snapshot_of(merged))
+        )
+        for row in memberships:
+            self._open_group(merged, row.group_id, LinkChange.UNMERGE, row.first_seen_at, record.id)
+        for membership in list(self._group_links(survivor.id).values()):
+            if membership.opened_by_merge_id == record.id and membership.opened_by == LinkChange.MERGE.value:
+                self._close_group(membership, LinkChange.UNMERGE, now, record.id)
+        _restore(survivor, values["survivor_before"], values["survivor_after"])
+        _restore(merged, values["merged_before"], snapshot_of(merged))
         merged.merged_into = None
         merged.merged_at = None
-        record.undone_at = now
-        record.undone_by = actor_id
-        record.updated_by = actor_id
+        survivor.is_changed = merged.is_changed = True
+        values.update(undone_at=now, undone_by=actor_id, updated_by=actor_id, updated_at=now)
+        record.is_changed = True
+        if record not in self._merges:
+            self._merges.append(record)
+
+    # ------------------------------------------------------------------------------ flushing
+
+    def flush(self) -> None:
+        """Write every change held since the last flush, a bulk statement per table and change.
+
+        Order matters: profiles before the links and merges that refer to them; closing links
+        before opening their successors (one current link per identifier); a profile merged into
+        another new one is inserted after it (the redirect is a foreign key).
+        """
+        session = self._session
+        now = utc_now()
+        if self._new_profiles:
+            session.execute(
+                insert(PROFILES), [_profile_values(row, now) for row in _by_redirect(self._new_profiles)]
+            )
+            for profile in self._new_profiles:
+                profile.version, profile.is_changed = 1, False
+            self._new_profiles = []
+        changed = [profile for profile in self._profiles.values() if profile.is_changed]
+        if changed:
+            self._update_profiles(changed, now)
+        new_merges = [record.values for record in self._merges if not record.is_stored]
+        if new_merges:
+            session.execute(insert(MERGES), new_merges)
+        changed_merges = [record for record in self._merges if record.is_stored and record.is_changed]
+        for record in changed_merges:  # an unmerge: one at a time
+            session.execute(
+                update(MERGES)
+                .where(MERGES.c.id == record.id)
+                .values(
+                    undone_at=record.values["undone_at"],
+                    undone_by=record.values["undone_by"],
+                    updated_by=record.values["updated_by"],
+                    updated_at=record.values["updated_at"],
+                    version=MERGES.c.version + 1,
+                )
+            )
+        for record in self._merges:
+            record.is_stored, record.is_changed = True, False
+        self._merges = []
+        self._write_links(LINKS, self._closed_links, self._new_links, is_group=False)
+        self._write_links(GROUPS, self._closed_groups, self._new_groups, is_group=True)
+        for link in self._new_links:
+            link.is_stored = True
+        for link in self._new_groups:
+            link.is_stored = True
+        self._closed_links, self._new_links, self._new_links_of = [], [], {}
+        self._closed_groups, self._new_groups = [], []
+
+    def _update_profiles(self, changed: list[ProfileRow], now: datetime) -> None:
+        statement = (
+            update(PROFILES)
+            .where(PROFILES.c.id == bindparam("b_id"), PROFILES.c.version == bindparam("b_version"))
+            .values(
+                traits=bindparam("b_traits"),
+                trait_times=bindparam("b_trait_times"),
+                consent=bindparam("b_consent"),
+                first_seen_at=bindparam("b_first_seen_at"),
+                last_seen_at=bindparam("b_last_seen_at"),
+                merged_into=bindparam("b_merged_into"),
+                merged_at=bindparam("b_merged_at"),
+                updated_at=bindparam("b_updated_at"),
+                version=bindparam("b_new_version"),
+            )
+        )
+        parameters = [
+            {
+                "b_id": profile.id,
+                "b_version": profile.version,
+                "b_traits": profile.traits,
+                "b_trait_times": profile.trait_times,
+                "b_consent": profile.consent,
+                "b_first_seen_at": profile.first_seen_at,
+                "b_last_seen_at": profile.last_seen_at,
+                "b_merged_into": profile.merged_into,
+                "b_merged_at": profile.merged_at,
+                "b_updated_at": now,
+                "b_new_version": profile.version + 1,
+            }
+            for profile in changed
+        ]
+        result = cast(CursorResult[Any], self._session.execute(statement, parameters))
+        dialect = self._session.get_bind().dialect
+        if dialect.supports_sane_multi_rowcount and result.rowcount != len(parameters):
+            # Someone else changed one of these profiles since it was read (a person's merge).
+            raise Conflict("A profile changed while it was being resolved; try again.")
+        for profile in changed:
+            profile.version += 1
+            profile.is_changed = False
+
+    def _write_links(
+        self, table: Table, closed: list[LinkRow], opened: list[LinkRow], *, is_group: bool
+    ) -> None:
+        session = self._session
+        if closed:
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(
+                    valid_to=bindparam("b_valid_to"),
+                    closed_by=bindparam("b_closed_by"),
+                    closed_by_merge_id=bindparam("b_closed_by_merge_id"),
+                ),
+                [
+                    {
+                        "b_id": link.id,
+                        "b_valid_to": link.valid_to,
+                        "b_closed_by": link.closed_by,
+                        "b_closed_by_merge_id": link.closed_by_merge_id,
+                    }
+                    for link in closed
+                ],
+            )
+            for link in closed:
+                link.is_closed_now = False
+        if opened:
+            rows = []
+            for link in opened:
+                row = {
+                    "id": link.id,
+                    "profile_id": link.profile_id,
+                    "first_seen_at": link.first_seen_at,
+                    "valid_from": link.valid_from,
+                    "valid_to": link.valid_to,
+                    "opened_by": link.opened_by,
+                    "closed_by": link.closed_by,
+                    "opened_by_merge_id": link.opened_by_merge_id,
+                    "closed_by_merge_id": link.closed_by_merge_id,
+                }
+                if is_group:
+                    row["group_id"] = link.value
+                else:
+                    row["type"], row["value"] = link.kind, link.value
+                rows.append(row)
+                link.is_closed_now = False
+            session.execute(insert(table), rows)
 
 
-def _restore(profile: Profile, before: dict[str, Any], after: dict[str, Any]) -> None:
+def _profile_values(profile: ProfileRow, now: datetime) -> dict[str, Any]:
+    return {
+        "id": profile.id,
+        "traits": profile.traits,
+        "trait_times": profile.trait_times,
+        "consent": profile.consent,
+        "first_seen_at": profile.first_seen_at,
+        "last_seen_at": profile.last_seen_at,
+        "merged_into": profile.merged_into,
+        "merged_at": profile.merged_at,
+        "created_at": now,
+        "updated_at": now,
+        "created_by": None,
+        "updated_by": None,
+        "version": 1,
+    }
+
+
+def _by_redirect(profiles: list[ProfileRow]) -> list[ProfileRow]:
+    """New profiles ordered so that one merged into another comes after it (redirects are
+    acyclic: a merged profile is never a survivor again while it redirects)."""
+    by_id = {profile.id: profile for profile in profiles}
+
+    def depth(profile: ProfileRow) -> int:
+        steps = 0
+        while profile.merged_into is not None and profile.merged_into in by_id:
+            profile = by_id[profile.merged_into]
+            steps += 1
+        return steps
+
+    return sorted(profiles, key=depth)
+
+
+def _restore(profile: ProfileRow, before: dict[str, Any], after: dict[str, Any]) -> None:
     """Put back ``before`` wherever the profile still holds what the merge left (``after``);
     whatever changed since the merge stays as it is now."""
     current = snapshot_of(profile)

@@ -20,3 +20,13 @@ def resolve_identities(uow: UnitOfWork, payload: dict[str, Any], context: JobCon
     """Resolve the events ingested since the last run (at most one run's worth; the next slot
     takes the rest). The worker commits the cursor with the profiles, so a crash repeats nothing."""
     identity.resolve_pending_events_in(uow)
+
+
+LINK_CONTACTS = "cdp.link_contacts"
+
+
+@periodic(LINK_CONTACTS, every=timedelta(seconds=10))
+def link_crm_contacts(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
+    """Feed changed CRM contacts into the graph (and, when ``cdp_create_contacts`` is on, create
+    contacts for identified profiles first); committed by the worker with the feed's cursor."""
+    identity.link_crm_contacts_in(uow, create_contacts=context.settings.cdp_create_contacts)

@@ -33,6 +33,9 @@ class IdentityType(StrEnum):
     PHONE = "phone"  # E.164
     DEVICE_ID = "device_id"  # context.device.id of an app
     ANONYMOUS_ID = "anonymous_id"  # a browser's or app's anonymous id (Segment anonymousId)
+    # The CRM contact this profile is (its id): written only by the contact feed, never taken from
+    # a message, so the contact link is versioned, merged and unmerged like every identity link.
+    CRM_CONTACT = "crm_contact"
 
 
 class TraitStrategy(StrEnum):
@@ -58,6 +61,7 @@ class LinkChange(StrEnum):
     OBSERVED = "observed"  # a message carried the identifier
     MERGE = "merge"  # a merge moved the link to the survivor
     UNMERGE = "unmerge"  # an unmerge moved it back
+    UNLINKED = "unlinked"  # the CRM contact it named was deleted (closes crm_contact links only)
 
 
 class Profile(Record, Base):
@@ -98,6 +102,8 @@ class IdentityLink(Base):
         Index("ix_cdp_identity_links_profile", "profile_id", "type"),
         Index("ix_cdp_identity_links_opened_by_merge", "opened_by_merge_id"),
         Index("ix_cdp_identity_links_closed_by_merge", "closed_by_merge_id"),
+        # Profiles that got an email or phone lately: the contact-creation rule's candidates.
+        Index("ix_cdp_identity_links_type_valid_from", "type", "valid_from"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -114,6 +120,41 @@ class IdentityLink(Base):
     closed_by_merge_id: Mapped[str | None] = mapped_column(String(36), default=None)
     # Only so that a flush inserts a new profile before its first links; never loaded.
     profile: Mapped[Profile] = relationship(lazy="raise")
+
+
+class GroupLink(Base):
+    """One version of a profile's membership of a group (a ``group`` call's ``groupId``), valid
+    from ``valid_from`` until ``valid_to``; versioned like identity links so that a merge and its
+    undo move memberships exactly. Many profiles share a group; one profile has each group once.
+
+    The CRM account a group names is found when read (account external id, id or domain; see
+    ADR 0011), so an account created after the group call still links."""
+
+    __tablename__ = "cdp_group_links"
+    __table_args__ = (
+        Index(
+            "uq_cdp_group_links_current",
+            "profile_id",
+            "group_id",
+            unique=True,
+            sqlite_where=text("valid_to IS NULL"),
+            postgresql_where=text("valid_to IS NULL"),
+        ),
+        Index("ix_cdp_group_links_group", "group_id"),
+        Index("ix_cdp_group_links_opened_by_merge", "opened_by_merge_id"),
+        Index("ix_cdp_group_links_closed_by_merge", "closed_by_merge_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    profile_id: Mapped[str] = mapped_column(String(36), ForeignKey("cdp_profiles.id"))
+    group_id: Mapped[str] = mapped_column(String(255))
+    first_seen_at: Mapped[datetime] = mapped_column()  # the event time of the first group call
+    valid_from: Mapped[datetime] = mapped_column(default=utc_now)
+    valid_to: Mapped[datetime | None] = mapped_column(default=None)
+    opened_by: Mapped[str] = mapped_column(String(16))  # a LinkChange
+    closed_by: Mapped[str | None] = mapped_column(String(16), default=None)  # a LinkChange
+    opened_by_merge_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    closed_by_merge_id: Mapped[str | None] = mapped_column(String(36), default=None)
 
 
 class ProfileMerge(Record, Base):
@@ -164,4 +205,6 @@ class IdentityCursor(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_sequence: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
+    # For consumers of changes by time (the CRM contact feed): the last change time it has read.
+    last_changed_at: Mapped[datetime | None] = mapped_column(default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)

@@ -55,6 +55,7 @@ _TYPE_PATTERN = re.compile(r"[a-z0-9_.:-]+")
 # exactly one account; five emails and phones cover work, private and old ones; a person uses
 # any number of browsers and devices, so anonymous and device ids have no limit.
 IDENTITY_LIMITS: Mapping[str, int] = {
+    IdentityType.CRM_CONTACT: 1,
     IdentityType.USER_ID: 1,
     IdentityType.WECHAT_UNIONID: 1,
     IdentityType.EMAIL: 5,
@@ -68,6 +69,9 @@ PER_APP_LIMITED_PREFIXES: Mapping[str, int] = {"wechat_openid:": 1}
 # and the like) sit between phones and devices: stronger than a cookie, weaker than a contact
 # point a person confirmed.
 IDENTITY_PRIORITIES: Mapping[str, int] = {
+    # A CRM contact is the strongest: two contacts are two people to the CRM, so a shared email
+    # gives way (two profiles), never the contact link.
+    IdentityType.CRM_CONTACT: 110,
     IdentityType.USER_ID: 100,
     IdentityType.WECHAT_UNIONID: 90,
     IdentityType.WECHAT_OPENID: 80,
@@ -77,6 +81,9 @@ IDENTITY_PRIORITIES: Mapping[str, int] = {
     IdentityType.ANONYMOUS_ID: 10,
 }
 EXTERNAL_ID_PRIORITY = 40
+# Types only LoopCRM itself writes: a message naming them (``context.externalIds``) is ignored, so
+# no sender can attach a profile to a CRM contact of its choosing.
+RESERVED_TYPES = frozenset({IdentityType.CRM_CONTACT.value})
 
 _phone_adapter: TypeAdapter[str] = TypeAdapter(PhoneNumber)
 
@@ -192,7 +199,16 @@ def identifiers_of_message(message: Mapping[str, Any]) -> list[Identifier]:
             if isinstance(entry.get("type"), str):
                 candidates.append((entry["type"], entry.get("id")))
     found = (normalize_identifier(kind, value) for kind, value in candidates)
-    return ranked(identifier for identifier in found if identifier is not None)
+    return ranked(
+        identifier for identifier in found if identifier is not None and identifier.type not in RESERVED_TYPES
+    )
+
+
+def normalize_group_id(value: Any) -> str | None:
+    """A ``group`` call's ``groupId`` as stored (numbers stringified, trimmed), or None when it is
+    a placeholder; the same blocked values as identifiers."""
+    identifier = normalize_identifier("group_id", value)
+    return None if identifier is None else identifier.value
 
 
 def consent_of_message(message: Mapping[str, Any]) -> dict[str, bool]:

@@ -31,6 +31,11 @@ class Observation:
     at: datetime
     traits: dict[str, Any] = field(default_factory=dict)
     consent: dict[str, bool] = field(default_factory=dict)
+    # The ``groupId`` of a group call: the profile joins that group (and so its CRM account).
+    group_id: str | None = None
+    # False for what the CRM contact feed reports: a contact's change time is not a visit, so it
+    # does not move the profile's first and last seen times (a new profile starts at it).
+    is_visit: bool = True
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,12 @@ from typing import Any
 from sqlalchemy import select
 
 from loopcrm.modules.cdp.identity.event_log import consume_event_log
-from loopcrm.modules.cdp.identity.graph import IdentityGraph
+from loopcrm.modules.cdp.identity.graph import IdentityGraph, MergeRow
+from loopcrm.modules.cdp.identity.links import LinkRun, link_contacts
 from loopcrm.modules.cdp.identity.models import (
+    GroupLink,
     IdentityLink,
+    IdentityType,
     MergeReason,
     Profile,
     ProfileMerge,
@@ -39,6 +42,7 @@ from loopcrm.modules.cdp.identity.schemas import (
     Resolution,
     TraitStrategyIn,
 )
+from loopcrm.modules.customers import service as customers
 from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import record_change
 from loopcrm.platform.db import utc_now
@@ -84,9 +88,12 @@ __all__ = [
     "find_profile",
     "get_profile",
     "identifiers_of_message",
+    "link_crm_contacts",
+    "link_crm_contacts_in",
     "list_merges",
     "merge_profiles",
     "profile_ids_of",
+    "profile_of_contact",
     "resolve",
     "resolve_many",
     "resolve_pending_events",
@@ -117,7 +124,9 @@ def resolve(
     """
     observation = Observation(_normalized(identifiers), at, dict(traits or {}), dict(consent or {}))
     with uow:
-        resolution = IdentityGraph(uow.session).resolve(observation)
+        graph = IdentityGraph(uow.session)
+        resolution = graph.resolve(observation)
+        graph.flush()
         uow.commit()
     return resolution
 
@@ -141,16 +150,28 @@ def resolve_observations(uow: UnitOfWork, observations: Sequence[Observation]) -
     graph = IdentityGraph(uow.session)
     graph.prefetch(identifier for observation in observations for identifier in observation.identifiers)
     resolutions = [graph.resolve(observation) for observation in observations]
-    uow.session.flush()
+    graph.flush()
     return resolutions
 
 
 def _profile_out(uow: UnitOfWork, profile: Profile) -> ProfileOut:
-    links = uow.session.scalars(
-        select(IdentityLink)
-        .where(IdentityLink.profile_id == profile.id, IdentityLink.valid_to.is_(None))
-        .order_by(IdentityLink.type, IdentityLink.value)
+    links = list(
+        uow.session.scalars(
+            select(IdentityLink)
+            .where(IdentityLink.profile_id == profile.id, IdentityLink.valid_to.is_(None))
+            .order_by(IdentityLink.type, IdentityLink.value)
+        )
     )
+    contact_ids = [link.value for link in links if link.type == IdentityType.CRM_CONTACT]
+    group_ids = list(
+        uow.session.scalars(
+            select(GroupLink.group_id)
+            .where(GroupLink.profile_id == profile.id, GroupLink.valid_to.is_(None))
+            .order_by(GroupLink.first_seen_at, GroupLink.group_id)
+        )
+    )
+    accounts = customers.accounts_of_groups(uow, group_ids)
+    account_ids = list(dict.fromkeys(accounts[group_id] for group_id in group_ids if group_id in accounts))
     return ProfileOut(
         id=profile.id,
         traits=dict(profile.traits),
@@ -159,23 +180,27 @@ def _profile_out(uow: UnitOfWork, profile: Profile) -> ProfileOut:
         last_seen_at=profile.last_seen_at,
         merged_into=profile.merged_into,
         identities=[
-            IdentityOut(type=link.type, value=link.value, first_seen_at=link.first_seen_at) for link in links
+            IdentityOut(type=link.type, value=link.value, first_seen_at=link.first_seen_at)
+            for link in links
+            if link.type != IdentityType.CRM_CONTACT
         ],
         version=profile.version,
+        contact_id=contact_ids[0] if contact_ids else None,
+        account_ids=account_ids,
     )
 
 
-def _merge_out(record: ProfileMerge) -> MergeOut:
+def _merge_out(values: Mapping[str, Any]) -> MergeOut:
     return MergeOut(
-        id=record.id,
-        survivor_id=record.survivor_id,
-        merged_id=record.merged_id,
-        reason=MergeReason(record.reason),
-        note=record.note,
-        merged_at=record.merged_at,
-        merged_by=record.created_by,
-        undone_at=record.undone_at,
-        undone_by=record.undone_by,
+        id=values["id"],
+        survivor_id=values["survivor_id"],
+        merged_id=values["merged_id"],
+        reason=MergeReason(values["reason"]),
+        note=values["note"],
+        merged_at=values["merged_at"],
+        merged_by=values["created_by"],
+        undone_at=values["undone_at"],
+        undone_by=values["undone_by"],
     )
 
 
@@ -191,6 +216,11 @@ def get_profile(uow: UnitOfWork, actor: Actor, profile_id: str) -> ProfileOut:
     require(actor, PROFILE.key, Action.READ)
     with uow:
         return _profile_out(uow, _load_profile(uow, profile_id))
+
+
+def profile_of_contact(uow: UnitOfWork, actor: Actor, contact_id: str) -> ProfileOut | None:
+    """The live profile linked to a CRM contact, if any (the contact side of ``contact_id``)."""
+    return find_profile(uow, actor, IdentityType.CRM_CONTACT.value, contact_id)
 
 
 def find_profile(uow: UnitOfWork, actor: Actor, identity_type: str, value: Any) -> ProfileOut | None:
@@ -261,19 +291,22 @@ def _merge(uow: UnitOfWork, actor: Actor, request: MergeIn, reason: MergeReason)
     if request.survivor_id == request.merged_id:
         raise Conflict("A profile cannot be merged into itself.")
     with uow:
-        survivor = _load_profile(uow, request.survivor_id)
-        merged = _load_profile(uow, request.merged_id)
+        graph = IdentityGraph(uow.session)
+        survivor = graph.profile(request.survivor_id)
+        if survivor is None:
+            raise NotFound("Profile {profile_id} was not found.", profile_id=request.survivor_id)
+        merged = graph.profile(request.merged_id)
+        if merged is None:
+            raise NotFound("Profile {profile_id} was not found.", profile_id=request.merged_id)
         if survivor.merged_into is not None or merged.merged_into is not None:
             raise Conflict("One of these profiles was already merged into another.")
-        graph = IdentityGraph(uow.session)
-        graph.load_profiles([survivor.id, merged.id])
         if graph.breaks_limits([], [survivor, merged]):
             raise Conflict(
                 "These profiles cannot be merged: together they would have more identifiers of one "
                 "type than one person may have, such as two user ids."
             )
         record = graph.merge(survivor, merged, reason, actor_id=actor.user_id, note=request.note)
-        uow.session.flush()
+        graph.flush()
         record_change(
             uow,
             actor,
@@ -282,7 +315,7 @@ def _merge(uow: UnitOfWork, actor: Actor, request: MergeIn, reason: MergeReason)
             survivor.id,
             {"merged_profile": [None, merged.id], "merge_reason": [None, reason.value]},
         )
-        result = _merge_out(record)
+        result = _merge_out(record.values)
         uow.commit()
     return result
 
@@ -292,20 +325,21 @@ def unmerge(uow: UnitOfWork, actor: Actor, merge_id: str) -> MergeOut:
     profile its own events again (its redirect ends). The merge stays recorded, marked undone."""
     require(actor, PROFILE.key, Action.UPDATE)
     with uow:
-        record = uow.session.get(ProfileMerge, merge_id)
+        graph = IdentityGraph(uow.session)
+        record: MergeRow | None = graph.load_merge(merge_id)
         if record is None:
             raise NotFound("Merge {merge_id} was not found.", merge_id=merge_id)
-        IdentityGraph(uow.session).unmerge(record, actor_id=actor.user_id)
-        uow.session.flush()
+        graph.unmerge(record, actor_id=actor.user_id)
+        graph.flush()
         record_change(
             uow,
             actor,
             AuditAction.UPDATE,
             PROFILE.key,
-            record.survivor_id,
-            {"merged_profile": [record.merged_id, None]},
+            record.values["survivor_id"],
+            {"merged_profile": [record.values["merged_id"], None]},
         )
-        result = _merge_out(record)
+        result = _merge_out(record.values)
         uow.commit()
     return result
 
@@ -314,12 +348,12 @@ def list_merges(uow: UnitOfWork, actor: Actor, profile_id: str) -> list[MergeOut
     """Every merge a profile took part in, as survivor or as merged, newest first."""
     require(actor, PROFILE.key, Action.READ)
     with uow:
-        records = uow.session.scalars(
-            select(ProfileMerge)
+        records = uow.session.execute(
+            select(*ProfileMerge.__table__.columns)
             .where((ProfileMerge.survivor_id == profile_id) | (ProfileMerge.merged_id == profile_id))
             .order_by(ProfileMerge.merged_at.desc(), ProfileMerge.id.desc())
         )
-        return [_merge_out(record) for record in records]
+        return [_merge_out(dict(record._mapping)) for record in records]
 
 
 def trait_strategies(uow: UnitOfWork) -> dict[str, TraitStrategy]:
@@ -365,3 +399,18 @@ def resolve_pending_events_in(uow: UnitOfWork, *, max_events: int = MAX_EVENTS_P
     """``resolve_pending_events`` inside the caller's active transaction (the job worker's, which
     commits it together with the job's completion)."""
     return consume_event_log(uow.session, max_events=max_events)
+
+
+def link_crm_contacts(uow: UnitOfWork, *, create_contacts: bool = False) -> LinkRun:
+    """Feed the CRM contacts changed since the last run into the graph (linking profiles to
+    contacts), and first, when ``create_contacts`` (``Settings.cdp_create_contacts``), create a
+    contact for each identified profile that has none; one transaction."""
+    with uow:
+        run = link_contacts(uow, create=create_contacts)
+        uow.commit()
+    return run
+
+
+def link_crm_contacts_in(uow: UnitOfWork, *, create_contacts: bool = False) -> LinkRun:
+    """``link_crm_contacts`` inside the caller's active transaction (the job worker's)."""
+    return link_contacts(uow, create=create_contacts)

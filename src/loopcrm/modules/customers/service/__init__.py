@@ -35,6 +35,12 @@ from loopcrm.modules.customers.service.duplicates import (
     find_duplicates,
     scan_duplicates,
 )
+from loopcrm.modules.customers.service.feeds import (
+    accounts_of_groups,
+    contacts_changed_since,
+    contacts_having,
+    create_contact_in,
+)
 from loopcrm.modules.customers.service.history import field_history
 from loopcrm.modules.customers.service.listing import list_accounts, list_contacts
 from loopcrm.modules.customers.service.merge import (
@@ -58,11 +64,15 @@ __all__ = [
     "DuplicateCandidate",
     "DuplicateReason",
     "DuplicateScan",
+    "accounts_of_groups",
     "add_relationship",
     "candidate_from_input",
     "child_accounts",
+    "contacts_changed_since",
+    "contacts_having",
     "create_account",
     "create_contact",
+    "create_contact_in",
     "create_custom_field",
     "create_tag",
     "delete_account",

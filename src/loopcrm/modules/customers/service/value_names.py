@@ -48,6 +48,7 @@ SOURCE_NAMES = {
     "social_media": N_("Social media"),
     "e_commerce": N_("E-commerce"),
     "import": N_("Import"),
+    "cdp": N_("CDP"),
     "other": N_("Other"),
 }
 
