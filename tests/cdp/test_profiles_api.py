@@ -51,7 +51,9 @@ def _ingest(
     client: TestClient, uow_factory: Callable[[], UnitOfWork], messages: list[dict[str, Any]]
 ) -> None:
     """Send messages through /v1/batch and run the identity job over them, as the worker would."""
-    source = cdp.create_source(uow_factory(), system_actor(), SourceCreate(name="Shop", channel=ChannelType.WEB))
+    source = cdp.create_source(
+        uow_factory(), system_actor(), SourceCreate(name="Shop", channel=ChannelType.WEB)
+    )
     answer = client.post("/v1/batch", json={"batch": messages, "writeKey": source.write_key})
     assert answer.status_code == 200, answer.text
     identity.resolve_pending_events(uow_factory())
@@ -155,8 +157,12 @@ def test_events_come_newest_first_in_pages_and_filter_by_name_and_type(
     path = f"/api/v1/cdp/profiles/{li_lei['id']}/events"
 
     first = client.get(path, params={"limit": 2}, headers=admin.headers).json()
-    second = client.get(path, params={"limit": 2, "cursor": first["next_cursor"]}, headers=admin.headers).json()
-    third = client.get(path, params={"limit": 2, "cursor": second["next_cursor"]}, headers=admin.headers).json()
+    second = client.get(
+        path, params={"limit": 2, "cursor": first["next_cursor"]}, headers=admin.headers
+    ).json()
+    third = client.get(
+        path, params={"limit": 2, "cursor": second["next_cursor"]}, headers=admin.headers
+    ).json()
     by_name = client.get(path, params={"event": "Order Completed"}, headers=admin.headers).json()
     by_type = client.get(path, params={"type": "track"}, headers=admin.headers).json()
     bad_type = client.get(path, params={"type": "purchase"}, headers=admin.headers)
@@ -213,7 +219,9 @@ def test_a_sales_rep_without_profile_rights_gets_403_and_a_marketer_may_read_and
     rep, marketer = make_person("sales_rep"), make_person("marketer")
     profile_path = f"/api/v1/cdp/profiles/{li_lei['id']}"
     _ingest(client, uow_factory, [{"type": "track", "anonymousId": "anon-other", "event": "Viewed"}])
-    [other] = _search(client, marketer, identifier_type="anonymous_id", identifier="anon-other").json()["items"]
+    [other] = _search(client, marketer, identifier_type="anonymous_id", identifier="anon-other").json()[
+        "items"
+    ]
 
     rep_answers = [
         client.get("/api/v1/cdp/profiles", headers=rep.headers).status_code,
@@ -227,7 +235,9 @@ def test_a_sales_rep_without_profile_rights_gets_403_and_a_marketer_may_read_and
             json={"survivor_id": li_lei["id"], "merged_id": other["id"], "note": "same"},
             headers=rep.headers,
         ).status_code,
-        client.put("/api/v1/cdp/trait-strategies/plan", json={"strategy": "oldest"}, headers=rep.headers).status_code,
+        client.put(
+            "/api/v1/cdp/trait-strategies/plan", json={"strategy": "oldest"}, headers=rep.headers
+        ).status_code,
     ]
     marketer_read = client.get(profile_path, headers=marketer.headers)
     marketer_merge = client.post(
@@ -296,7 +306,9 @@ def test_a_manual_merge_through_the_api_moves_identities_and_events_and_undo_res
     assert [item["id"] for item in _search(client, admin, identifier="13900000001").json()["items"]] == [
         other["id"]
     ]
-    assert client.get(f"/api/v1/cdp/profiles/{other['id']}", headers=admin.headers).json()["merged_into"] is None
+    assert (
+        client.get(f"/api/v1/cdp/profiles/{other['id']}", headers=admin.headers).json()["merged_into"] is None
+    )
 
 
 def test_a_merge_the_rules_forbid_is_a_conflict_and_a_bad_body_is_422(
@@ -311,7 +323,9 @@ def test_a_merge_the_rules_forbid_is_a_conflict_and_a_bad_body_is_422(
         headers=admin.headers,
     )
     no_note = client.post(
-        "/api/v1/cdp/merges", json={"survivor_id": li_lei["id"], "merged_id": han["id"]}, headers=admin.headers
+        "/api/v1/cdp/merges",
+        json={"survivor_id": li_lei["id"], "merged_id": han["id"]},
+        headers=admin.headers,
     )
     unknown_merge = client.post(
         "/api/v1/cdp/merges/0190aaaa-0000-7000-8000-000000000000/undo", headers=admin.headers
@@ -324,8 +338,12 @@ def test_a_merge_the_rules_forbid_is_a_conflict_and_a_bad_body_is_422(
 
 
 def test_an_admin_sets_a_trait_strategy_and_a_bad_one_is_refused(client: TestClient, admin: Person) -> None:
-    chosen = client.put("/api/v1/cdp/trait-strategies/orders_count", json={"strategy": "sum"}, headers=admin.headers)
-    bad = client.put("/api/v1/cdp/trait-strategies/orders_count", json={"strategy": "max"}, headers=admin.headers)
+    chosen = client.put(
+        "/api/v1/cdp/trait-strategies/orders_count", json={"strategy": "sum"}, headers=admin.headers
+    )
+    bad = client.put(
+        "/api/v1/cdp/trait-strategies/orders_count", json={"strategy": "max"}, headers=admin.headers
+    )
     extra = client.put(
         "/api/v1/cdp/trait-strategies/orders_count", json={"strategy": "sum", "x": 1}, headers=admin.headers
     )

@@ -1,5 +1,6 @@
 """The real SDKs from PyPI — Segment's analytics-python and RudderStack's Python SDK — send to a
-running LoopCRM server, and the events are read back through the REST API."""
+running LoopCRM server, and the events are read back through the REST API; once the identity job
+has run, the person's profile, identities and events are read back through it too."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from segment.analytics.client import Client as SegmentClient
 from tests.cdp.conftest import LiveServer
 from tests.conftest import Person
 
+from loopcrm.modules.cdp.identity import service as identity
 from loopcrm.modules.cdp.schemas import SourceCreated
+from loopcrm.platform.unit_of_work import UnitOfWork
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +34,19 @@ def _events(server: LiveServer, admin: Person, **filters: str) -> list[dict[str,
     return list(reversed(response.json()["items"]))  # oldest first
 
 
-def _send_every_type(client: Any) -> None:
-    client.identify("user-42", {"email": "li.lei@example.com", "name": "李雷"}, anonymous_id="anon-1")
-    client.track("user-42", "Order Completed", {"total": 199.5, "currency": "CNY"})
-    client.page("user-42", category="Docs", name="Pricing", properties={"path": "/pricing"})
-    client.group("user-42", "account-7", {"name": "韩梅梅贸易"})
-    client.alias("anon-1", "user-42")
+def _send_every_type(client: Any, user_id: str, anonymous_id: str, email: str) -> None:
+    client.identify(user_id, {"email": email, "name": "李雷"}, anonymous_id=anonymous_id)
+    client.track(user_id, "Order Completed", {"total": 199.5, "currency": "CNY"})
+    client.page(user_id, category="Docs", name="Pricing", properties={"path": "/pricing"})
+    client.group(user_id, "account-7", {"name": "韩梅梅贸易"})
+    client.alias(anonymous_id, user_id)
     client.flush()
+
+
+def _api(server: LiveServer, person: Person, path: str, **params: str) -> Any:
+    response = httpx.get(f"{server.url}/api/v1/cdp{path}", params=params, headers=person.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 @pytest.mark.parametrize("sdk", ["segment", "rudderstack"])
@@ -46,9 +55,11 @@ def test_sdk_sends_identify_track_page_group_alias_and_the_events_are_in_the_log
     live_app_server: LiveServer,
     make_source: Callable[..., SourceCreated],
     make_person: Callable[..., Person],
+    uow_factory: Callable[[], UnitOfWork],
 ) -> None:
     # Given a source and the SDK pointed at our server (the Rudder SDK gzips its bodies)
     source = make_source(channel="server")
+    user_id, anonymous_id, email = f"user-42-{sdk}", f"anon-1-{sdk}", f"li.lei.{sdk}@example.com"
     admin = make_person("admin", email=f"admin-{sdk}@example.com")
     errors: list[Exception] = []
     client_class = SegmentClient if sdk == "segment" else RudderClient
@@ -61,23 +72,50 @@ def test_sdk_sends_identify_track_page_group_alias_and_the_events_are_in_the_log
     )
 
     # When it sends one message of each type
-    _send_every_type(client)
+    _send_every_type(client, user_id, anonymous_id, email)
 
     # Then all five are in the log, in order, with their fields
     assert errors == []
     events = _events(live_app_server, admin, source_id=source.id)
     assert [event["type"] for event in events] == ["identify", "track", "page", "group", "alias"]
     identify, track, page, group, alias = events
-    assert identify["user_id"] == "user-42" and identify["anonymous_id"] == "anon-1"
-    assert identify["properties"] == {"email": "li.lei@example.com", "name": "李雷"}
+    assert identify["user_id"] == user_id and identify["anonymous_id"] == anonymous_id
+    assert identify["properties"] == {"email": email, "name": "李雷"}
     assert track["event"] == "Order Completed"
     assert track["properties"] == {"total": 199.5, "currency": "CNY"}
     assert page["event"] == "Pricing" and page["extra"]["category"] == "Docs"
     assert group["group_id"] == "account-7" and group["properties"] == {"name": "韩梅梅贸易"}
-    assert alias["previous_id"] == "anon-1" and alias["user_id"] == "user-42"
+    assert alias["previous_id"] == anonymous_id and alias["user_id"] == user_id
     assert all(event["context"]["ip"] == "127.0.0.1" for event in events)
     assert all(event["context"]["library"]["name"] for event in events)
     assert len({event["message_id"] for event in events}) == 5
+
+    # When the identity job has run, the person is one profile, found by each identifier
+    identity.resolve_pending_events(uow_factory())
+    by_user = _api(live_app_server, admin, "/profiles", identifier_type="user_id", identifier=user_id)
+    by_email = _api(live_app_server, admin, "/profiles", identifier=email.upper())
+    by_anonymous = _api(
+        live_app_server, admin, "/profiles", identifier_type="anonymous_id", identifier=anonymous_id
+    )
+    [profile] = by_user["items"]
+    assert [item["id"] for item in by_email["items"] + by_anonymous["items"]] == [profile["id"]] * 2
+    assert profile["traits"] == {"email": email, "name": "李雷"}
+    assert profile["merged_into"] is None
+
+    # Then its identities and its five events, newest first, come through the REST API
+    identities = _api(live_app_server, admin, f"/profiles/{profile['id']}/identities")
+    assert sorted((item["type"], item["value"]) for item in identities) == [
+        ("anonymous_id", anonymous_id),
+        ("email", email),
+        ("user_id", user_id),
+    ]
+    profile_events = _api(live_app_server, admin, f"/profiles/{profile['id']}/events")["items"]
+    assert [event["id"] for event in reversed(profile_events)] == [event["id"] for event in events]
+    assert {event["profile_id"] for event in profile_events} == {profile["id"]}
+    timeline = _api(live_app_server, admin, f"/profiles/{profile['id']}/timeline", kind="cdp_track")["items"]
+    assert [(entry["title"], entry["summary"]) for entry in timeline] == [
+        ("Order Completed", "total: 199.5 · currency: CNY")
+    ]
 
 
 def test_a_retried_batch_creates_no_duplicates(
