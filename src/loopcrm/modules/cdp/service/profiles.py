@@ -52,7 +52,7 @@ CONTACT_SUBJECT = "contact"
 # offered on profile timelines only: the source is registered without kinds, so record pages of
 # the customers module keep their own filters.
 EVENT_KIND_NAMES: dict[str, str] = {
-    "cdp_track": N_("Actions"),
+    "cdp_track": N_("Tracked events"),
     "cdp_page": N_("Page and screen views"),
     "cdp_identify": N_("Identity and traits"),
 }
