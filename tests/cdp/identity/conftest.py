@@ -26,8 +26,9 @@ GraphState = dict[str, Any]
 
 def graph_state(engine: Engine) -> GraphState:
     """Everything a merge may change, read straight from the tables: each profile's traits,
-    their times, consent, seen times and redirect, and every current identity link with the
-    profile it points at and when the identifier was first seen."""
+    their times, consent, seen times and redirect, every current identity link (contact links
+    included) with the profile it points at and when the identifier was first seen, and every
+    current group membership."""
     with engine.connect() as connection:
         profiles = {
             row.id: (
@@ -54,7 +55,13 @@ def graph_state(engine: Engine) -> GraphState:
                 )
             )
         )
-    return {"profiles": _decoded(profiles), "links": links}
+        groups = sorted(
+            (row.profile_id, row.group_id, str(row.first_seen_at))
+            for row in connection.execute(
+                text("SELECT profile_id, group_id, first_seen_at FROM cdp_group_links WHERE valid_to IS NULL")
+            )
+        )
+    return {"profiles": _decoded(profiles), "links": links, "groups": groups}
 
 
 def _decoded(profiles: dict[str, tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:

@@ -253,7 +253,7 @@ def test_identifiers_are_promoted_from_every_field_of_the_contract() -> None:
 
 def test_a_message_without_identifiers_writes_nothing(send: Send, engine: Engine) -> None:
     assert send({"type": "track", "event": "Viewed", "anonymousId": None, "userId": "  "}) is None
-    assert graph_state(engine) == {"profiles": {}, "links": []}
+    assert graph_state(engine) == {"profiles": {}, "links": [], "groups": []}
 
 
 def test_consent_follows_the_latest_statement_by_event_time(
