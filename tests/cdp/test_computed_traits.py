@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
+from tests.conftest import Person
 
 from loopcrm.app import register_tasks
 from loopcrm.modules.cdp import service as cdp
@@ -25,8 +26,6 @@ from loopcrm.platform.jobs.worker import Worker
 from loopcrm.platform.permissions import system_actor
 from loopcrm.platform.unit_of_work import UnitOfWork
 from loopcrm.settings import Settings
-
-from ..conftest import Person
 
 UowFactory = Callable[[], UnitOfWork]
 # The reference day of the window tests, in Asia/Shanghai (UTC+8): 7 days are 4–10 December,

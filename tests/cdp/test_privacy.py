@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, MetaData, select, text
+from tests.conftest import Person
 
 from loopcrm.modules.cdp import service as cdp
 from loopcrm.modules.cdp.computed import service as computed
@@ -21,8 +22,6 @@ from loopcrm.modules.cdp.schemas import SourceCreate
 from loopcrm.platform.errors import Conflict, PermissionDenied
 from loopcrm.platform.permissions import system_actor
 from loopcrm.platform.unit_of_work import UnitOfWork
-
-from ..conftest import Person
 
 UowFactory = Callable[[], UnitOfWork]
 # What identifies the person who asks for erasure, in every spelling a client may send.
@@ -49,7 +48,12 @@ def _li_lei_and_han_meimei(client: TestClient, uow_factory: UowFactory) -> tuple
         client,
         uow_factory,
         [
-            {"type": "page", "anonymousId": "anon-lilei", "name": "Home", "timestamp": "2026-11-01T01:00:00Z"},
+            {
+                "type": "page",
+                "anonymousId": "anon-lilei",
+                "name": "Home",
+                "timestamp": "2026-11-01T01:00:00Z",
+            },
             {
                 "type": "identify",
                 "userId": "u-lilei",
@@ -70,14 +74,21 @@ def _li_lei_and_han_meimei(client: TestClient, uow_factory: UowFactory) -> tuple
                 "traits": {"email": "han.meimei@example.com", "name": "韩梅梅"},
                 "timestamp": "2026-11-01T04:00:00Z",
             },
-            {"type": "track", "userId": "u-han", "event": "Product Viewed", "timestamp": "2026-11-01T05:00:00Z"},
+            {
+                "type": "track",
+                "userId": "u-han",
+                "event": "Product Viewed",
+                "timestamp": "2026-11-01T05:00:00Z",
+            },
         ],
     )
     # A refused message that carries Li Lei's email (an unknown type goes to the dead letters).
     client.post(
         "/v1/batch",
-        json={"batch": [{"type": "bogus", "userId": "u-lilei", "traits": {"email": "li.lei@example.com"}}],
-              "writeKey": write_key},
+        json={
+            "batch": [{"type": "bogus", "userId": "u-lilei", "traits": {"email": "li.lei@example.com"}}],
+            "writeKey": write_key,
+        },
     )
     _process(uow_factory)
     known = identity.find_profile(uow_factory(), system_actor(), "user_id", "u-lilei")
@@ -86,7 +97,9 @@ def _li_lei_and_han_meimei(client: TestClient, uow_factory: UowFactory) -> tuple
     assert known is not None and anonymous is not None and han is not None
     assert known.id != anonymous.id
     identity.merge_profiles(
-        uow_factory(), system_actor(), MergeIn(survivor_id=known.id, merged_id=anonymous.id, note="same person")
+        uow_factory(),
+        system_actor(),
+        MergeIn(survivor_id=known.id, merged_id=anonymous.id, note="same person"),
     )
     return known.id, anonymous.id, han.id
 
@@ -111,7 +124,11 @@ def _event_ids(engine: Engine, profile_ids: list[str]) -> set[str]:
 
 
 def test_the_export_holds_every_event_identity_version_and_merged_profile(
-    client: TestClient, uow_factory: UowFactory, engine: Engine, admin: Person, make_person: Callable[..., Person]
+    client: TestClient,
+    uow_factory: UowFactory,
+    engine: Engine,
+    admin: Person,
+    make_person: Callable[..., Person],
 ) -> None:
     known, anonymous, _han = _li_lei_and_han_meimei(client, uow_factory)
 
@@ -148,10 +165,14 @@ def test_the_export_holds_every_event_identity_version_and_merged_profile(
     }
     assert refused.status_code == 403  # reading profiles is not enough to export them
     with engine.connect() as connection:
-        audited = connection.execute(
-            text("SELECT action FROM audit_entries WHERE object_type = 'profile' AND object_id = :id"),
-            {"id": known},
-        ).scalars().all()
+        audited = (
+            connection.execute(
+                text("SELECT action FROM audit_entries WHERE object_type = 'profile' AND object_id = :id"),
+                {"id": known},
+            )
+            .scalars()
+            .all()
+        )
     assert "read" in audited
 
 
@@ -161,10 +182,15 @@ def test_erasure_leaves_no_personal_data_in_any_table_and_keeps_its_record(
     known, anonymous, han = _li_lei_and_han_meimei(client, uow_factory)
     han_events = _event_ids(engine, [han])
     # Sent after the last identity run: still waiting in the log when the erasure runs.
-    _send(client, uow_factory, [{"type": "track", "userId": "u-lilei", "event": "Came Back",
-                                 "timestamp": "2026-11-02T01:00:00Z"}])
+    _send(
+        client,
+        uow_factory,
+        [{"type": "track", "userId": "u-lilei", "event": "Came Back", "timestamp": "2026-11-02T01:00:00Z"}],
+    )
     before = _texts_of_every_table(engine)
-    holding = {table for table, content in before.items() if any(value.lower() in content for value in LI_LEI)}
+    holding = {
+        table for table, content in before.items() if any(value.lower() in content for value in LI_LEI)
+    }
     assert holding >= {
         "cdp_events",
         "cdp_identity_links",
@@ -207,7 +233,9 @@ def test_erasure_leaves_no_personal_data_in_any_table_and_keeps_its_record(
     han_profile = identity.get_profile(uow_factory(), system_actor(), han)
     assert han_profile.traits == {"email": "han.meimei@example.com", "name": "韩梅梅"}
     with engine.connect() as connection:
-        erasures = connection.execute(text("SELECT id, profile_id, reason, reference FROM cdp_erasures")).all()
+        erasures = connection.execute(
+            text("SELECT id, profile_id, reason, reference FROM cdp_erasures")
+        ).all()
         audit = connection.execute(
             text("SELECT action, changes FROM audit_entries WHERE object_id = :id AND action = 'delete'"),
             {"id": known},
@@ -227,7 +255,9 @@ def test_only_who_may_erase_can_and_only_once_on_the_surviving_profile(
     marketer = make_person("marketer")
 
     refused = client.post(
-        f"/api/v1/cdp/profiles/{known}/erasure", json={"reason": "data_subject_request"}, headers=marketer.headers
+        f"/api/v1/cdp/profiles/{known}/erasure",
+        json={"reason": "data_subject_request"},
+        headers=marketer.headers,
     )
     free_text = client.post(
         f"/api/v1/cdp/profiles/{known}/erasure",

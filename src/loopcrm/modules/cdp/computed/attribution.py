@@ -33,8 +33,10 @@ class Redirects:
     profile it stands for now. Only merged profiles have a row here, a small share of all."""
 
     def __init__(self, session: Session) -> None:
-        rows = session.execute(select(Profile.id, Profile.merged_into).where(Profile.merged_into.is_not(None)))
-        self._survivor: dict[str, str] = {profile_id: survivor for profile_id, survivor in rows}
+        rows = session.execute(
+            select(Profile.id, Profile.merged_into).where(Profile.merged_into.is_not(None))
+        )
+        self._survivor: dict[str, str] = {profile_id: survivor for profile_id, survivor in rows if survivor}
         self._live: dict[str, str] = {}
 
     def live_profile_of(self, profile_id: str) -> str:

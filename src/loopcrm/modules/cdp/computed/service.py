@@ -215,17 +215,17 @@ def _values_per_attributed_profile(
             statement = statement.where(ProfileEventDay.name == condition.event)
         return {profile_id: int(total) for profile_id, total in session.execute(statement)}
     if condition.measure is Measure.DAYS_SINCE_LAST_SEEN:
-        statement = (
+        latest = (
             select(ProfileEventDay.profile_id, func.max(ProfileEventDay.day))
             .where(_in_window(ProfileEventDay.day, condition.window, as_of))
             .group_by(ProfileEventDay.profile_id)
         )
-        return {profile_id: day for profile_id, day in session.execute(statement)}
-    statement = select(ProfileOrder).where(_in_window(ProfileOrder.day, condition.window, as_of))
+        return {profile_id: day for profile_id, day in session.execute(latest)}
+    orders = select(ProfileOrder).where(_in_window(ProfileOrder.day, condition.window, as_of))
     if condition.measure is Measure.SPEND:
-        statement = statement.where(ProfileOrder.currency == (condition.currency or DEFAULT_CURRENCY).upper())
+        orders = orders.where(ProfileOrder.currency == (condition.currency or DEFAULT_CURRENCY).upper())
     grouped: dict[str, list[Any]] = defaultdict(list)
-    for order in session.scalars(statement):
+    for order in session.scalars(orders):
         grouped[order.profile_id].append(order)
     return grouped
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from loopcrm.modules.cdp.computed.aggregation import CURSOR_NAME as COMPUTED_CURSOR_NAME
@@ -276,7 +276,9 @@ def _searched_values(identifiers: set[Identifier], raw_values: Iterable[str | No
 
 
 def _count(session: Session, statement: Any) -> int:
-    return int(session.execute(statement).rowcount or 0)
+    """Run a DELETE or UPDATE and say how many rows it touched."""
+    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
+    return int(result.rowcount or 0)
 
 
 def erase_profile(uow: UnitOfWork, actor: Actor, profile_id: str, request: ErasureIn) -> ErasureOut:
@@ -378,7 +380,12 @@ def erase_profile(uow: UnitOfWork, actor: Actor, profile_id: str, request: Erasu
             AuditAction.DELETE,
             identity.PROFILE.key,
             profile_id,
-            {"erasure_id": record.id, "profile_ids": sorted(family), "reason": request.reason.value, **counts},
+            {
+                "erasure_id": record.id,
+                "profile_ids": sorted(family),
+                "reason": request.reason.value,
+                **counts,
+            },
         )
         result = _erasure_out(record)
         uow.commit()

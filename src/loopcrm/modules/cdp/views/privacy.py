@@ -72,7 +72,10 @@ def export_profile(page: Viewer, profile_id: str) -> Response:
     return Response(
         export.as_json_text(),
         media_type="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{export.file_name}"', "Cache-Control": "no-store"},
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.file_name}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
