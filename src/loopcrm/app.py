@@ -59,6 +59,7 @@ def register_tasks() -> None:
     import loopcrm.modules.activities.jobs
     import loopcrm.modules.cdp.computed.jobs
     import loopcrm.modules.cdp.identity.jobs
+    import loopcrm.modules.cdp.matching.jobs
     import loopcrm.modules.customers.jobs
     import loopcrm.platform.housekeeping  # noqa: F401  (registers platform.housekeeping)
 

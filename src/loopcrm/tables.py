@@ -8,6 +8,7 @@ from loopcrm.modules.activities import models as activities_models
 from loopcrm.modules.cdp import models as cdp_models
 from loopcrm.modules.cdp.computed import models as cdp_computed_models
 from loopcrm.modules.cdp.identity import models as cdp_identity_models
+from loopcrm.modules.cdp.matching import models as cdp_matching_models
 from loopcrm.modules.cdp.privacy import models as cdp_privacy_models
 from loopcrm.modules.customers import models as customers_models
 from loopcrm.platform.audit import models as audit_models
@@ -25,6 +26,7 @@ __all__ = [
     "auth_models",
     "cdp_computed_models",
     "cdp_identity_models",
+    "cdp_matching_models",
     "cdp_models",
     "cdp_privacy_models",
     "customers_models",
