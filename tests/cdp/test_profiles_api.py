@@ -14,6 +14,8 @@ from loopcrm.modules.cdp import service as cdp
 from loopcrm.modules.cdp.identity import service as identity
 from loopcrm.modules.cdp.models import ChannelType
 from loopcrm.modules.cdp.schemas import SourceCreate
+from loopcrm.modules.customers import service as customers
+from loopcrm.modules.customers.schemas import ContactCreate, EmailIn
 from loopcrm.platform.permissions import system_actor
 from loopcrm.platform.unit_of_work import UnitOfWork
 
@@ -350,3 +352,74 @@ def test_an_admin_sets_a_trait_strategy_and_a_bad_one_is_refused(client: TestCli
 
     assert chosen.status_code == 200 and chosen.json() == {"trait": "orders_count", "strategy": "sum"}
     assert (bad.status_code, extra.status_code) == (422, 422)
+
+
+def test_the_timeline_of_a_profile_linked_to_a_contact_holds_the_contacts_activities(
+    client: TestClient,
+    uow_factory: Callable[[], UnitOfWork],
+    admin: Person,
+    make_person: Callable[..., Person],
+) -> None:
+    # Given a CRM contact with an email, a call logged with them, and a visitor who identifies
+    # with that email after the contact feed has run
+    contact = customers.create_contact(
+        uow_factory(),
+        system_actor(),
+        ContactCreate(family_name="王", given_name="芳", emails=[EmailIn(address="fang@example.com")]),
+    )
+    identity.link_crm_contacts(uow_factory())
+    call = client.post(
+        "/api/v1/activities",
+        json={
+            "kind": "call",
+            "subject": "询价电话",
+            "occurred_at": "2026-12-01T08:30:00Z",
+            "call": {"direction": "inbound", "outcome": "connected"},
+            "links": [{"subject_type": "contact", "subject_id": contact.id}],
+        },
+        headers=admin.headers,
+    )
+    assert call.status_code == 201, call.text
+    _ingest(
+        client,
+        uow_factory,
+        [
+            {
+                "type": "page",
+                "anonymousId": "anon-fang",
+                "name": "Pricing",
+                "timestamp": "2026-12-01T08:00:00Z",
+            },
+            {
+                "type": "identify",
+                "anonymousId": "anon-fang",
+                "traits": {"email": "Fang@Example.com"},
+                "timestamp": "2026-12-01T09:00:00Z",
+            },
+        ],
+    )
+    [profile] = _search(client, admin, identifier="fang@example.com").json()["items"]
+    path = f"/api/v1/cdp/profiles/{profile['id']}/timeline"
+    analyst, manager = make_person("analyst"), make_person("sales_manager")
+
+    # When the admin reads the profile's timeline, all of it and only calls
+    everything = client.get(path, headers=admin.headers).json()["items"]
+    calls = client.get(path, params={"kind": "call"}, headers=admin.headers).json()["items"]
+    by_contact = _search(client, admin, identifier_type="crm_contact", identifier=contact.id).json()["items"]
+
+    # Then the call sits between the two events, newest first
+    assert profile["contact_id"] == contact.id
+    assert [item["id"] for item in by_contact] == [profile["id"]]
+    assert [(entry["source"], entry["kind"], entry["title"]) for entry in everything] == [
+        ("cdp_events", "cdp_identify", "anon-fang"),
+        ("activities", "call", "询价电话"),
+        ("cdp_events", "cdp_page", "Pricing"),
+    ]
+    assert [entry["title"] for entry in calls] == ["询价电话"]
+    assert everything[1]["activity"]["id"] == call.json()["id"] and everything[1]["event"] is None
+    # and a reader who may read profiles but not this contact (a sales manager: team scope) sees
+    # the events only, while an analyst (reads every contact) sees the call too
+    manager_view = client.get(path, headers=manager.headers).json()["items"]
+    analyst_view = client.get(path, headers=analyst.headers).json()["items"]
+    assert [entry["title"] for entry in manager_view] == ["anon-fang", "Pricing"]
+    assert [entry["title"] for entry in analyst_view] == ["anon-fang", "询价电话", "Pricing"]
