@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -36,6 +38,49 @@ CHANNEL_NAMES: dict[str, str] = {
     ChannelType.SERVER.value: N_("Server"),
     ChannelType.OTHER.value: N_("Other"),
 }
+
+
+# What the website snippet shows in place of the write key once the key is no longer on screen.
+WRITE_KEY_PLACEHOLDER = "YOUR_WRITE_KEY"
+# Segment's analytics.js snippet (version 5.2.0), with the script and its chunks (``_cdn``) and the
+# settings and events (``Segment.io`` apiHost) all pointing at this server instead of Segment's.
+_WEB_SNIPPET = (
+    "<script>\n"
+    '  !function(){{var i="analytics",analytics=window[i]=window[i]||[];if(!analytics.initial'
+    'ize)if(analytics.invoked)window.console&&console.error&&console.error("Segment snippet i'
+    'ncluded twice.");else{{analytics.invoked=!0;analytics.methods=["trackSubmit","trackClick'
+    '","trackLink","trackForm","pageview","identify","reset","group","track","ready","alias",'
+    '"debug","page","screen","once","off","on","addSourceMiddleware","addIntegrationMiddlewar'
+    'e","setAnonymousId","addDestinationMiddleware","register"];analytics.factory=function(e)'
+    "{{return function(){{if(window[i].initialized)return window[i][e].apply(window[i],argume"
+    'nts);var n=Array.prototype.slice.call(arguments);if(["track","screen","alias","group","p'
+    'age","identify"].indexOf(e)>-1){{var c=document.querySelector("link[rel=\'canonical\']");n'
+    '.push({{__t:"bpc",c:c&&c.getAttribute("href")||void 0,p:location.pathname,u:location.hre'
+    "f,s:location.search,t:document.title,r:document.referrer}})}}n.unshift(e);analytics.push"
+    "(n);return analytics}}}};for(var n=0;n<analytics.methods.length;n++){{var key=analytics."
+    "methods[n];analytics[key]=analytics.factory(key)}}analytics.load=function(key,n){{var t="
+    'document.createElement("script");t.type="text/javascript";t.async=!0;t.setAttribute("dat'
+    'a-global-segment-analytics-key",i);t.src=analytics._cdn+"/analytics.js/v1/"+key+"/analyt'
+    'ics.min.js";var r=document.getElementsByTagName("script")[0];r.parentNode.insertBefore(t'
+    ",r);analytics._loadOptions=n}};analytics._writeKey={key};analytics._cdn={cdn};analytics."
+    'SNIPPET_VERSION="5.2.0";\n'
+    '  analytics.load({key},{{integrations:{{"Segment.io":{{apiHost:{api_host},protocol:{protocol}}}}}}});\n'
+    "  analytics.page();\n"
+    "  }}}}();\n"
+    "</script>"
+)
+
+
+def web_tracking_snippet(base_url: str, write_key: str) -> str:
+    """The snippet a website pastes into its pages: analytics.js loaded from LoopCRM at
+    ``base_url``, sending its settings request and events there too (never to a CDN)."""
+    parts = urlsplit(base_url)
+    return _WEB_SNIPPET.format(
+        key=json.dumps(write_key),
+        cdn=json.dumps(f"{parts.scheme}://{parts.netloc}"),
+        api_host=json.dumps(f"{parts.netloc}/v1"),
+        protocol=json.dumps(parts.scheme),
+    )
 
 
 def _origins(text: str) -> list[str]:
@@ -112,8 +157,12 @@ def _source_page(
         "may_update": page.actor.can(cdp.SOURCE.key, Action.UPDATE),
         "may_read_events": page.actor.can(cdp.EVENT.key, Action.READ),
         "dead_letters": [],
+        "web_snippet": None,
         "base_url": str(request.base_url).rstrip("/"),
     }
+    if source.channel is ChannelType.WEB:
+        key = created.write_key if created is not None else WRITE_KEY_PLACEHOLDER
+        context["web_snippet"] = web_tracking_snippet(context["base_url"], key)
     if context["may_read_events"]:
         context["dead_letters"] = cdp.list_dead_letters(
             page.uow(), page.actor, source_id, limit=DEAD_LETTER_PAGE_SIZE, cursor=None
