@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-import pandas
+import pandas  # type: ignore[import-untyped]  # (no stubs; only builds Splink's input frame)
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 
 from loopcrm.modules.cdp.identity import service as identity
 from loopcrm.modules.cdp.identity.models import IdentityLink, Profile
@@ -354,7 +354,7 @@ def run_matching(uow: UnitOfWork, run_id: str) -> RunOut | None:
         uow.commit()
     for chunk in _chunks(rows_new, WRITE_CHUNK):
         with uow:
-            uow.session.execute(MatchCandidate.__table__.insert(), chunk)
+            uow.session.execute(insert(MatchCandidate), chunk)
             uow.commit()
     for chunk in _chunks(rows_update, WRITE_CHUNK):
         with uow:
