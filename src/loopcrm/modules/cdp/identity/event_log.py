@@ -11,9 +11,9 @@ cursor never skips an event that commits later with a smaller sequence.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import JSON, Table, bindparam, case, null, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from loopcrm.modules.cdp.identity.graph import IdentityGraph
@@ -31,6 +31,7 @@ CURSOR_NAME = "identity"
 # Events per read and per flush: large enough that lookups and writes are batched, small enough
 # that one batch's objects stay a few megabytes.
 BATCH_SIZE = 1000
+EVENTS = cast(Table, Event.__table__)
 
 
 def observation_of(event_type: str, fields: Mapping[Any, Any]) -> Observation:
@@ -67,40 +68,55 @@ def _cursor(session: Session) -> IdentityCursor:
 
 def consume_event_log(session: Session, *, max_events: int) -> int:
     """Resolve up to ``max_events`` events after the cursor in the caller's transaction; returns
-    how many were read (fewer than asked means the log is drained)."""
+    how many were read (fewer than asked means the log is drained).
+
+    The graph keeps the whole run's changes and writes them once at the end, with every event's
+    profile in one executemany: a profile seen in many batches is written once.
+    """
     cursor = _cursor(session)
     graph = IdentityGraph(session)
     done = 0
+    attributions: list[dict[str, Any]] = []
+    last_sequence = cursor.last_sequence
     while done < max_events:
         rows = session.execute(
             select(
-                Event.sequence,
-                Event.type,
-                Event.user_id,
-                Event.anonymous_id,
-                Event.previous_id,
-                Event.group_id,
-                Event.properties,
-                Event.context,
-                Event.timestamp,
+                EVENTS.c.sequence,
+                EVENTS.c.type,
+                EVENTS.c.user_id,
+                EVENTS.c.anonymous_id,
+                EVENTS.c.previous_id,
+                EVENTS.c.group_id,
+                # Only identify carries the person's traits: others' properties are not even decoded.
+                type_coerce(
+                    case((EVENTS.c.type == MessageType.IDENTIFY.value, EVENTS.c.properties), else_=null()),
+                    JSON,
+                ).label("properties"),
+                EVENTS.c.context,
+                EVENTS.c.timestamp,
             )
-            .where(Event.sequence > cursor.last_sequence)
-            .order_by(Event.sequence)
+            .where(EVENTS.c.sequence > last_sequence)
+            .order_by(EVENTS.c.sequence)
             .limit(min(BATCH_SIZE, max_events - done))
         ).all()
         if not rows:
             break
         observations = [observation_of(row.type, row._mapping) for row in rows]
         graph.prefetch(identifier for observation in observations for identifier in observation.identifiers)
-        attributions = []
         for row, observation in zip(rows, observations, strict=True):
             resolution = graph.resolve(observation)
             if resolution is not None:
-                attributions.append({"sequence": row.sequence, "profile_id": resolution.profile_id})
-        graph.flush()
-        if attributions:
-            session.execute(update(Event), attributions)
-        cursor.last_sequence = rows[-1].sequence
+                attributions.append({"b_sequence": row.sequence, "b_profile_id": resolution.profile_id})
+        last_sequence = rows[-1].sequence
         done += len(rows)
+    graph.flush()
+    if attributions:
+        session.execute(
+            update(EVENTS)
+            .where(EVENTS.c.sequence == bindparam("b_sequence"))
+            .values(profile_id=bindparam("b_profile_id")),
+            attributions,
+        )
+    cursor.last_sequence = last_sequence
     session.flush()
     return done

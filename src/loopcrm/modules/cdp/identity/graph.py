@@ -92,7 +92,8 @@ class ProfileRow:
     merged_into: str | None
     merged_at: datetime | None
     version: int
-    is_changed: bool = False
+    is_changed: bool = False  # traits, consent or the redirect changed: the whole row is written
+    is_seen_changed: bool = False  # only the seen times changed: a narrower UPDATE, no JSON
 
 
 @dataclass(slots=True, eq=False)
@@ -335,10 +336,17 @@ class IdentityGraph:
         of a wrong merge. Dropped identifiers that conflict with nothing are then given back.
         """
         identifiers = ranked(observation.identifiers)
-        self.prefetch(identifiers)
+        links = self._links
+        if any(identifier not in links for identifier in identifiers):  # usually prefetched already
+            self.prefetch(identifiers)
         dropped: list[Identifier] = []
         profiles = self._profiles_of(identifiers)
-        while identifiers and self.breaks_limits(identifiers, profiles):
+        # The usual message (a known visitor again) adds no limited identifier to at most one
+        # profile, so no limit can break: skip the check.
+        is_safe = len(profiles) <= 1 and all(
+            self._links[identifier] is not None for identifier in identifiers if is_limited(identifier.type)
+        )
+        while not is_safe and identifiers and self.breaks_limits(identifiers, profiles):
             dropped.append(identifiers.pop())
             profiles = self._profiles_of(identifiers)
         if not identifiers:
@@ -472,10 +480,10 @@ class IdentityGraph:
         if observation.is_visit:
             if observation.at < profile.first_seen_at:
                 profile.first_seen_at = observation.at
-                profile.is_changed = True
+                profile.is_seen_changed = True
             if observation.at > profile.last_seen_at:
                 profile.last_seen_at = observation.at
-                profile.is_changed = True
+                profile.is_seen_changed = True
         if not observation.traits and not observation.consent:
             return
         observed_at = time_text(observation.at)
@@ -629,11 +637,14 @@ class IdentityGraph:
                 insert(PROFILES), [_profile_values(row, now) for row in _by_redirect(self._new_profiles)]
             )
             for profile in self._new_profiles:
-                profile.version, profile.is_changed = 1, False
+                profile.version, profile.is_changed, profile.is_seen_changed = 1, False, False
             self._new_profiles = []
         changed = [profile for profile in self._profiles.values() if profile.is_changed]
         if changed:
-            self._update_profiles(changed, now)
+            self._update_profiles(changed, now, is_seen_only=False)
+        seen = [profile for profile in self._profiles.values() if profile.is_seen_changed]
+        if seen:
+            self._update_profiles(seen, now, is_seen_only=True)
         new_merges = [record.values for record in self._merges if not record.is_stored]
         if new_merges:
             session.execute(insert(MERGES), new_merges)
@@ -662,38 +673,45 @@ class IdentityGraph:
         self._closed_links, self._new_links, self._new_links_of = [], [], {}
         self._closed_groups, self._new_groups = [], []
 
-    def _update_profiles(self, changed: list[ProfileRow], now: datetime) -> None:
-        statement = (
-            update(PROFILES)
-            .where(PROFILES.c.id == bindparam("b_id"), PROFILES.c.version == bindparam("b_version"))
-            .values(
+    def _update_profiles(self, changed: list[ProfileRow], now: datetime, *, is_seen_only: bool) -> None:
+        values = {
+            "first_seen_at": bindparam("b_first_seen_at"),
+            "last_seen_at": bindparam("b_last_seen_at"),
+            "updated_at": bindparam("b_updated_at"),
+            "version": bindparam("b_new_version"),
+        }
+        if not is_seen_only:
+            values.update(
                 traits=bindparam("b_traits"),
                 trait_times=bindparam("b_trait_times"),
                 consent=bindparam("b_consent"),
-                first_seen_at=bindparam("b_first_seen_at"),
-                last_seen_at=bindparam("b_last_seen_at"),
                 merged_into=bindparam("b_merged_into"),
                 merged_at=bindparam("b_merged_at"),
-                updated_at=bindparam("b_updated_at"),
-                version=bindparam("b_new_version"),
             )
+        statement = (
+            update(PROFILES)
+            .where(PROFILES.c.id == bindparam("b_id"), PROFILES.c.version == bindparam("b_version"))
+            .values(values)
         )
-        parameters = [
-            {
+        parameters = []
+        for profile in changed:
+            row = {
                 "b_id": profile.id,
                 "b_version": profile.version,
-                "b_traits": profile.traits,
-                "b_trait_times": profile.trait_times,
-                "b_consent": profile.consent,
                 "b_first_seen_at": profile.first_seen_at,
                 "b_last_seen_at": profile.last_seen_at,
-                "b_merged_into": profile.merged_into,
-                "b_merged_at": profile.merged_at,
                 "b_updated_at": now,
                 "b_new_version": profile.version + 1,
             }
-            for profile in changed
-        ]
+            if not is_seen_only:
+                row.update(
+                    b_traits=profile.traits,
+                    b_trait_times=profile.trait_times,
+                    b_consent=profile.consent,
+                    b_merged_into=profile.merged_into,
+                    b_merged_at=profile.merged_at,
+                )
+            parameters.append(row)
         result = cast(CursorResult[Any], self._session.execute(statement, parameters))
         dialect = self._session.get_bind().dialect
         if dialect.supports_sane_multi_rowcount and result.rowcount != len(parameters):
@@ -701,7 +719,7 @@ class IdentityGraph:
             raise Conflict("A profile changed while it was being resolved; try again.")
         for profile in changed:
             profile.version += 1
-            profile.is_changed = False
+            profile.is_changed = profile.is_seen_changed = False
 
     def _write_links(
         self, table: Table, closed: list[LinkRow], opened: list[LinkRow], *, is_group: bool

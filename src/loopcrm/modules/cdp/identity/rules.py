@@ -94,6 +94,7 @@ def is_blocked(value: str) -> bool:
     return _ZEROS_AND_DASHES.fullmatch(text) is not None or text in BLOCKED_VALUES
 
 
+@lru_cache(maxsize=1024)
 def limit_of(identity_type: str) -> int | None:
     """How many values of ``identity_type`` one profile may hold; None for no limit."""
     limit = IDENTITY_LIMITS.get(identity_type)
@@ -105,6 +106,7 @@ def limit_of(identity_type: str) -> int | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def priority_of(identity_type: str) -> int:
     """The rank of ``identity_type`` when identifiers compete (higher is kept longer)."""
     priority = IDENTITY_PRIORITIES.get(identity_type)
@@ -136,12 +138,19 @@ def normalize_identifier(identity_type: str, value: Any) -> Identifier | None:
     phone contract (an invalid phone is no identifier), and blocked or overlong values (or ones with a
     NUL character, which PostgreSQL cannot store) are refused.
     """
+    if isinstance(value, str):
+        return _normalized(identity_type, value)
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        value = str(value)
-    if not isinstance(value, str):
-        return None
+        return _normalized(identity_type, str(value))
+    return None
+
+
+# Cached: the same anonymous ids, user ids and emails arrive over and over, and normalising is a
+# fifth of the identity job's work. Identifiers are immutable tuples, safe to share.
+@lru_cache(maxsize=65_536)
+def _normalized(identity_type: str, value: str) -> Identifier | None:
     text = value.strip()
     if not text or len(text) > MAX_IDENTITY_VALUE_LENGTH or "\x00" in text or is_blocked(text):
         return None
