@@ -674,7 +674,7 @@ class IdentityGraph:
         self._closed_groups, self._new_groups = [], []
 
     def _update_profiles(self, changed: list[ProfileRow], now: datetime, *, is_seen_only: bool) -> None:
-        values = {
+        values: dict[str, Any] = {
             "first_seen_at": bindparam("b_first_seen_at"),
             "last_seen_at": bindparam("b_last_seen_at"),
             "updated_at": bindparam("b_updated_at"),
