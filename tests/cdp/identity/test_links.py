@@ -268,5 +268,5 @@ def test_the_creation_rule_makes_one_contact_per_identified_profile(send: Send, 
         "shop-1",
         CustomerSource.CDP,
     )
-    assert [email.value for email in contact.emails] == ["new@example.com"]
+    assert [email.value for email in contact.emails or []] == ["new@example.com"]
     assert _profile(uow_factory, anonymous).contact_id is None
