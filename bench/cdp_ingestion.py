@@ -16,7 +16,11 @@ Two modes:
 
     .venv/bin/python bench/cdp_ingestion.py --rate 200 --seconds 20
     .venv/bin/python bench/cdp_ingestion.py --concurrency 16 --seconds 20
-    .venv/bin/python bench/cdp_ingestion.py --database-url postgresql+psycopg://postgres@127.0.0.1/bench
+    .venv/bin/python bench/cdp_ingestion.py --database-url postgresql+psycopg://postgres@127.0.0.1/bench \
+        --workers 2
+
+It also reports the server's CPU time per event, which other load on the machine does not
+distort, so a change can be judged while the machine is busy.
 """
 
 from __future__ import annotations
@@ -34,7 +38,13 @@ from pathlib import Path
 
 import httpx
 from latency import p50_p95_p99
-from live_server import free_port, migrate_and_create_admin_token, serving
+from live_server import (
+    free_port,
+    migrate_and_create_admin_token,
+    process_group_cpu_seconds,
+    server_group_id,
+    serving,
+)
 
 EVENTS = ["Product Viewed", "Product Added", "Checkout Started", "Order Completed", "页面浏览"]
 
@@ -118,6 +128,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--batch", type=int, default=100, help="events per request")
     parser.add_argument("--database-url", default="", help="PostgreSQL URL; default: a fresh SQLite file")
+    parser.add_argument("--workers", type=int, default=1, help="web processes (PostgreSQL only)")
     arguments = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="loopcrm-bench-"))
@@ -126,7 +137,7 @@ def main() -> None:
     if arguments.database_url:
         environment["LOOPCRM_DATABASE_URL"] = arguments.database_url
     token = migrate_and_create_admin_token(environment)
-    with serving(environment, port) as url:
+    with serving(environment, port, workers=arguments.workers) as url:
         api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
         source = api.post("/api/v1/cdp/sources", json={"name": "bench", "channel": "server"}).json()
         requests = (
@@ -134,11 +145,13 @@ def main() -> None:
         )
         template = batch_template(source["write_key"], arguments.batch)
         bodies = [template.replace(b"@@", str(number).encode()) for number in range(requests)]
+        cpu_before = process_group_cpu_seconds(server_group_id(url))
         latencies, errors, sent, duration = asyncio.run(
             run_load(
                 url, bodies, rate=arguments.rate, concurrency=arguments.concurrency, seconds=arguments.seconds
             )
         )
+        server_cpu = process_group_cpu_seconds(server_group_id(url)) - cpu_before
         counters = api.get(f"/api/v1/cdp/sources/{source['id']}/counters").json()
 
     accepted = len(latencies) * arguments.batch
@@ -152,6 +165,12 @@ def main() -> None:
         f"errors: {errors or 'none'}"
     )
     print(f"stored (counters): accepted {counters['accepted']:,}, deduplicated {counters['deduplicated']}")
+    if accepted:
+        per_event = server_cpu * 1e6 / accepted
+        print(
+            f"server CPU: {server_cpu:.1f} s for {accepted:,} events = {per_event:.0f} µs per event "
+            f"({arguments.workers} web process(es); database server processes not counted)"
+        )
     if latencies:
         p50, p95, p99 = p50_p95_p99(latencies)
         print(f"latency ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {max(latencies):.1f}")

@@ -9,7 +9,8 @@ shared by every request that arrived meanwhile instead of paid by each.
 
 from __future__ import annotations
 
-import json
+import functools
+import itertools
 import logging
 import queue
 import threading
@@ -26,7 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from loopcrm.modules.cdp.models import DeadLetter, Event, SourceMinute
-from loopcrm.modules.cdp.service.messages import Rejection
+from loopcrm.modules.cdp.service.messages import Rejection, json_bytes
 from loopcrm.platform.db import create_database_engine, new_id
 
 log = logging.getLogger(__name__)
@@ -211,7 +212,6 @@ class EventWriter:
             dialect = connection.dialect.name
             if dialect == "postgresql":
                 connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({EVENT_LOG_LOCK_KEY})")
-            statement = _INSERT_EVENTS[dialect]
             as_parameters = _event_parameters_for(dialect)
             minutes: dict[tuple[str, datetime], Counter[str]] = {}
             pending: dict[tuple[str, datetime], list[tuple[Any, ...]]] = {}
@@ -222,9 +222,7 @@ class EventWriter:
                 if submission.rows:
                     pending.setdefault(key, []).extend(as_parameters(row) for row in submission.rows)
             for key, parameters in pending.items():
-                # Plain DBAPI executemany: SQLAlchemy's per-value type processing would cost more
-                # than the insert itself at tens of thousands of rows a second.
-                inserted = connection.exec_driver_sql(statement, parameters).rowcount
+                inserted = _insert_events(connection, dialect, parameters)
                 minutes[key]["accepted"] += inserted
                 minutes[key]["deduplicated"] += len(parameters) - inserted
             dead_letters = [
@@ -268,15 +266,37 @@ _JSON_COLUMNS = frozenset({"properties", "context", "extra"})
 _TIME_COLUMNS = frozenset({"timestamp", "received_at", "sent_at", "original_timestamp"})
 
 
-def _insert_events_sql(placeholder: str) -> str:
-    """INSERT … ON CONFLICT (source, messageId) DO NOTHING: a retried batch adds nothing."""
+# Rows per INSERT statement: 16 columns × 1,000 rows stays under SQLite's limit of 32,766
+# parameters and PostgreSQL's of 65,535.
+ROWS_PER_STATEMENT = 1000
+_PLACEHOLDERS = {"sqlite": "?", "postgresql": "%s"}
+
+
+@functools.cache
+def _insert_events_sql(dialect: str, rows: int) -> str:
+    """INSERT of ``rows`` events … ON CONFLICT (source, messageId) DO NOTHING: a retried batch adds
+    nothing, and a messageId repeated inside one statement is kept once."""
     columns = ", ".join(f'"{name}"' for name in _EVENT_COLUMNS)
-    values = ", ".join(placeholder for _ in _EVENT_COLUMNS)
-    sql = f"INSERT INTO cdp_events ({columns}) VALUES ({values})"  # noqa: S608 (fixed column names)
+    row = "(" + ", ".join(_PLACEHOLDERS[dialect] for _ in _EVENT_COLUMNS) + ")"
+    values = ", ".join(row for _ in range(rows))
+    sql = f"INSERT INTO cdp_events ({columns}) VALUES {values}"  # noqa: S608 (fixed column names)
     return sql + " ON CONFLICT (source_id, message_id) DO NOTHING"
 
 
-_INSERT_EVENTS = {"sqlite": _insert_events_sql("?"), "postgresql": _insert_events_sql("%s")}
+def _insert_events(connection: Connection, dialect: str, parameters: list[tuple[Any, ...]]) -> int:
+    """Insert event rows with multi-row statements; returns how many were new.
+
+    Plain DBAPI, not SQLAlchemy's per-value type processing, which would cost more than the insert
+    itself at tens of thousands of rows a second. And multi-row statements, not executemany: the
+    sqlite3 driver releases the GIL around every row of an executemany and must win it back from
+    the request handlers each time, which stalls this thread for up to a switch interval per row.
+    """
+    inserted = 0
+    for start in range(0, len(parameters), ROWS_PER_STATEMENT):
+        chunk = parameters[start : start + ROWS_PER_STATEMENT]
+        flat = tuple(itertools.chain.from_iterable(chunk))
+        inserted += connection.exec_driver_sql(_insert_events_sql(dialect, len(chunk)), flat).rowcount
+    return inserted
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
@@ -286,8 +306,10 @@ def _sqlite_time(value: datetime | None) -> str | None:
 
 def _event_parameters_for(dialect: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     """The DBAPI parameters of one event row: JSON as text, times as the dialect stores them."""
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
     sqlite = dialect == "sqlite"
+
+    def dumps(value: Any) -> str:
+        return json_bytes(value).decode("utf-8", "surrogatepass")
 
     def parameters(row: dict[str, Any]) -> tuple[Any, ...]:
         return (
