@@ -78,12 +78,17 @@ def serve(host: str, port: int, workers: int) -> None:
     click.echo(f"LoopCRM is serving on http://{host}:{port}")
     if workers > 1:
         uvicorn.run(
-            "loopcrm.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True
+            "loopcrm.app:create_served_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
         )
     else:
-        from loopcrm.app import create_app
+        from loopcrm.app import create_served_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
+        uvicorn.run(create_served_app(settings), host=host, port=port, proxy_headers=True)
 
 
 @main.command()
