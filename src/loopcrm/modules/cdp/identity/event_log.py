@@ -10,10 +10,13 @@ cursor never skips an event that commits later with a smaller sequence.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, cast
 
-from sqlalchemy import JSON, Table, bindparam, case, null, select, type_coerce, update
+import orjson
+from sqlalchemy import Table, Text, bindparam, case, null, select, update
+from sqlalchemy import cast as cast_as
 from sqlalchemy.orm import Session
 
 from loopcrm.modules.cdp.identity.graph import IdentityGraph
@@ -55,6 +58,17 @@ def observation_of(event_type: str, fields: Mapping[Any, Any]) -> Observation:
     )
 
 
+def _decoded(text: str | None) -> Any:
+    """A JSON column read as text; Python's parser for what orjson refuses (integers beyond 64
+    bits, which the ingestion stores as JSON numbers)."""
+    if not text or text == "{}":
+        return {}
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def _cursor(session: Session) -> IdentityCursor:
     # FOR UPDATE: two workers running the task at once take turns instead of resolving the same
     # events twice (on SQLite the transaction's write lock already does this).
@@ -87,12 +101,13 @@ def consume_event_log(session: Session, *, max_events: int) -> int:
                 EVENTS.c.anonymous_id,
                 EVENTS.c.previous_id,
                 EVENTS.c.group_id,
-                # Only identify carries the person's traits: others' properties are not even decoded.
-                type_coerce(
-                    case((EVENTS.c.type == MessageType.IDENTIFY.value, EVENTS.c.properties), else_=null()),
-                    JSON,
+                # Only identify carries the person's traits: others' properties are not even read.
+                # Both as text, decoded by orjson (several times faster than the driver's json).
+                case(
+                    (EVENTS.c.type == MessageType.IDENTIFY.value, cast_as(EVENTS.c.properties, Text)),
+                    else_=null(),
                 ).label("properties"),
-                EVENTS.c.context,
+                cast_as(EVENTS.c.context, Text).label("context"),
                 EVENTS.c.timestamp,
             )
             .where(EVENTS.c.sequence > last_sequence)
@@ -101,7 +116,13 @@ def consume_event_log(session: Session, *, max_events: int) -> int:
         ).all()
         if not rows:
             break
-        observations = [observation_of(row.type, row._mapping) for row in rows]
+        observations = [
+            observation_of(
+                row.type,
+                {**row._mapping, "properties": _decoded(row.properties), "context": _decoded(row.context)},
+            )
+            for row in rows
+        ]
         graph.prefetch(identifier for observation in observations for identifier in observation.identifiers)
         for row, observation in zip(rows, observations, strict=True):
             resolution = graph.resolve(observation)
