@@ -116,12 +116,35 @@ def worker() -> None:
     show_default=True,
     help="How many demo contacts (people) to create.",
 )
-def demo(accounts: int, contacts: int) -> None:
+@click.option(
+    "--cdp-profiles",
+    type=click.IntRange(100, 1_000_000),
+    default=None,
+    envvar="LOOPCRM_DEMO_CDP_PROFILES",
+    help="How many people the CDP demo's events come from (about one profile each once resolved). "
+    "[default: 4 a contact: 20,000]",
+)
+@click.option(
+    "--cdp-events",
+    type=click.IntRange(0, 10_000_000),
+    default=None,
+    envvar="LOOPCRM_DEMO_CDP_EVENTS",
+    help="About how many CDP events over the past year; 0 for none. The full demo takes a few minutes. "
+    "[default: 100 a contact: 500,000]",
+)
+def demo(accounts: int, contacts: int, cdp_profiles: int | None, cdp_events: int | None) -> None:
     """Migrate and load the demo data (once), then print how to sign in."""
     from loopcrm.demo import load_demo_data
 
     settings = _settings()
-    login = load_demo_data(settings, accounts=accounts, contacts=contacts)
+    # The CDP demo grows with the CRM's: a small demo for tests is small everywhere.
+    cdp_profiles = cdp_profiles if cdp_profiles is not None else max(100, contacts * 4)
+    cdp_events = cdp_events if cdp_events is not None else contacts * 100
+    if cdp_events:
+        click.echo(f"loading the demo (CDP: {cdp_profiles:,} people, about {cdp_events:,} events)…")
+    login = load_demo_data(
+        settings, accounts=accounts, contacts=contacts, cdp_profiles=cdp_profiles, cdp_events=cdp_events
+    )
     click.echo("demo data loaded" if login.created else "demo data already present")
     click.echo(f"Open {settings.base_url} and sign in as {login.email} / password {login.password}")
 
