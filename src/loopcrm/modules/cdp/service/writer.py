@@ -266,36 +266,54 @@ _JSON_COLUMNS = frozenset({"properties", "context", "extra"})
 _TIME_COLUMNS = frozenset({"timestamp", "received_at", "sent_at", "original_timestamp"})
 
 
-# Rows per INSERT statement: 16 columns × 1,000 rows stays under SQLite's limit of 32,766
-# parameters and PostgreSQL's of 65,535.
+_QUOTED_COLUMNS = ", ".join(f'"{name}"' for name in _EVENT_COLUMNS)
+# Rows per INSERT statement on SQLite: 16 columns × 1,000 rows stays under its limit of 32,766
+# parameters.
 ROWS_PER_STATEMENT = 1000
-_PLACEHOLDERS = {"sqlite": "?", "postgresql": "%s"}
 
 
 @functools.cache
-def _insert_events_sql(dialect: str, rows: int) -> str:
-    """INSERT of ``rows`` events … ON CONFLICT (source, messageId) DO NOTHING: a retried batch adds
-    nothing, and a messageId repeated inside one statement is kept once."""
-    columns = ", ".join(f'"{name}"' for name in _EVENT_COLUMNS)
-    row = "(" + ", ".join(_PLACEHOLDERS[dialect] for _ in _EVENT_COLUMNS) + ")"
+def _insert_events_sql(rows: int) -> str:
+    """SQLite's INSERT of ``rows`` events … ON CONFLICT (source, messageId) DO NOTHING: a retried
+    batch adds nothing, and a messageId repeated inside one statement is kept once."""
+    row = "(" + ", ".join("?" for _ in _EVENT_COLUMNS) + ")"
     values = ", ".join(row for _ in range(rows))
-    sql = f"INSERT INTO cdp_events ({columns}) VALUES {values}"  # noqa: S608 (fixed column names)
+    sql = f"INSERT INTO cdp_events ({_QUOTED_COLUMNS}) VALUES {values}"  # noqa: S608 (fixed column names)
     return sql + " ON CONFLICT (source_id, message_id) DO NOTHING"
 
 
+# PostgreSQL's types of the event columns, for the arrays that ``_UNNEST_INSERT`` unpacks (the
+# same statement as SQLite's, with one array per column).
+_POSTGRESQL_TYPES = {
+    **{name: "varchar" for name in _EVENT_COLUMNS},
+    **{name: "timestamptz" for name in _TIME_COLUMNS},
+    **{name: "json" for name in _JSON_COLUMNS},
+}
+_COLUMN_ARRAYS = ", ".join(f"%s::{_POSTGRESQL_TYPES[name]}[]" for name in _EVENT_COLUMNS)
+_UNNEST_INSERT = (
+    f"INSERT INTO cdp_events ({_QUOTED_COLUMNS}) SELECT * FROM unnest({_COLUMN_ARRAYS}) "  # noqa: S608
+    "ON CONFLICT (source_id, message_id) DO NOTHING"
+)
+
+
 def _insert_events(connection: Connection, dialect: str, parameters: list[tuple[Any, ...]]) -> int:
-    """Insert event rows with multi-row statements; returns how many were new.
+    """Insert event rows; returns how many were new.
 
     Plain DBAPI, not SQLAlchemy's per-value type processing, which would cost more than the insert
-    itself at tens of thousands of rows a second. And multi-row statements, not executemany: the
-    sqlite3 driver releases the GIL around every row of an executemany and must win it back from
-    the request handlers each time, which stalls this thread for up to a switch interval per row.
+    itself at tens of thousands of rows a second. On PostgreSQL one statement takes one array per
+    column (``unnest``): 16 parameters to adapt and send instead of 16 a row. On SQLite,
+    multi-row statements, not executemany: the sqlite3 driver releases the GIL around every row
+    of an executemany and must win it back from the request handlers each time, which stalls this
+    thread for up to a switch interval per row.
     """
+    if dialect == "postgresql":
+        columns = [list(column) for column in zip(*parameters, strict=True)]
+        return int(connection.exec_driver_sql(_UNNEST_INSERT, tuple(columns)).rowcount)
     inserted = 0
     for start in range(0, len(parameters), ROWS_PER_STATEMENT):
         chunk = parameters[start : start + ROWS_PER_STATEMENT]
         flat = tuple(itertools.chain.from_iterable(chunk))
-        inserted += connection.exec_driver_sql(_insert_events_sql(dialect, len(chunk)), flat).rowcount
+        inserted += connection.exec_driver_sql(_insert_events_sql(len(chunk)), flat).rowcount
     return inserted
 
 
