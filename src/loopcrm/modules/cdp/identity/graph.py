@@ -212,13 +212,20 @@ class IdentityGraph:
         for chunk in _chunks(missing, LOOKUP_CHUNK):
             for identifier in chunk:
                 self._links[identifier] = None
+            # type IN (...) AND value IN (...), not (type, value) IN (VALUES ...): SQLite scans the
+            # whole index for the row-value form, but searches it for each pair of this one. The
+            # few extra pairs it finds (a value under another type) are skipped here.
+            wanted = set(chunk)
             rows = self._session.execute(
                 select(LINKS).where(
                     LINKS.c.valid_to.is_(None),
-                    tuple_(LINKS.c.type, LINKS.c.value).in_([tuple(item) for item in chunk]),
+                    LINKS.c.type.in_(sorted({item.type for item in chunk})),
+                    LINKS.c.value.in_(sorted({item.value for item in chunk})),
                 )
             )
             for row in rows:
+                if Identifier(row.type, row.value) not in wanted:
+                    continue
                 link = self._known(_link_of(row))
                 self._links[link.identifier] = link
                 found_profiles.add(link.profile_id)

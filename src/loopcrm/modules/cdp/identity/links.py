@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
 
+from loopcrm.modules.cdp.identity.event_log import CURSOR_NAME as IDENTITY_CURSOR_NAME
 from loopcrm.modules.cdp.identity.graph import IdentityGraph
 from loopcrm.modules.cdp.identity.models import IdentityCursor, IdentityLink, IdentityType, Profile
 from loopcrm.modules.cdp.identity.rules import normalize_identifier
@@ -230,7 +231,12 @@ def create_contacts(uow: UnitOfWork, *, max_contacts: int = MAX_CREATED_PER_RUN)
 
 def link_contacts(uow: UnitOfWork, *, create: bool) -> LinkRun:
     """One run of contact linking in the caller's transaction: the creation rule when ``create``,
-    then the feed (which links the contacts just created too)."""
+    then the feed (which links the contacts just created too).
+
+    It first takes the identity job's cursor lock, so the two writers of the graph take turns on
+    PostgreSQL instead of racing for the same identifiers (SQLite's write lock does it already).
+    """
+    _cursor(uow.session, IDENTITY_CURSOR_NAME)
     created = create_contacts(uow) if create else 0
     return LinkRun(contacts_read=feed_contacts(uow), contacts_created=created)
 

@@ -207,7 +207,7 @@ def identifiers_of_message(message: Mapping[str, Any]) -> list[Identifier]:
             entry = _mapping(external_id)
             if isinstance(entry.get("type"), str):
                 candidates.append((entry["type"], entry.get("id")))
-    found = (normalize_identifier(kind, value) for kind, value in candidates)
+    found = (normalize_identifier(kind, value) for kind, value in candidates if value is not None)
     return ranked(
         identifier for identifier in found if identifier is not None and identifier.type not in RESERVED_TYPES
     )
