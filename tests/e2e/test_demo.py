@@ -59,6 +59,9 @@ def test_make_demo_serves_loopcrm_and_the_printed_login_works(tmp_path: Path, br
         **{key: value for key, value in os.environ.items() if not key.startswith("LOOPCRM_")},
         "LOOPCRM_DATA_DIR": str(tmp_path / "data"),
         "LOOPCRM_BASE_URL": url,
+        # The CDP demo (500,000 events at full size) takes minutes; tests/cdp/test_demo.py and the
+        # command-line tests load it small instead.
+        "LOOPCRM_DEMO_CDP_EVENTS": "0",
     }
     output = tmp_path / "make-demo.log"
     started = time.monotonic()
