@@ -323,11 +323,27 @@ def _sqlite_time(value: datetime | None) -> str | None:
 
 
 def _event_parameters_for(dialect: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    """The DBAPI parameters of one event row: JSON as text, times as the dialect stores them."""
-    sqlite = dialect == "sqlite"
+    """The DBAPI parameters of one event row: JSON as text, times as the dialect stores them.
+
+    One function per transaction: on SQLite it remembers the times it formatted, because a
+    request's events share their receipt time and a batch's its ``sentAt``.
+    """
 
     def dumps(value: Any) -> str:
         return json_bytes(value).decode("utf-8", "surrogatepass")
+
+    if dialect == "sqlite":
+        formatted: dict[datetime | None, str | None] = {None: None}
+
+        def time(value: datetime | None) -> str | None:
+            text = formatted.get(value)
+            if text is None and value is not None:
+                text = formatted[value] = _sqlite_time(value)
+            return text
+    else:
+
+        def time(value: datetime | None) -> datetime | None:  # type: ignore[misc]
+            return value  # psycopg sends datetimes as they are
 
     def parameters(row: dict[str, Any]) -> tuple[Any, ...]:
         return (
@@ -340,10 +356,10 @@ def _event_parameters_for(dialect: str) -> Callable[[dict[str, Any]], tuple[Any,
             row["anonymous_id"],
             row["group_id"],
             row["previous_id"],
-            _sqlite_time(row["timestamp"]) if sqlite else row["timestamp"],
-            _sqlite_time(row["received_at"]) if sqlite else row["received_at"],
-            _sqlite_time(row["sent_at"]) if sqlite else row["sent_at"],
-            _sqlite_time(row["original_timestamp"]) if sqlite else row["original_timestamp"],
+            time(row["timestamp"]),
+            time(row["received_at"]),
+            time(row["sent_at"]),
+            time(row["original_timestamp"]),
             dumps(row["properties"]),
             dumps(row["context"]),
             dumps(row["extra"]),
