@@ -143,7 +143,12 @@ def demo(accounts: int, contacts: int, cdp_profiles: int | None, cdp_events: int
     if cdp_events:
         click.echo(f"loading the demo (CDP: {cdp_profiles:,} people, about {cdp_events:,} events)…")
     login = load_demo_data(
-        settings, accounts=accounts, contacts=contacts, cdp_profiles=cdp_profiles, cdp_events=cdp_events
+        settings,
+        accounts=accounts,
+        contacts=contacts,
+        cdp_profiles=cdp_profiles,
+        cdp_events=cdp_events,
+        progress=click.echo,
     )
     click.echo("demo data loaded" if login.created else "demo data already present")
     click.echo(f"Open {settings.base_url} and sign in as {login.email} / password {login.password}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from loopcrm.modules.activities.service import load_demo_activities
@@ -35,6 +36,7 @@ def load_demo_data(
     contacts: int = DEMO_CONTACTS,
     cdp_profiles: int = DEMO_PROFILES,
     cdp_events: int = DEMO_EVENTS,
+    progress: Callable[[str], None] | None = None,
 ) -> DemoLogin:
     """Migrate the database and add the demo data once; running it again changes nothing.
 
@@ -59,6 +61,7 @@ def load_demo_data(
                 profiles=cdp_profiles,
                 events=cdp_events,
                 crm_people=lambda: _crm_people(accounts, contacts),
+                progress=progress,
             )
             created = created or cdp.created
     finally:

@@ -55,6 +55,8 @@ ANONYMOUS_SHARE = 0.15
 # Events inserted per statement (multi-row insert), and per resolver run.
 _INSERT_CHUNK = 5_000
 _RESOLVE_CHUNK = 10_000
+# Resolution of the full demo takes minutes: say how far it is this often (events).
+_PROGRESS_EVERY = 100_000
 # The mini program's WeChat app id: openids are per app (``wechat_openid:<appid>``).
 MINI_PROGRAM_APP_ID = "wx5f1a2b3c4d5e6f70"
 OPENID_TYPE = f"wechat_openid:{MINI_PROGRAM_APP_ID}"
@@ -532,7 +534,11 @@ def write_events(
     return written
 
 
-def resolve_all(new_uow: Callable[[], UnitOfWork]) -> int:
+def _quiet(text: str) -> None:
+    """The default progress report: none."""
+
+
+def resolve_all(new_uow: Callable[[], UnitOfWork], progress: Callable[[str], None] = _quiet) -> int:
     """Run identity resolution until the event log is drained; returns the events resolved."""
     resolved = 0
     while True:
@@ -540,6 +546,8 @@ def resolve_all(new_uow: Callable[[], UnitOfWork]) -> int:
         resolved += count
         if count < _RESOLVE_CHUNK:
             return resolved
+        if resolved % _PROGRESS_EVERY == 0:
+            progress(f"CDP demo: {resolved:,} events resolved to profiles")
 
 
 def load_demo_cdp(
@@ -550,12 +558,14 @@ def load_demo_cdp(
     crm_people: Callable[[], Sequence[CrmPerson]] = tuple,
     seed: int = DEMO_SEED,
     today: date | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> DemoCdp:
     """Create the CDP demo once: sources, a year of events, then the resolved profiles.
 
     ``profiles`` is the number of people (about one profile each once resolved) and ``events``
     the approximate number of events; ``crm_people`` gives the CRM contacts a fifth of them are
-    (called only when the demo is created)."""
+    (called only when the demo is created). ``progress`` hears how far a long load is."""
+    progress = progress or _quiet
     sources, has_events = _demo_sources(new_uow)
     if has_events:
         resolve_all(new_uow)  # finish a resolution an interrupted run left (nothing if done)
@@ -570,9 +580,12 @@ def load_demo_cdp(
         crm_people=crm_people(),
     )
     written = write_events(new_uow, planned)
+    progress(
+        f"CDP demo: {written:,} events written in {time.monotonic() - started:.0f} s; resolving profiles"
+    )
     del planned
     written_at = time.monotonic()
-    resolve_all(new_uow)
+    resolve_all(new_uow, progress)
     resolved_at = time.monotonic()
     with new_uow() as uow:
         profile_count = int(
