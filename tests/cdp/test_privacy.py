@@ -1,11 +1,18 @@
 """Data-subject export and erasure: the export holds every event and identity version of the
-person and of every profile merged into them; erasure leaves no trace of the person in any table
-(scanned as text), keeps an erasure record of ids and counts, leaves other people alone, and does
-not let events still waiting in the log bring the person back."""
+person and of every profile merged into them, their CRM contact and account links and the
+matcher's decisions about them; erasure leaves no trace of the person in any table (scanned as
+text) but their CRM contact's own record, keeps an erasure record of ids and counts, leaves other
+people alone, and does not let events still waiting in the log bring the person back."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -15,10 +22,15 @@ from tests.conftest import Person
 from loopcrm.modules.cdp import service as cdp
 from loopcrm.modules.cdp.computed import service as computed
 from loopcrm.modules.cdp.identity import service as identity
-from loopcrm.modules.cdp.identity.schemas import MergeIn
+from loopcrm.modules.cdp.identity.schemas import Identifier, MergeIn, Observation
+from loopcrm.modules.cdp.matching import service as matching
+from loopcrm.modules.cdp.matching.models import CandidateStatus
+from loopcrm.modules.cdp.matching.schemas import RunIn
 from loopcrm.modules.cdp.privacy import service as privacy
 from loopcrm.modules.cdp.privacy.schemas import ErasureIn
 from loopcrm.modules.cdp.schemas import SourceCreate
+from loopcrm.modules.customers import service as customers
+from loopcrm.modules.customers.schemas import AccountCreate, ContactCreate, EmailIn
 from loopcrm.platform.errors import Conflict, PermissionDenied
 from loopcrm.platform.permissions import system_actor
 from loopcrm.platform.unit_of_work import UnitOfWork
@@ -26,6 +38,27 @@ from loopcrm.platform.unit_of_work import UnitOfWork
 UowFactory = Callable[[], UnitOfWork]
 # What identifies the person who asks for erasure, in every spelling a client may send.
 LI_LEI = ("li.lei@example.com", "Li.Lei@Example.com", "13812345678", "李雷", "u-lilei", "anon-lilei")
+
+
+def _bench() -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "bench" / "cdp_matching.py"
+    spec = importlib.util.spec_from_file_location("cdp_matching_bench", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass(frozen=True)
+class Links:
+    """What links Li Lei beyond his own profiles: a CRM contact with his email, an account his
+    group call names, and a pair the matcher found between him and someone else, rejected."""
+
+    contact_id: str
+    account_id: str
+    pair_id: str
+    other_profile_id: str
 
 
 def _send(client: TestClient, uow_factory: UowFactory, messages: list[dict[str, Any]]) -> str:
@@ -104,16 +137,83 @@ def _li_lei_and_han_meimei(client: TestClient, uow_factory: UowFactory) -> tuple
     return known.id, anonymous.id, han.id
 
 
-def _texts_of_every_table(engine: Engine) -> dict[str, str]:
+def _linked_everywhere(client: TestClient, uow_factory: UowFactory, known: str) -> Links:
+    """Gives Li Lei (profile ``known``) a CRM contact with his email, linked by the contact feed;
+    a group call naming an account; a birthday and city; and a pair with "Lei Li" — another
+    person with his name in pinyin, his birthday and city and her own user id — that the matcher
+    queues and a person rejects. The matcher's background is generated people without any of Li
+    Lei's values."""
+    actor = system_actor()
+    account = customers.create_account(
+        uow_factory(), actor, AccountCreate(name="Acme", external_id="acme-co")
+    )
+    contact = customers.create_contact(
+        uow_factory(),
+        actor,
+        ContactCreate(family_name="李", given_name="雷", emails=[EmailIn(address="li.lei@example.com")]),
+    )
+    _send(
+        client,
+        uow_factory,
+        [
+            {"type": "group", "userId": "u-lilei", "groupId": "acme-co", "timestamp": "2026-11-01T06:00:00Z"},
+            {
+                "type": "identify",
+                "userId": "u-lilei",
+                "traits": {"birthday": "1988-02-29", "city": "杭州市"},
+                "timestamp": "2026-11-01T07:00:00Z",
+            },
+        ],
+    )
+    _process(uow_factory)
+    identity.link_crm_contacts(uow_factory())
+    at = datetime(2026, 11, 1, 8, tzinfo=UTC)
+    background = [
+        traits
+        for traits in _bench().generate_fragments(300, seed=9).traits
+        if not any(value.lower() in repr(traits).lower() for value in LI_LEI)
+    ]
+    observations = [
+        Observation((Identifier("anonymous_id", f"background-{index}"),), at, traits)
+        for index, traits in enumerate(background)
+    ]
+    lei_li = {"name": "Lei Li", "birthday": "1988-02-29", "city": "杭州"}
+    observations.append(Observation((Identifier("user_id", "u-leili"),), at, lei_li))
+    resolutions = identity.resolve_many(uow_factory(), observations)
+    other = resolutions[-1]
+    assert other is not None
+    run = matching.start_run(uow_factory(), actor, RunIn(auto_merge=False))
+    matching.run_matching(uow_factory(), run.id)
+    queue = matching.review_queue(uow_factory(), actor, limit=500).items
+    [pair] = [item for item in queue if {item.left.id, item.right.id} == {known, other.profile_id}]
+    assert pair.evidence and pair.match_probability > 0.5
+    matching.reject_candidate(uow_factory(), actor, pair.id)
+    return Links(contact.id, account.id, pair.id, other.profile_id)
+
+
+def _texts_of_every_table(engine: Engine, contact_id: str | None = None) -> dict[str, str]:
     """Every row of every table as one lower-cased text per table, the way a person searching a
-    backup would see it."""
+    backup would see it. With ``contact_id``, rows outside the CDP that name that CRM contact
+    (the contact, its emails, its search index row, its audit entries) are left out: the contact is the sales team's
+    record, governed by the customers module, and a CDP erasure keeps it."""
     metadata = MetaData()
     metadata.reflect(engine)
     found = {}
     with engine.connect() as connection:
         for table in metadata.sorted_tables:
-            rows = connection.execute(select(table)).all()
-            found[table.name] = "\n".join(repr(tuple(row)) for row in rows).lower()
+            if contact_id is not None and table.name == "contacts_search":
+                # SQLite's full-text index of contacts reads the contacts' rows by rowid.
+                own = connection.execute(
+                    text("SELECT rowid FROM contacts WHERE id = :id"), {"id": contact_id}
+                )
+                statement = text("SELECT rowid, * FROM contacts_search WHERE rowid <> :own")
+                rows = connection.execute(statement, {"own": own.scalar_one()}).all()
+            else:
+                rows = connection.execute(select(table)).all()
+            texts = [repr(tuple(row)) for row in rows]
+            if contact_id is not None and not table.name.startswith("cdp_"):
+                texts = [row for row in texts if contact_id not in row]
+            found[table.name] = "\n".join(texts).lower()
     return found
 
 
@@ -131,6 +231,7 @@ def test_the_export_holds_every_event_identity_version_and_merged_profile(
     make_person: Callable[..., Person],
 ) -> None:
     known, anonymous, _han = _li_lei_and_han_meimei(client, uow_factory)
+    links = _linked_everywhere(client, uow_factory, known)
 
     answer = client.get(f"/api/v1/cdp/profiles/{known}/export", headers=admin.headers)
     marketer = make_person("marketer")
@@ -141,7 +242,7 @@ def test_the_export_holds_every_event_identity_version_and_merged_profile(
     assert answer.headers["cache-control"] == "no-store"
     export = answer.json()
     assert {event["id"] for event in export["events"]} == _event_ids(engine, [known, anonymous])
-    assert len(export["events"]) == 3
+    assert len(export["events"]) == 5
     assert sorted(profile["id"] for profile in export["profiles"]) == sorted([known, anonymous])
     anonymous_versions = [
         (identity_version["profile_id"], identity_version["closed_by"])
@@ -154,6 +255,24 @@ def test_the_export_holds_every_event_identity_version_and_merged_profile(
         ("phone", "+8613812345678"),
         ("user_id", "u-lilei"),
     }
+    assert "crm_contact" not in {item["type"] for item in export["identities"]}
+    assert [
+        (link["contact_id"], link["profile_id"], link["opened_by"], link["valid_to"])
+        for link in export["contact_links"]
+    ] == [(links.contact_id, known, "observed", None)]
+    assert [
+        (link["group_id"], link["account_id"], link["profile_id"], link["valid_to"])
+        for link in export["group_links"]
+    ] == [("acme-co", links.account_id, known, None)]
+    [decision] = export["match_decisions"]
+    assert (decision["id"], decision["profile_id"], decision["other_profile_id"], decision["status"]) == (
+        links.pair_id,
+        known,
+        None,  # the other side is another person's profile
+        "rejected",
+    )
+    assert {item["comparison"] for item in decision["evidence"]} >= {"name", "birthday", "city"}
+    assert links.other_profile_id not in answer.text
     survivor = next(profile for profile in export["profiles"] if profile["id"] == known)
     assert survivor["traits"]["name"] == "李雷"
     assert survivor["consent"]["marketing"]["granted"] is True
@@ -180,6 +299,7 @@ def test_erasure_leaves_no_personal_data_in_any_table_and_keeps_its_record(
     client: TestClient, uow_factory: UowFactory, engine: Engine, admin: Person
 ) -> None:
     known, anonymous, han = _li_lei_and_han_meimei(client, uow_factory)
+    links = _linked_everywhere(client, uow_factory, known)
     han_events = _event_ids(engine, [han])
     # Sent after the last identity run: still waiting in the log when the erasure runs.
     _send(
@@ -187,7 +307,7 @@ def test_erasure_leaves_no_personal_data_in_any_table_and_keeps_its_record(
         uow_factory,
         [{"type": "track", "userId": "u-lilei", "event": "Came Back", "timestamp": "2026-11-02T01:00:00Z"}],
     )
-    before = _texts_of_every_table(engine)
+    before = _texts_of_every_table(engine, links.contact_id)
     holding = {
         table for table, content in before.items() if any(value.lower() in content for value in LI_LEI)
     }
@@ -199,6 +319,7 @@ def test_erasure_leaves_no_personal_data_in_any_table_and_keeps_its_record(
         "cdp_dead_letters",
     }
     assert "李雷" in before["cdp_profiles"]  # the scan reads JSON as text, Chinese included
+    assert "li.lei@example.com" in _texts_of_every_table(engine)["contact_points"]
 
     answer = client.post(
         f"/api/v1/cdp/profiles/{known}/erasure",
@@ -212,16 +333,21 @@ def test_erasure_leaves_no_personal_data_in_any_table_and_keeps_its_record(
     assert record["profile_ids"] == sorted([known, anonymous])
     assert record["counts"] == {
         "profiles": 2,
-        "events": 3,
+        "events": 5,
         "unresolved_events": 1,
         "identity_links": 5,  # anon-lilei before and after the merge, user id, email, phone
+        "contact_links": 1,
+        "group_links": 1,
+        "match_pairs_deleted": 0,
+        "match_pairs_blanked": 1,  # the rejected pair: its ids and status stay
         "merges": 1,
         "dead_letters": 1,
-        "computed_days": 3,
+        "computed_days": 4,
         "computed_activity": 2,
         "computed_orders": 1,
     }
-    after = _texts_of_every_table(engine)
+    assert record["kept_contact_ids"] == [links.contact_id]
+    after = _texts_of_every_table(engine, links.contact_id)
     leaks = {
         table: [value for value in LI_LEI if value.lower() in content]
         for table, content in after.items()
@@ -244,7 +370,35 @@ def test_erasure_leaves_no_personal_data_in_any_table_and_keeps_its_record(
         (record["id"], known, "data_subject_request", "DSR-2026-0042")
     ]
     assert len(audit) == 1 and record["id"] in str(audit[0].changes)
+    assert links.contact_id in str(audit[0].changes)
     assert privacy.is_erased(uow_factory(), system_actor(), known) is True
+    [kept] = privacy.erasures_of(uow_factory(), system_actor(), known)
+    assert kept.kept_contact_ids == [links.contact_id]
+    # The CRM contact stays, untouched: the customers module governs it.
+    contact = customers.get_contact(uow_factory(), system_actor(), links.contact_id)
+    assert [email.value for email in contact.emails] == ["li.lei@example.com"]
+    with engine.connect() as connection:
+        memberships = connection.execute(text("SELECT profile_id FROM cdp_group_links")).all()
+        pairs = connection.execute(
+            text(
+                "SELECT id, status, evidence, reason_detail, match_probability FROM cdp_match_candidates"
+                " WHERE left_profile_id IN (:a, :b) OR right_profile_id IN (:a, :b)"
+            ),
+            {"a": known, "b": anonymous},
+        ).all()
+    assert [row.profile_id for row in memberships if row.profile_id in (known, anonymous)] == []
+    assert [(row.id, row.status, row.reason_detail, row.match_probability) for row in pairs] == [
+        (links.pair_id, CandidateStatus.REJECTED.value, None, 0.0)
+    ]
+    assert pairs[0].evidence in ([], "[]")
+    # While the contact lives, the contact feed mirrors it again (ADR 0011) — as a new profile
+    # holding only the contact's own identifiers, none of what was erased.
+    identity.link_crm_contacts(uow_factory())
+    mirror = identity.profile_of_contact(uow_factory(), system_actor(), links.contact_id)
+    assert mirror is not None and mirror.id not in (known, anonymous)
+    assert mirror.traits == {}
+    assert {(item.type, item.value) for item in mirror.identities} == {("email", "li.lei@example.com")}
+    assert _event_ids(engine, [mirror.id]) == set()
 
 
 def test_only_who_may_erase_can_and_only_once_on_the_surviving_profile(

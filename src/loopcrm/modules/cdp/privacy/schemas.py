@@ -37,6 +37,53 @@ class ExportedIdentity(BaseModel):
     closed_by: str | None
 
 
+class ExportedContactLink(BaseModel):
+    """One version of the link between a profile and a CRM contact (ADR 0011). The contact's own
+    record is the CRM's, governed by the customers module: only its id is exported here."""
+
+    contact_id: str
+    profile_id: str
+    first_seen_at: datetime
+    valid_from: datetime
+    valid_to: datetime | None
+    opened_by: str
+    closed_by: str | None
+
+
+class ExportedGroupLink(BaseModel):
+    """One version of a profile's membership of a group (a ``group`` call's ``groupId``), with the
+    CRM account the group names now, if any (found when read, as the profile page does)."""
+
+    group_id: str
+    account_id: str | None
+    profile_id: str
+    first_seen_at: datetime
+    valid_from: datetime
+    valid_to: datetime | None
+    opened_by: str
+    closed_by: str | None
+
+
+class ExportedMatchDecision(BaseModel):
+    """A pair the probabilistic matcher found with one of the person's profiles, and what became
+    of it. The other side of the pair is another person's profile unless both are the person's
+    (``other_profile_id`` is given only then), so only the person's side is named."""
+
+    id: str
+    run_id: str
+    profile_id: str
+    other_profile_id: str | None
+    status: str
+    reason: str | None
+    reason_detail: str | None
+    match_probability: float
+    match_weight: float
+    evidence: list[dict[str, Any]]
+    merge_id: str | None
+    decided_at: datetime | None
+    created_at: datetime
+
+
 class ExportedMerge(BaseModel):
     id: str
     survivor_id: str
@@ -69,14 +116,18 @@ class ExportedEvent(BaseModel):
 
 class ProfileExport(BaseModel):
     """Everything the CDP holds about one person: the profile and every profile merged into it,
-    their identities with their whole history, the merges, consent and traits, the computed
+    their identities, CRM contact links and group (account) memberships with their whole
+    history, the merges, the matcher's pairs and decisions, consent and traits, the computed
     traits and every event attributed to them, oldest first."""
 
     exported_at: datetime
     profile_id: str
     profiles: list[ExportedProfile]
-    identities: list[ExportedIdentity]
+    identities: list[ExportedIdentity]  # every identifier but the CRM contact (see contact_links)
+    contact_links: list[ExportedContactLink]
+    group_links: list[ExportedGroupLink]
     merges: list[ExportedMerge]
+    match_decisions: list[ExportedMatchDecision]
     computed_traits: ComputedTraitsOut
     events: list[ExportedEvent]
 
@@ -101,7 +152,9 @@ class ErasureIn(Input):
 
 
 class ErasureOut(BaseModel):
-    """What an erasure removed: ids and counts only."""
+    """What an erasure removed: ids and counts only. ``kept_contact_ids`` are the CRM contacts the
+    profiles were linked to: the CDP unlinked them but does not delete them (they are the sales
+    team's records, governed by the customers module); the request may need handling there too."""
 
     id: str
     profile_id: str
@@ -111,3 +164,4 @@ class ErasureOut(BaseModel):
     counts: dict[str, int]
     erased_at: datetime
     erased_by: str | None
+    kept_contact_ids: list[str] = []

@@ -7,9 +7,16 @@ under several identifiers. Both need a dedicated right besides reading profiles 
 admin may grant it to a data-protection officer's role). An export is recorded in the audit log;
 an erasure leaves an :class:`Erasure` record and an audit entry with ids and counts only.
 
-Erasure writes to the identity graph's tables (deletes links, blanks profiles and merge
-snapshots) in its own transaction, under the identity job's and the computed-traits job's cursor
-locks, so neither job can attribute or fold an event of the person while it runs.
+Erasure writes to the identity graph's tables (deletes identity, contact and group links,
+blanks profiles and merge snapshots) and to the matcher's pairs in its own transaction, under the
+identity job's and the computed-traits job's cursor locks, so neither job can attribute or fold
+an event of the person while it runs (the contact feed takes the identity cursor's lock too). The
+identity and matching services have no erasure of their own, so this module deletes and blanks
+their rows through their models, as their ADRs describe them (0010, 0011, 0012).
+
+A linked CRM contact is *not* deleted: it is the sales team's record, governed by the customers
+module. Erasure removes every link to it and names its id in the record's audit entry and
+result, so that whoever handles the request can delete it in the CRM as well.
 """
 
 from __future__ import annotations
@@ -31,20 +38,32 @@ from loopcrm.modules.cdp.computed.models import (
 )
 from loopcrm.modules.cdp.computed.service import computed_traits_in
 from loopcrm.modules.cdp.identity import service as identity
-from loopcrm.modules.cdp.identity.models import IdentityCursor, IdentityLink, Profile, ProfileMerge
+from loopcrm.modules.cdp.identity.models import (
+    GroupLink,
+    IdentityCursor,
+    IdentityLink,
+    IdentityType,
+    Profile,
+    ProfileMerge,
+)
 from loopcrm.modules.cdp.identity.schemas import Identifier
+from loopcrm.modules.cdp.matching.models import CandidateStatus, MatchCandidate, MatchingRun, RunStatus
 from loopcrm.modules.cdp.models import DeadLetter, Event, EventSource, MessageType
 from loopcrm.modules.cdp.privacy.models import Erasure, ErasureReason
 from loopcrm.modules.cdp.privacy.schemas import (
     ErasureIn,
     ErasureOut,
+    ExportedContactLink,
     ExportedEvent,
+    ExportedGroupLink,
     ExportedIdentity,
+    ExportedMatchDecision,
     ExportedMerge,
     ExportedProfile,
     ProfileExport,
 )
-from loopcrm.platform.audit.models import AuditAction
+from loopcrm.modules.customers import service as customers
+from loopcrm.platform.audit.models import AuditAction, AuditEntry
 from loopcrm.platform.audit.service import record_change
 from loopcrm.platform.db import utc_now
 from loopcrm.platform.errors import Conflict, NotFound
@@ -64,6 +83,10 @@ BATCH_SIZE = 1000
 # Dead letters are searched for identifier values at least this long: a shorter value (an
 # anonymous id "42") would match unrelated messages, and is not a useful identifier anyway.
 MIN_SEARCHED_VALUE_LENGTH = 6
+# Pairs of the matcher still waiting for a decision: deleted by an erasure (a decision about a
+# blanked profile means nothing). Decided pairs stay, blanked, as the memory of the decision.
+UNDECIDED_PAIR_STATUSES = (CandidateStatus.PENDING.value, CandidateStatus.PLANNED.value)
+CONTACT_TYPE = IdentityType.CRM_CONTACT.value
 
 __all__ = ["PERSONAL_DATA", "erase_profile", "erasures_of", "export_profile", "is_erased"]
 
@@ -79,7 +102,22 @@ def _erasure_of(session: Session, profile_id: str) -> Erasure | None:
     return session.scalars(select(Erasure).where(Erasure.profile_id == profile_id).limit(1)).first()
 
 
-def _erasure_out(record: Erasure) -> ErasureOut:
+def _kept_contact_ids(session: Session, record: Erasure) -> list[str]:
+    """The CRM contact ids the erasure unlinked, as its audit entry names them."""
+    entries = session.scalars(
+        select(AuditEntry.changes).where(
+            AuditEntry.object_type == identity.PROFILE.key,
+            AuditEntry.object_id == record.profile_id,
+            AuditEntry.action == AuditAction.DELETE.value,
+        )
+    )
+    for changes in entries:
+        if (changes or {}).get("erasure_id") == record.id:
+            return [str(contact_id) for contact_id in changes.get("kept_contact_ids", [])]
+    return []
+
+
+def _erasure_out(record: Erasure, kept_contact_ids: list[str]) -> ErasureOut:
     return ErasureOut(
         id=record.id,
         profile_id=record.profile_id,
@@ -89,6 +127,7 @@ def _erasure_out(record: Erasure) -> ErasureOut:
         counts={name: int(count) for name, count in record.counts.items()},
         erased_at=record.erased_at,
         erased_by=record.erased_by,
+        kept_contact_ids=kept_contact_ids,
     )
 
 
@@ -104,7 +143,7 @@ def erasures_of(uow: UnitOfWork, actor: Actor, profile_id: str) -> list[ErasureO
     require(actor, PERSONAL_DATA.key, Action.DELETE)
     with uow:
         records = uow.session.scalars(select(Erasure).where(Erasure.profile_id == profile_id))
-        return [_erasure_out(record) for record in records]
+        return [_erasure_out(record, _kept_contact_ids(uow.session, record)) for record in records.all()]
 
 
 def _events(session: Session, family: set[str]) -> Iterable[ExportedEvent]:
@@ -169,6 +208,11 @@ def export_profile(uow: UnitOfWork, actor: Actor, profile_id: str) -> ProfileExp
             )
             for profile in session.scalars(select(Profile).where(Profile.id.in_(family)).order_by(Profile.id))
         ]
+        links = session.scalars(
+            select(IdentityLink)
+            .where(IdentityLink.profile_id.in_(family))
+            .order_by(IdentityLink.type, IdentityLink.value, IdentityLink.valid_from, IdentityLink.id)
+        ).all()
         identities = [
             ExportedIdentity(
                 type=link.type,
@@ -180,12 +224,24 @@ def export_profile(uow: UnitOfWork, actor: Actor, profile_id: str) -> ProfileExp
                 opened_by=link.opened_by,
                 closed_by=link.closed_by,
             )
-            for link in session.scalars(
-                select(IdentityLink)
-                .where(IdentityLink.profile_id.in_(family))
-                .order_by(IdentityLink.type, IdentityLink.value, IdentityLink.valid_from, IdentityLink.id)
-            )
+            for link in links
+            if link.type != CONTACT_TYPE
         ]
+        contact_links = [
+            ExportedContactLink(
+                contact_id=link.value,
+                profile_id=link.profile_id,
+                first_seen_at=link.first_seen_at,
+                valid_from=link.valid_from,
+                valid_to=link.valid_to,
+                opened_by=link.opened_by,
+                closed_by=link.closed_by,
+            )
+            for link in links
+            if link.type == CONTACT_TYPE
+        ]
+        group_links = _group_links(uow, family)
+        match_decisions = _match_decisions(session, family)
         merges = [
             ExportedMerge(
                 id=merge.id,
@@ -209,7 +265,12 @@ def export_profile(uow: UnitOfWork, actor: Actor, profile_id: str) -> ProfileExp
             AuditAction.READ,
             identity.PROFILE.key,
             profile_id,
-            {"personal_data_export": None, "profile_ids": sorted(family), "events": len(events)},
+            {
+                "personal_data_export": None,
+                "profile_ids": sorted(family),
+                "events": len(events),
+                "contact_ids": sorted({link.contact_id for link in contact_links}),
+            },
         )
         uow.commit()
     return ProfileExport(
@@ -217,10 +278,69 @@ def export_profile(uow: UnitOfWork, actor: Actor, profile_id: str) -> ProfileExp
         profile_id=profile_id,
         profiles=profiles,
         identities=identities,
+        contact_links=contact_links,
+        group_links=group_links,
         merges=merges,
+        match_decisions=match_decisions,
         computed_traits=traits,
         events=events,
     )
+
+
+def _group_links(uow: UnitOfWork, family: set[str]) -> list[ExportedGroupLink]:
+    """Every version of the family's group memberships, with the account each group names now."""
+    memberships = uow.session.scalars(
+        select(GroupLink)
+        .where(GroupLink.profile_id.in_(family))
+        .order_by(GroupLink.group_id, GroupLink.valid_from, GroupLink.id)
+    ).all()
+    accounts = customers.accounts_of_groups(uow, [membership.group_id for membership in memberships])
+    return [
+        ExportedGroupLink(
+            group_id=membership.group_id,
+            account_id=accounts.get(membership.group_id),
+            profile_id=membership.profile_id,
+            first_seen_at=membership.first_seen_at,
+            valid_from=membership.valid_from,
+            valid_to=membership.valid_to,
+            opened_by=membership.opened_by,
+            closed_by=membership.closed_by,
+        )
+        for membership in memberships
+    ]
+
+
+def _pairs_of(family: set[str]) -> Any:
+    return or_(MatchCandidate.left_profile_id.in_(family), MatchCandidate.right_profile_id.in_(family))
+
+
+def _match_decisions(session: Session, family: set[str]) -> list[ExportedMatchDecision]:
+    """The matcher's pairs with one of the family's profiles, naming only the person's side
+    (both sides when both are the person's, as after an accepted merge)."""
+    decisions = []
+    for pair in session.scalars(
+        select(MatchCandidate).where(_pairs_of(family)).order_by(MatchCandidate.created_at, MatchCandidate.id)
+    ):
+        sides = [pair.left_profile_id, pair.right_profile_id]
+        own = [side for side in sides if side in family]
+        decisions.append(
+            ExportedMatchDecision(
+                id=pair.id,
+                run_id=pair.run_id,
+                profile_id=own[0],
+                other_profile_id=own[1] if len(own) == 2 else None,
+                status=pair.status,
+                reason=pair.reason,
+                reason_detail=pair.reason_detail,
+                match_probability=pair.match_probability,
+                match_weight=pair.match_weight,
+                evidence=list(pair.evidence or []),
+                merge_id=pair.merge_id,
+                decided_at=pair.decided_at,
+                created_at=pair.created_at,
+            )
+        )
+    return decisions
 
 
 def _message_identifiers(row: Any) -> set[Identifier]:
@@ -285,12 +405,18 @@ def erase_profile(uow: UnitOfWork, actor: Actor, profile_id: str, request: Erasu
     """Erase the person behind a live profile: the profile and every profile merged into it.
 
     Deletes their events, the events still waiting for identity resolution that carry one of
-    their identifiers, every version of their identity links, their computed aggregates and the
-    dead letters whose raw text contains one of their identifiers; blanks the profiles' traits,
-    consent and seen times and the merge records' snapshots and notes. The profile rows stay
-    (other records may point at them), holding nothing but ids. Leaves an :class:`Erasure` record
-    and an audit entry with ids and counts. Messages ingested after the erasure are new data and
-    resolve to a new profile.
+    their identifiers, every version of their identity links, CRM contact links and group
+    memberships, the matcher's undecided pairs with them, their computed aggregates and the dead
+    letters whose raw text contains one of their identifiers; blanks the profiles' traits,
+    consent and seen times, the merge records' snapshots and notes, and the decided pairs'
+    evidence, scores and details (the pair's ids and status stay: a rejected pair is still never
+    queued again). The profile rows stay (other records may point at them), holding nothing but
+    ids. A linked CRM contact stays in the CRM; its id is in the result and the audit entry.
+    Leaves an :class:`Erasure` record and an audit entry with ids and counts. Messages ingested
+    after the erasure are new data and resolve to a new profile.
+
+    Refused (409) while a matching run is running: it read the person's data before the erasure
+    and would write pairs with their evidence after it.
     """
     require(actor, PERSONAL_DATA.key, Action.DELETE)
     with uow:
@@ -308,13 +434,18 @@ def erase_profile(uow: UnitOfWork, actor: Actor, profile_id: str, request: Erasu
             )
         if _erasure_of(session, profile_id) is not None:
             raise Conflict("This profile was erased already.")
+        if session.scalar(
+            select(MatchingRun.id).where(MatchingRun.status == RunStatus.RUNNING.value).limit(1)
+        ):
+            raise Conflict("A matching run is running; erase the profile when it has finished.")
         family = profile_family(session, profile_id)
         now = utc_now()
 
         links = session.execute(
             select(IdentityLink.type, IdentityLink.value).where(IdentityLink.profile_id.in_(family))
         ).all()
-        identifiers = {Identifier(kind, value) for kind, value in links}
+        identifiers = {Identifier(kind, value) for kind, value in links if kind != CONTACT_TYPE}
+        contact_ids = sorted({value for kind, value in links if kind == CONTACT_TYPE})
         raw_ids = session.execute(
             select(Event.user_id, Event.anonymous_id, Event.previous_id)
             .where(Event.profile_id.in_(family))
@@ -332,7 +463,29 @@ def erase_profile(uow: UnitOfWork, actor: Actor, profile_id: str, request: Erasu
                 session, delete(Event).where(Event.sequence.in_(unresolved[start : start + BATCH_SIZE]))
             )
         counts["identity_links"] = _count(
-            session, delete(IdentityLink).where(IdentityLink.profile_id.in_(family))
+            session,
+            delete(IdentityLink).where(
+                IdentityLink.profile_id.in_(family), IdentityLink.type != CONTACT_TYPE
+            ),
+        )
+        counts["contact_links"] = _count(
+            session,
+            delete(IdentityLink).where(
+                IdentityLink.profile_id.in_(family), IdentityLink.type == CONTACT_TYPE
+            ),
+        )
+        counts["group_links"] = _count(session, delete(GroupLink).where(GroupLink.profile_id.in_(family)))
+        counts["match_pairs_deleted"] = _count(
+            session,
+            delete(MatchCandidate).where(
+                _pairs_of(family), MatchCandidate.status.in_(UNDECIDED_PAIR_STATUSES)
+            ),
+        )
+        counts["match_pairs_blanked"] = _count(
+            session,
+            update(MatchCandidate)
+            .where(_pairs_of(family))
+            .values(evidence=[], reason_detail=None, match_probability=0.0, match_weight=0.0),
         )
         counts["merges"] = _count(
             session,
@@ -384,9 +537,10 @@ def erase_profile(uow: UnitOfWork, actor: Actor, profile_id: str, request: Erasu
                 "erasure_id": record.id,
                 "profile_ids": sorted(family),
                 "reason": request.reason.value,
+                "kept_contact_ids": contact_ids,
                 **counts,
             },
         )
-        result = _erasure_out(record)
+        result = _erasure_out(record, contact_ids)
         uow.commit()
     return result
