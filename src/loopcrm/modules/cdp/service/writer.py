@@ -289,7 +289,7 @@ _POSTGRESQL_TYPES = {
     **{name: "timestamptz" for name in _TIME_COLUMNS},
     **{name: "json" for name in _JSON_COLUMNS},
 }
-_COLUMN_ARRAYS = ", ".join(f"%s::{_POSTGRESQL_TYPES[name]}[]" for name in _EVENT_COLUMNS)
+_COLUMN_ARRAYS = ", ".join(f"%b::{_POSTGRESQL_TYPES[name]}[]" for name in _EVENT_COLUMNS)
 _UNNEST_INSERT = (
     f"INSERT INTO cdp_events ({_QUOTED_COLUMNS}) SELECT * FROM unnest({_COLUMN_ARRAYS}) "  # noqa: S608
     "ON CONFLICT (source_id, message_id) DO NOTHING"
@@ -301,7 +301,8 @@ def _insert_events(connection: Connection, dialect: str, parameters: list[tuple[
 
     Plain DBAPI, not SQLAlchemy's per-value type processing, which would cost more than the insert
     itself at tens of thousands of rows a second. On PostgreSQL one statement takes one array per
-    column (``unnest``): 16 parameters to adapt and send instead of 16 a row. On SQLite,
+    column (``unnest``): 16 parameters to adapt and send instead of 16 a row, in binary (``%b``),
+    since psycopg escapes each element of a text-format array with a regular expression. On SQLite,
     multi-row statements, not executemany: the sqlite3 driver releases the GIL around every row
     of an executemany and must win it back from the request handlers each time, which stalls this
     thread for up to a switch interval per row.
