@@ -2,7 +2,8 @@
 
 Contact links are identity links of type ``crm_contact`` (no table of their own); group
 memberships get a versioned table like identity links; the contact feed keeps a change-time
-cursor; the contact-creation rule finds recent email and phone links by (type, valid_from).
+cursor; the contact-creation rule finds recent email and phone links by (type, valid_from); the
+one-current-owner index leads with the value (faster lookups of many values).
 
 Revision ID: 20261203_cdp_profile_links
 Revises: 20261202_cdp_identity
@@ -55,6 +56,15 @@ def upgrade() -> None:
         batch_op.create_index("ix_cdp_group_links_closed_by_merge", ["closed_by_merge_id"], unique=False)
     with op.batch_alter_table("cdp_identity_links", schema=None) as batch_op:
         batch_op.create_index("ix_cdp_identity_links_type_valid_from", ["type", "valid_from"], unique=False)
+        # One current owner per identifier, now with the value first (see the model).
+        batch_op.drop_index("uq_cdp_identity_links_current")
+        batch_op.create_index(
+            "uq_cdp_identity_links_current",
+            ["value", "type"],
+            unique=True,
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
     with op.batch_alter_table("cdp_identity_cursors", schema=None) as batch_op:
         batch_op.add_column(_time("last_changed_at", nullable=True))
 
@@ -63,6 +73,14 @@ def downgrade() -> None:
     with op.batch_alter_table("cdp_identity_cursors", schema=None) as batch_op:
         batch_op.drop_column("last_changed_at")
     with op.batch_alter_table("cdp_identity_links", schema=None) as batch_op:
+        batch_op.drop_index("uq_cdp_identity_links_current")
+        batch_op.create_index(
+            "uq_cdp_identity_links_current",
+            ["type", "value"],
+            unique=True,
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
         batch_op.drop_index("ix_cdp_identity_links_type_valid_from")
     with op.batch_alter_table("cdp_group_links", schema=None) as batch_op:
         batch_op.drop_index("ix_cdp_group_links_closed_by_merge")

@@ -91,10 +91,13 @@ class IdentityLink(Base):
 
     __tablename__ = "cdp_identity_links"
     __table_args__ = (
+        # Value first (migration 20261203): a batch looks up hundreds of values of a few types,
+        # and with the value leading both engines search the index by it even before they have
+        # statistics (PostgreSQL 15 otherwise filtered every link of the type).
         Index(
             "uq_cdp_identity_links_current",
-            "type",
             "value",
+            "type",
             unique=True,
             sqlite_where=text("valid_to IS NULL"),
             postgresql_where=text("valid_to IS NULL"),
