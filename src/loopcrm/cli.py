@@ -56,6 +56,10 @@ def migrate() -> None:
     engine.dispose()
 
 
+# How long a web process may take to answer the supervisor's health ping before it is replaced.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -84,6 +88,10 @@ def serve(host: str, port: int, workers: int) -> None:
             port=port,
             workers=workers,
             proxy_headers=True,
+            # uvicorn kills a worker that misses a 5 s health ping; a worker still importing on a
+            # busy machine, or one whose request handlers hold the GIL under heavy ingestion, is
+            # slow to answer but not hung. Killing it would drop every request it holds.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
     else:
         from loopcrm.app import create_served_app
