@@ -194,8 +194,8 @@ def _linked_everywhere(client: TestClient, uow_factory: UowFactory, known: str) 
 def _texts_of_every_table(engine: Engine, contact_id: str | None = None) -> dict[str, str]:
     """Every row of every table as one lower-cased text per table, the way a person searching a
     backup would see it. With ``contact_id``, rows outside the CDP that name that CRM contact
-    (the contact, its emails, its search index row, its audit entries) are left out: the contact is the sales team's
-    record, governed by the customers module, and a CDP erasure keeps it."""
+    (the contact, its emails, its search index row, its audit entries) are left out: the contact
+    is the sales team's record, governed by the customers module, and a CDP erasure keeps it."""
     metadata = MetaData()
     metadata.reflect(engine)
     found = {}
@@ -466,3 +466,40 @@ def test_the_pages_show_computed_traits_download_the_export_and_confirm_the_eras
     assert confirmed.status_code == 303 and confirmed.headers["location"] == erase_page
     assert record_page.status_code == 200 and "R-1" in record_page.text
     assert 'name="confirmed"' not in record_page.text
+
+
+def test_erasure_waits_for_a_running_matching_run_and_shows_the_kept_contact(
+    client: TestClient, uow_factory: UowFactory, engine: Engine, admin: Person, sign_in: Callable[..., Any]
+) -> None:
+    known, _anonymous, _han = _li_lei_and_han_meimei(client, uow_factory)
+    contact = customers.create_contact(
+        uow_factory(),
+        system_actor(),
+        ContactCreate(family_name="李", given_name="雷", emails=[EmailIn(address="li.lei@example.com")]),
+    )
+    identity.link_crm_contacts(uow_factory())
+    run = matching.start_run(uow_factory(), system_actor())
+    with engine.begin() as connection:  # a worker has started it and read every profile
+        connection.execute(
+            text("UPDATE cdp_matching_runs SET status = 'running' WHERE id = :id"), {"id": run.id}
+        )
+    request = ErasureIn(reason="consent_withdrawn")
+
+    try:
+        privacy.erase_profile(uow_factory(), admin.actor, known, request)
+        raise AssertionError("erased while a matching run held the person's data")
+    except Conflict as error:
+        assert "matching run" in str(error)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE cdp_matching_runs SET status = 'failed' WHERE id = :id"), {"id": run.id}
+        )
+    erased = privacy.erase_profile(uow_factory(), admin.actor, known, request)
+    sign_in(admin.user.email)
+    page = client.get(f"/cdp/profiles/{known}/erase")
+
+    assert erased.kept_contact_ids == [contact.id]
+    assert erased.counts["contact_links"] == 1
+    assert page.status_code == 200
+    assert f'href="/customers/contacts/{contact.id}"' in page.text
+    assert "已删除的 CRM 联系人关联版本" in page.text  # the default language is zh-CN
