@@ -27,6 +27,7 @@ from loopcrm.modules.cdp.matching import service as matching
 from loopcrm.modules.cdp.matching.models import CandidateStatus
 from loopcrm.modules.cdp.matching.schemas import RunIn
 from loopcrm.modules.cdp.privacy import service as privacy
+from loopcrm.modules.cdp.privacy.models import ErasureReason
 from loopcrm.modules.cdp.privacy.schemas import ErasureIn
 from loopcrm.modules.cdp.schemas import SourceCreate
 from loopcrm.modules.customers import service as customers
@@ -376,7 +377,7 @@ def test_erasure_leaves_no_personal_data_in_any_table_and_keeps_its_record(
     assert kept.kept_contact_ids == [links.contact_id]
     # The CRM contact stays, untouched: the customers module governs it.
     contact = customers.get_contact(uow_factory(), system_actor(), links.contact_id)
-    assert [email.value for email in contact.emails] == ["li.lei@example.com"]
+    assert [email.value for email in contact.emails or []] == ["li.lei@example.com"]
     with engine.connect() as connection:
         memberships = connection.execute(text("SELECT profile_id FROM cdp_group_links")).all()
         pairs = connection.execute(
@@ -483,7 +484,7 @@ def test_erasure_waits_for_a_running_matching_run_and_shows_the_kept_contact(
         connection.execute(
             text("UPDATE cdp_matching_runs SET status = 'running' WHERE id = :id"), {"id": run.id}
         )
-    request = ErasureIn(reason="consent_withdrawn")
+    request = ErasureIn(reason=ErasureReason.CONSENT_WITHDRAWN)
 
     try:
         privacy.erase_profile(uow_factory(), admin.actor, known, request)
