@@ -194,7 +194,9 @@ class IdentityGraph:
         self._groups: dict[str, dict[str, LinkRow]] = {}  # profile id → group id → current membership
         self._new_profiles: list[ProfileRow] = []
         self._new_links: list[LinkRow] = []
-        self._new_links_of: dict[str, list[LinkRow]] = {}  # profile id → links opened, not written
+        # Profile id → its links as read with it plus those opened since (closed ones are skipped
+        # when read), so a merge finds the merged profile's links without a query.
+        self._links_of: dict[str, list[LinkRow]] = {}
         self._closed_links: list[LinkRow] = []
         self._new_groups: list[LinkRow] = []
         self._closed_groups: list[LinkRow] = []
@@ -250,16 +252,24 @@ class IdentityGraph:
                     version=row.version,
                 )
                 self._limited[row.id] = []
+                self._links_of[row.id] = []
+                self._groups[row.id] = {}
             # By profile only: a "valid_to IS NULL" or type condition in SQL tempts the planners
             # (PostgreSQL before its first statistics) to indexes of every current link or of
             # every link of a type; a profile's few other links are skipped here instead.
             links = self._session.execute(select(LINKS).where(LINKS.c.profile_id.in_(chunk)))
             for row in links:
-                if row.valid_to is not None or not is_limited(row.type):
+                if row.valid_to is not None:
                     continue
                 link = self._known(_link_of(row))
                 if link.valid_to is None and link.profile_id == row.profile_id:
-                    self._limited[link.profile_id].append(link)
+                    self._links_of[link.profile_id].append(link)
+                    if is_limited(link.kind):
+                        self._limited[link.profile_id].append(link)
+            memberships = self._session.execute(select(GROUPS).where(GROUPS.c.profile_id.in_(chunk)))
+            for row in memberships:
+                if row.valid_to is None:
+                    self._groups[row.profile_id][row.group_id] = _group_of(row)
 
     def profile(self, profile_id: str) -> ProfileRow | None:
         self.load_profiles([profile_id])
@@ -281,17 +291,12 @@ class IdentityGraph:
 
     def _current_links(self, profile_id: str) -> list[LinkRow]:
         """The profile's current identity links, stored or opened in this transaction."""
-        links: dict[str, LinkRow] = {}
-        stored = self._session.execute(select(LINKS).where(LINKS.c.profile_id == profile_id))
-        for row in stored:
-            if row.valid_to is not None:
-                continue  # filtered here, not in SQL, for the reason given in load_profiles
-            link = self._known(_link_of(row))
-            if link.valid_to is None and link.profile_id == profile_id:
-                links[link.id] = link
-        for link in self._new_links_of.get(profile_id, []):
-            if link.valid_to is None:
-                links[link.id] = link
+        self.load_profiles([profile_id])
+        links = {
+            link.id: link
+            for link in self._links_of[profile_id]
+            if link.valid_to is None and link.profile_id == profile_id
+        }
         return sorted(links.values(), key=lambda link: (link.kind, link.value))
 
     def _group_links(self, profile_id: str) -> dict[str, LinkRow]:
@@ -408,6 +413,7 @@ class IdentityGraph:
         self._new_profiles.append(profile)
         self._profiles[profile.id] = profile
         self._limited[profile.id] = []
+        self._links_of[profile.id] = []
         self._groups[profile.id] = {}
         return profile
 
@@ -431,7 +437,7 @@ class IdentityGraph:
             is_stored=False,
         )
         self._new_links.append(link)
-        self._new_links_of.setdefault(profile.id, []).append(link)
+        self._links_of.setdefault(profile.id, []).append(link)
         self._link_by_id[link.id] = link
         self._links[identifier] = link
         if is_limited(identifier.type):
@@ -676,7 +682,7 @@ class IdentityGraph:
             link.is_stored = True
         for link in self._new_groups:
             link.is_stored = True
-        self._closed_links, self._new_links, self._new_links_of = [], [], {}
+        self._closed_links, self._new_links = [], []
         self._closed_groups, self._new_groups = [], []
 
     def _update_profiles(self, changed: list[ProfileRow], now: datetime, *, is_seen_only: bool) -> None:

@@ -173,7 +173,13 @@ def _normalized(identity_type: str, value: str) -> Identifier | None:
 def ranked(identifiers: Iterable[Identifier]) -> list[Identifier]:
     """Distinct identifiers, strongest first; among equals, in the order given."""
     unique = list(dict.fromkeys(identifiers))
-    return sorted(unique, key=lambda identifier: -priority_of(identifier.type))
+    if len(unique) > 1:
+        unique.sort(key=_rank_key)
+    return unique
+
+
+def _rank_key(identifier: Identifier) -> int:
+    return -priority_of(identifier.type)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
