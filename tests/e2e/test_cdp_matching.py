@@ -41,7 +41,12 @@ CRAFTED: dict[str, dict[str, Any]] = {
     "e2e-chen-pinyin": {"name": "Jingyi Chen", "email": "jingyi.chen@example.cn", "city": "杭州市"},
     "e2e-sun-hanzi": {"name": "孙志强", "phone": "186 0000 1234", "city": "南京"},
     "e2e-sun-pinyin": {"name": "Zhiqiang Sun", "phone": "+86 186 0000 1234", "city": "北京"},
-    "e2e-zhao-hanzi": {"name": "赵海燕", "email": "zhao.haiyan@163.com", "city": "成都", "birthday": "1985-06-12"},
+    "e2e-zhao-hanzi": {
+        "name": "赵海燕",
+        "email": "zhao.haiyan@163.com",
+        "city": "成都",
+        "birthday": "1985-06-12",
+    },
     "e2e-zhao-pinyin": {"name": "Haiyan Zhao", "email": "zhao.haiyan@qq.com", "city": "成都市"},
 }
 # Other people, for the model to learn what agreement by chance looks like.
@@ -73,7 +78,8 @@ def _profiles(uow_factory: Callable[[], UnitOfWork]) -> dict[str, str]:
     background = _bench().generate_fragments(BACKGROUND_FRAGMENTS, seed=9).traits
     fragments += [(f"e2e-background-{index}", traits) for index, traits in enumerate(background)]
     observations = [
-        Observation((Identifier("anonymous_id", anonymous_id),), AT, traits) for anonymous_id, traits in fragments
+        Observation((Identifier("anonymous_id", anonymous_id),), AT, traits)
+        for anonymous_id, traits in fragments
     ]
     resolutions = identity.resolve_many(uow_factory(), observations)
     assert all(resolution is not None for resolution in resolutions)
@@ -144,7 +150,9 @@ def test_an_admin_runs_matching_reviews_the_evidence_rejects_one_pair_and_accept
     # And a pair shows its evidence: which fields agreed and how much each weighs
     chen = _card(page, "陈静怡")
     expect(chen).to_have_count(1)
-    expect(chen.get_by_role("heading", level=3)).to_have_text(re.compile(r"^匹配概率 9\d\.\d% · 匹配权重 \d+\.\d\d$"))
+    expect(chen.get_by_role("heading", level=3)).to_have_text(
+        re.compile(r"^匹配概率 9\d\.\d% · 匹配权重 \d+\.\d\d$")
+    )
     expect(chen).to_contain_text("低于自动合并阈值")
     name_row = chen.locator('tr[data-comparison="name"]')
     expect(name_row.locator("th")).to_have_text("姓名")

@@ -129,7 +129,7 @@ def test_an_analyst_reads_the_queue_and_its_evidence_but_has_no_buttons(client, 
     card = _card(page.text, matched["chen"])
     assert re.search(r"匹配概率 9\d\.\d% · ", card)
     assert '<tr data-comparison="name" data-agreement="similar">' in card
-    assert "<th scope=\"row\">姓名</th>" in card
+    assert '<th scope="row">姓名</th>' in card
     assert "陈静怡" in card and "Jingyi Chen" in card
     assert '<span class="badge badge-success">一致</span> 城市相同' in card
     assert '<tr data-comparison="phone" data-agreement="missing">' in card
@@ -139,9 +139,7 @@ def test_an_analyst_reads_the_queue_and_its_evidence_but_has_no_buttons(client, 
     assert 'id="start-matching"' not in page.text
 
 
-def test_an_admin_rejects_one_pair_and_accepts_another_through_the_forms(
-    client, uow_factory, admin, matched
-):
+def test_an_admin_rejects_one_pair_and_accepts_another_through_the_forms(client, uow_factory, admin, matched):
     web_forms.sign_in(client, admin.user.email)
     page = client.get(MATCHING)
     assert 'id="start-matching"' in page.text
@@ -152,7 +150,9 @@ def test_an_admin_rejects_one_pair_and_accepts_another_through_the_forms(
     # A form posted without the page's CSRF token is refused and changes nothing
     forged = client.post(f"{MATCHING}/review/{matched['sun']}/reject", follow_redirects=False)
     assert forged.status_code == 403
-    assert matching.get_candidate(uow_factory(), admin.actor, matched["sun"]).status is CandidateStatus.PENDING
+    assert (
+        matching.get_candidate(uow_factory(), admin.actor, matched["sun"]).status is CandidateStatus.PENDING
+    )
 
     # When the admin says 孙 and Sun are two people
     rejected = web_forms.post_form(client, MATCHING, f"{MATCHING}/review/{matched['sun']}/reject", {})

@@ -335,7 +335,10 @@ def run_matching(uow: UnitOfWork, run_id: str) -> RunOut | None:
                 }
             )
         else:
-            rows_update.append({"id": existing[0], **values})
+            # The pair's ids ride along (unchanged by the UPDATE): the merge step reads them.
+            rows_update.append(
+                {"id": existing[0], "left_profile_id": key[0], "right_profile_id": key[1], **values}
+            )
     with uow:
         # Pending pairs whose profiles are no longer both live: someone merged one of them elsewhere.
         live_ids = set(by_id)
