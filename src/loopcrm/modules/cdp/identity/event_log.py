@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, cast
 
 import orjson
@@ -69,6 +70,26 @@ def _decoded(text: str | None) -> Any:
         return json.loads(text)
 
 
+def _observation_of_row(row: Any, seen: dict[tuple[Any, ...], Observation]) -> Observation:
+    """``observation_of`` a row read as text, remembered for the run: a visitor's events repeat
+    the same identifiers and context, and only their time differs (observations are never
+    changed once made, so sharing their traits is safe)."""
+    key = (
+        row.type,
+        row.user_id,
+        row.anonymous_id,
+        row.previous_id,
+        row.group_id,
+        row.context,
+        row.properties,
+    )
+    known = seen.get(key)
+    if known is None:
+        fields = {**row._mapping, "properties": _decoded(row.properties), "context": _decoded(row.context)}
+        known = seen[key] = observation_of(row.type, fields)
+    return replace(known, at=row.timestamp)
+
+
 def _cursor(session: Session) -> IdentityCursor:
     # FOR UPDATE: two workers running the task at once take turns instead of resolving the same
     # events twice (on SQLite the transaction's write lock already does this).
@@ -91,6 +112,7 @@ def consume_event_log(session: Session, *, max_events: int) -> int:
     graph = IdentityGraph(session)
     done = 0
     attributions: list[dict[str, Any]] = []
+    seen: dict[tuple[Any, ...], Observation] = {}
     last_sequence = cursor.last_sequence
     while done < max_events:
         rows = session.execute(
@@ -116,13 +138,7 @@ def consume_event_log(session: Session, *, max_events: int) -> int:
         ).all()
         if not rows:
             break
-        observations = [
-            observation_of(
-                row.type,
-                {**row._mapping, "properties": _decoded(row.properties), "context": _decoded(row.context)},
-            )
-            for row in rows
-        ]
+        observations = [_observation_of_row(row, seen) for row in rows]
         graph.prefetch(identifier for observation in observations for identifier in observation.identifiers)
         for row, observation in zip(rows, observations, strict=True):
             resolution = graph.resolve(observation)
