@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, Text, bindparam, case, null, select, update
+from sqlalchemy import Table, Text, bindparam, case, null, select, text, update
 from sqlalchemy import cast as cast_as
 from sqlalchemy.orm import Session
 
@@ -90,6 +90,35 @@ def _observation_of_row(row: Any, seen: dict[tuple[Any, ...], Observation]) -> O
     return replace(known, at=row.timestamp)
 
 
+# On PostgreSQL the events' profiles go as two arrays in one statement: an executemany is one
+# statement per event on the server, which made attribution a third of the job there.
+_ATTRIBUTE_ARRAYS = text(
+    "UPDATE cdp_events SET profile_id = given.profile_id"
+    " FROM unnest(CAST(:sequences AS BIGINT[]), CAST(:profile_ids AS VARCHAR[]))"
+    " AS given(sequence, profile_id)"
+    " WHERE cdp_events.sequence = given.sequence"
+)
+
+
+def _attribute(session: Session, attributions: list[dict[str, Any]]) -> None:
+    """Write each event's profile: one array statement on PostgreSQL, an executemany elsewhere."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _ATTRIBUTE_ARRAYS,
+            {
+                "sequences": [row["b_sequence"] for row in attributions],
+                "profile_ids": [row["b_profile_id"] for row in attributions],
+            },
+        )
+        return
+    session.execute(
+        update(EVENTS)
+        .where(EVENTS.c.sequence == bindparam("b_sequence"))
+        .values(profile_id=bindparam("b_profile_id")),
+        attributions,
+    )
+
+
 def _cursor(session: Session) -> IdentityCursor:
     # FOR UPDATE: two workers running the task at once take turns instead of resolving the same
     # events twice (on SQLite the transaction's write lock already does this).
@@ -148,12 +177,7 @@ def consume_event_log(session: Session, *, max_events: int) -> int:
         done += len(rows)
     graph.flush()
     if attributions:
-        session.execute(
-            update(EVENTS)
-            .where(EVENTS.c.sequence == bindparam("b_sequence"))
-            .values(profile_id=bindparam("b_profile_id")),
-            attributions,
-        )
+        _attribute(session, attributions)
     cursor.last_sequence = last_sequence
     session.flush()
     return done
