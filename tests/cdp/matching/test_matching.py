@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 import loopcrm.modules.cdp.matching.jobs  # noqa: F401  (registers the matching task)
 from loopcrm.modules.cdp.identity import service as identity
@@ -217,3 +218,64 @@ def test_the_review_queue_pages_with_a_cursor_strongest_first(uow_factory, work)
     assert len(weights) == 10
     assert weights == sorted(weights, reverse=True)
     assert not {item.id for item in first.items} & {item.id for item in second.items}
+
+
+TWO_USER_IDS = (
+    "These profiles cannot be merged: together they would have more identifiers of one type than one "
+    "person may have, such as two user ids."
+)
+
+
+def test_a_chain_in_one_batch_follows_the_survivor_and_the_graph_refusal_is_queued(uow_factory, work, engine):
+    # Given one person three times: two profiles with their own user id, one without
+    third = {"name": "王小明", "phone": "13812345678", "birthday": "1990-03-07", "city": "上海"}
+    traits = _with_background([*_fragment_pair(), third])
+    user_ids = ["user-1", None, "user-2"] + [None] * (len(traits) - 3)
+    first, middle, last = _profiles(uow_factory, traits, user_id=user_ids)[:3]
+    admin = system_actor("test")
+
+    # When a run matches them (all three pairs are certain, and all fit in one merge batch)
+    finished = _run(uow_factory, work, admin)
+
+    # Then the profile without a user id joined one of the two; the pair that would then join the
+    # two user ids through it was refused by the graph and queued with its reason; the pair of the
+    # two user ids was never sent
+    assert finished.status is RunStatus.SUCCEEDED
+    assert finished.merged_count < matching.MERGE_CHUNK
+    survivor = identity.current_profile_id(uow_factory(), middle)
+    assert survivor in (first, last)
+    assert identity.current_profile_id(uow_factory(), first) == first
+    assert identity.current_profile_id(uow_factory(), last) == last
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT left_profile_id, right_profile_id, status, reason, reason_detail, merge_id,"
+                " match_probability FROM cdp_match_candidates"
+            )
+        ).all()
+    ours = {
+        frozenset((row.left_profile_id, row.right_profile_id)): row
+        for row in rows
+        if {row.left_profile_id, row.right_profile_id} <= {first, middle, last}
+    }
+    assert set(ours) == {frozenset((first, middle)), frozenset((middle, last)), frozenset((first, last))}
+    assert all(row.match_probability >= 0.99 for row in ours.values())
+    merged_pair = frozenset((survivor, middle))
+    other = last if survivor == first else first
+    refused_pair = frozenset((other, middle))
+    merged, refused, both = ours[merged_pair], ours[refused_pair], ours[frozenset((first, last))]
+    assert (merged.status, merged.reason) == (CandidateStatus.AUTO_MERGED.value, None)
+    [merge] = identity.list_merges(uow_factory(), admin, middle)
+    assert merged.merge_id == merge.id and merge.survivor_id == survivor
+    assert (refused.status, refused.reason, refused.reason_detail, refused.merge_id) == (
+        CandidateStatus.PENDING.value,
+        QueueReason.RULE_FORBIDS.value,
+        TWO_USER_IDS,
+        None,
+    )
+    assert (both.status, both.reason, both.reason_detail) == (
+        CandidateStatus.PENDING.value,
+        QueueReason.RULE_FORBIDS.value,
+        "Both profiles have a user id; they are never merged automatically.",
+    )
+    assert finished.refused_count >= 2

@@ -612,7 +612,8 @@ class IdentityGraph:
         for link in moved_back:
             self._open_link(link.identifier, merged, LinkChange.UNMERGE, link.first_seen_at, record.id)
         # Group memberships: the merged profile's come back; the survivor loses those the merge
-        # gave it and still holds.
+        # gave it and still holds — by group, like the links above: when a later merge of the
+        # survivor was undone first, the survivor holds them again through that undo's rows.
         memberships = self._session.execute(
             select(GROUPS).where(
                 GROUPS.c.closed_by_merge_id == record.id, GROUPS.c.closed_by == LinkChange.MERGE.value
@@ -620,8 +621,17 @@ class IdentityGraph:
         )
         for row in memberships:
             self._open_group(merged, row.group_id, LinkChange.UNMERGE, row.first_seen_at, record.id)
+        given = set(
+            self._session.scalars(
+                select(GROUPS.c.group_id).where(
+                    GROUPS.c.opened_by_merge_id == record.id,
+                    GROUPS.c.opened_by == LinkChange.MERGE.value,
+                    GROUPS.c.profile_id == survivor.id,
+                )
+            )
+        )
         for membership in list(self._group_links(survivor.id).values()):
-            if membership.opened_by_merge_id == record.id and membership.opened_by == LinkChange.MERGE.value:
+            if membership.value in given:
                 self._close_group(membership, LinkChange.UNMERGE, now, record.id)
         _restore(survivor, values["survivor_before"], values["survivor_after"])
         _restore(merged, values["merged_before"], snapshot_of(merged))

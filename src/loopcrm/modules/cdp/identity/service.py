@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from loopcrm.modules.cdp.identity.event_log import consume_event_log
-from loopcrm.modules.cdp.identity.graph import IdentityGraph, MergeRow
+from loopcrm.modules.cdp.identity.graph import IdentityGraph, MergeRow, ProfileRow
 from loopcrm.modules.cdp.identity.links import LinkRun, link_contacts
 from loopcrm.modules.cdp.identity.models import (
     GroupLink,
@@ -91,6 +91,8 @@ __all__ = [
     "link_crm_contacts",
     "link_crm_contacts_in",
     "list_merges",
+    "merge_matched_profiles",
+    "merge_matched_profiles_many",
     "merge_profiles",
     "profile_ids_of",
     "profile_of_contact",
@@ -286,25 +288,96 @@ def merge_matched_profiles(uow: UnitOfWork, actor: Actor, request: MergeIn) -> M
     return _merge(uow, actor, request, MergeReason.PROBABILISTIC)
 
 
+def merge_matched_profiles_many(
+    uow: UnitOfWork, actor: Actor, requests: Sequence[MergeIn]
+) -> list[MergeOut | Conflict]:
+    """Many of the matcher's merges in one transaction: one answer per request, in order.
+
+    The result is what calling ``merge_matched_profiles`` for each request in turn would give,
+    refusals included, but one transaction and one ``IdentityGraph`` serve them all: the
+    profiles are read together and the links, memberships, profiles and merge records are
+    written by one flush, where one merge per transaction ran about 70 merges/s (ADR 0012).
+
+    Requests are applied in order on the state the earlier ones left. A request whose profile
+    an earlier one merged away is refused as a single merge would refuse it ("already merged"):
+    the batch never follows redirects by itself, so its result equals the single merges one by
+    one, and the caller — who chose the survivor — maps its pairs to the current survivors
+    first (the matcher does). A refused request (that, a merge into itself, or a rule such as
+    two user ids) gives its ``Conflict`` in its place and the batch goes on; a profile that
+    does not exist raises ``NotFound`` and nothing is merged, as a single merge raises it. Each
+    merge is recorded as a single one is (its snapshots, reason ``probabilistic``, an audit
+    entry) and ``unmerge`` undoes it the same way. A profile someone else changed while the
+    batch ran makes the whole transaction fail with ``Conflict`` (nothing merged): the caller
+    may then merge that batch one by one.
+    """
+    require(actor, PROFILE.key, Action.UPDATE)
+    if not requests:
+        return []
+    reason = MergeReason.PROBABILISTIC
+    results: list[MergeOut | Conflict] = []
+    with uow:
+        graph = IdentityGraph(uow.session)
+        graph.load_profiles({profile_id for request in requests for profile_id in _ids_of(request)})
+        outcomes: list[MergeRow | Conflict] = []
+        for request in requests:
+            try:
+                survivor, merged = _mergeable(graph, request)
+            except Conflict as refusal:
+                outcomes.append(refusal)
+            else:
+                outcomes.append(
+                    graph.merge(survivor, merged, reason, actor_id=actor.user_id, note=request.note)
+                )
+        graph.flush()
+        for outcome in outcomes:
+            if isinstance(outcome, Conflict):
+                results.append(outcome)
+                continue
+            record_change(
+                uow,
+                actor,
+                AuditAction.UPDATE,
+                PROFILE.key,
+                outcome.values["survivor_id"],
+                {"merged_profile": [None, outcome.values["merged_id"]], "merge_reason": [None, reason.value]},
+            )
+            results.append(_merge_out(outcome.values))
+        uow.commit()
+    return results
+
+
+def _ids_of(request: MergeIn) -> tuple[str, str]:
+    return request.survivor_id, request.merged_id
+
+
+def _mergeable(graph: IdentityGraph, request: MergeIn) -> tuple[ProfileRow, ProfileRow]:
+    """The two profiles of a merge request as the graph holds them now, or why they cannot merge:
+    the single merge's checks, in its order (``NotFound`` for a missing profile)."""
+    if request.survivor_id == request.merged_id:
+        raise Conflict("A profile cannot be merged into itself.")
+    survivor = graph.profile(request.survivor_id)
+    if survivor is None:
+        raise NotFound("Profile {profile_id} was not found.", profile_id=request.survivor_id)
+    merged = graph.profile(request.merged_id)
+    if merged is None:
+        raise NotFound("Profile {profile_id} was not found.", profile_id=request.merged_id)
+    if survivor.merged_into is not None or merged.merged_into is not None:
+        raise Conflict("One of these profiles was already merged into another.")
+    if graph.breaks_limits([], [survivor, merged]):
+        raise Conflict(
+            "These profiles cannot be merged: together they would have more identifiers of one "
+            "type than one person may have, such as two user ids."
+        )
+    return survivor, merged
+
+
 def _merge(uow: UnitOfWork, actor: Actor, request: MergeIn, reason: MergeReason) -> MergeOut:
     require(actor, PROFILE.key, Action.UPDATE)
     if request.survivor_id == request.merged_id:
         raise Conflict("A profile cannot be merged into itself.")
     with uow:
         graph = IdentityGraph(uow.session)
-        survivor = graph.profile(request.survivor_id)
-        if survivor is None:
-            raise NotFound("Profile {profile_id} was not found.", profile_id=request.survivor_id)
-        merged = graph.profile(request.merged_id)
-        if merged is None:
-            raise NotFound("Profile {profile_id} was not found.", profile_id=request.merged_id)
-        if survivor.merged_into is not None or merged.merged_into is not None:
-            raise Conflict("One of these profiles was already merged into another.")
-        if graph.breaks_limits([], [survivor, merged]):
-            raise Conflict(
-                "These profiles cannot be merged: together they would have more identifiers of one "
-                "type than one person may have, such as two user ids."
-            )
+        survivor, merged = _mergeable(graph, request)
         record = graph.merge(survivor, merged, reason, actor_id=actor.user_id, note=request.note)
         graph.flush()
         record_change(

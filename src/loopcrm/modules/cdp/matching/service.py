@@ -24,7 +24,7 @@ from sqlalchemy import and_, insert, or_, select, update
 
 from loopcrm.modules.cdp.identity import service as identity
 from loopcrm.modules.cdp.identity.models import IdentityLink, Profile
-from loopcrm.modules.cdp.identity.schemas import MergeIn
+from loopcrm.modules.cdp.identity.schemas import MergeIn, MergeOut
 from loopcrm.modules.cdp.matching.features import ProfileFeatures, features_of, written_name
 from loopcrm.modules.cdp.matching.models import (
     CandidateStatus,
@@ -55,10 +55,11 @@ from loopcrm.platform.unit_of_work import UnitOfWork
 
 RUN_TASK = "cdp.matching.run"
 PROFILE = identity.PROFILE
-# Candidates written, and merges made, between two progress commits: the bar moves every second
-# or so, and on SQLite the write lock is let go often for the people using the application.
+# Candidates written, and pairs merged (one identity transaction per batch), between two progress
+# commits: the bar moves every second or so, and on SQLite the write lock is let go often for
+# the people using the application.
 WRITE_CHUNK = 2000
-MERGE_CHUNK = 200
+MERGE_CHUNK = 1000
 # Identity types the matcher reads from the graph: the compared ones, and user ids for the rule
 # that two profiles with user ids are never merged automatically.
 _READ_IDENTITY_TYPES = ("email", "phone", "user_id")
@@ -422,54 +423,75 @@ def _merge_planned(
 
     Pairs already joined through earlier merges of this run are marked merged without another
     merge; pairs the graph refuses (a deterministic rule) go to the review queue with its reason.
+
+    The merges go to the graph in batches (``merge_matched_profiles_many``, one transaction per
+    batch), each pair mapped first to the current survivors of its two profiles. A pair whose
+    profile an unsent merge of the batch would absorb waits: the batch is sent first, so the
+    pair is mapped through that merge's real outcome (merged or refused) exactly as when the
+    pairs were merged one at a time, and the outcome of every pair is the same.
     """
     actor = system_actor("matching")
     survivor_of: dict[str, str] = {}
     live = _live_of(survivor_of)
-    merged = refused = 0
+    counts = {"merged": 0, "refused": 0}
     updates: list[dict[str, Any]] = []
+    batch: list[tuple[dict[str, Any], MergeIn]] = []
+    absorbed_in_batch: set[str] = set()
     planned.sort(key=lambda row: -float(row["match_weight"]))
-    for index, row in enumerate(planned, start=1):
-        left, right = live(row["left_profile_id"]), live(row["right_profile_id"])
+
+    def send_batch() -> None:
+        if not batch:
+            return
+        requests = [request for _, request in batch]
+        try:
+            outcomes = identity.merge_matched_profiles_many(uow, actor, requests)
+        except Conflict:
+            # Someone changed one of these profiles meanwhile: merge them one by one, as before.
+            outcomes = [_merge_one(uow, actor, request) for request in requests]
         now = utc_now()
-        if left == right:
-            updates.append({"id": row["id"], "status": CandidateStatus.AUTO_MERGED.value, "updated_at": now})
-        else:
-            survivor, absorbed = _survivor_first(left, right, profiles, first_seen)
-            try:
-                merge = identity.merge_matched_profiles(
-                    uow,
-                    actor,
-                    MergeIn(
-                        survivor_id=survivor,
-                        merged_id=absorbed,
-                        note=f"Matching run {run_id}: match probability {row['match_probability']:.4f}",
-                    ),
-                )
-            except Conflict as conflict:
-                refused += 1
+        for (row, request), outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Conflict):
+                counts["refused"] += 1
                 updates.append(
                     {
                         "id": row["id"],
                         "status": CandidateStatus.PENDING.value,
                         "reason": QueueReason.RULE_FORBIDS.value,
-                        "reason_detail": str(conflict)[:1000],
+                        "reason_detail": str(outcome)[:1000],
                         "updated_at": now,
                     }
                 )
             else:
-                merged += 1
-                survivor_of[absorbed] = survivor
+                counts["merged"] += 1
+                survivor_of[request.merged_id] = request.survivor_id
                 updates.append(
                     {
                         "id": row["id"],
                         "status": CandidateStatus.AUTO_MERGED.value,
-                        "merge_id": merge.id,
+                        "merge_id": outcome.id,
                         "decided_at": now,
                         "updated_at": now,
                     }
                 )
-        if len(updates) >= MERGE_CHUNK or index == len(planned):
+        batch.clear()
+        absorbed_in_batch.clear()
+
+    for index, row in enumerate(planned, start=1):
+        left, right = live(row["left_profile_id"]), live(row["right_profile_id"])
+        if left in absorbed_in_batch or right in absorbed_in_batch:
+            send_batch()
+            left, right = live(row["left_profile_id"]), live(row["right_profile_id"])
+        if left == right:
+            updates.append(
+                {"id": row["id"], "status": CandidateStatus.AUTO_MERGED.value, "updated_at": utc_now()}
+            )
+        else:
+            survivor, absorbed = _survivor_first(left, right, profiles, first_seen)
+            note = f"Matching run {run_id}: match probability {row['match_probability']:.4f}"
+            batch.append((row, MergeIn(survivor_id=survivor, merged_id=absorbed, note=note)))
+            absorbed_in_batch.add(absorbed)
+        if len(batch) + len(updates) >= MERGE_CHUNK or index == len(planned):
+            send_batch()
             percent = 85 + (14 * index) // max(len(planned), 1)
             with uow:
                 for same_keys in _group_by_keys(updates):
@@ -477,12 +499,19 @@ def _merge_planned(
                 uow.session.execute(
                     update(MatchingRun)
                     .where(MatchingRun.id == run_id)
-                    .values(progress_percent=percent, merged_count=merged, updated_at=now)
+                    .values(progress_percent=percent, merged_count=counts["merged"], updated_at=utc_now())
                     .execution_options(synchronize_session=False)
                 )
                 uow.commit()
-            updates = []
-    return merged, refused
+            updates.clear()
+    return counts["merged"], counts["refused"]
+
+
+def _merge_one(uow: UnitOfWork, actor: Actor, request: MergeIn) -> MergeOut | Conflict:
+    try:
+        return identity.merge_matched_profiles(uow, actor, request)
+    except Conflict as refusal:
+        return refusal
 
 
 def _group_by_keys(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
