@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -426,9 +427,12 @@ def _merge_planned(
 
     The merges go to the graph in batches (``merge_matched_profiles_many``, one transaction per
     batch), each pair mapped first to the current survivors of its two profiles. A pair whose
-    profile an unsent merge of the batch would absorb waits: the batch is sent first, so the
-    pair is mapped through that merge's real outcome (merged or refused) exactly as when the
-    pairs were merged one at a time, and the outcome of every pair is the same.
+    profile a merge of the unsent batch would absorb waits for the next batch, so it is mapped
+    through that merge's real outcome (merged, or refused) as when the pairs were merged one at
+    a time; so does every later pair that shares a profile with a waiting pair, or with where a
+    waiting pair may lead, so waiting pairs keep their order among the pairs they touch. Merges
+    of pairs with no profile in common commute, hence every pair's outcome is the one it had
+    when each pair was its own transaction; only the order of unrelated merges' times changes.
     """
     actor = system_actor("matching")
     survivor_of: dict[str, str] = {}
@@ -436,7 +440,6 @@ def _merge_planned(
     counts = {"merged": 0, "refused": 0}
     updates: list[dict[str, Any]] = []
     batch: list[tuple[dict[str, Any], MergeIn]] = []
-    absorbed_in_batch: set[str] = set()
     planned.sort(key=lambda row: -float(row["match_weight"]))
 
     def send_batch() -> None:
@@ -474,36 +477,52 @@ def _merge_planned(
                     }
                 )
         batch.clear()
-        absorbed_in_batch.clear()
 
-    for index, row in enumerate(planned, start=1):
-        left, right = live(row["left_profile_id"]), live(row["right_profile_id"])
-        if left in absorbed_in_batch or right in absorbed_in_batch:
-            send_batch()
+    pending_survivor_of: dict[str, str] = {}  # the unsent batch's merges, absorbed → survivor
+    waiting: deque[dict[str, Any]] = deque(planned)
+    done = 0
+    while waiting:
+        deferred: list[dict[str, Any]] = []
+        deferred_ids: set[str] = set()
+        while waiting and len(batch) + len(updates) < MERGE_CHUNK:
+            row = waiting.popleft()
             left, right = live(row["left_profile_id"]), live(row["right_profile_id"])
-        if left == right:
-            updates.append(
-                {"id": row["id"], "status": CandidateStatus.AUTO_MERGED.value, "updated_at": utc_now()}
-            )
-        else:
+            if deferred or left in pending_survivor_of or right in pending_survivor_of:
+                # Where this pair may lead once the batch is sent: its profiles, and the
+                # survivors the unsent merges would take them to.
+                reach = {left, right}
+                for profile_id in (left, right):
+                    while (profile_id := pending_survivor_of.get(profile_id, "")) and profile_id not in reach:
+                        reach.add(profile_id)
+                if reach & deferred_ids or left in pending_survivor_of or right in pending_survivor_of:
+                    deferred.append(row)
+                    deferred_ids |= reach
+                    continue
+            done += 1
+            if left == right:
+                updates.append(
+                    {"id": row["id"], "status": CandidateStatus.AUTO_MERGED.value, "updated_at": utc_now()}
+                )
+                continue
             survivor, absorbed = _survivor_first(left, right, profiles, first_seen)
             note = f"Matching run {run_id}: match probability {row['match_probability']:.4f}"
             batch.append((row, MergeIn(survivor_id=survivor, merged_id=absorbed, note=note)))
-            absorbed_in_batch.add(absorbed)
-        if len(batch) + len(updates) >= MERGE_CHUNK or index == len(planned):
-            send_batch()
-            percent = 85 + (14 * index) // max(len(planned), 1)
-            with uow:
-                for same_keys in _group_by_keys(updates):
-                    uow.session.execute(update(MatchCandidate), same_keys)
-                uow.session.execute(
-                    update(MatchingRun)
-                    .where(MatchingRun.id == run_id)
-                    .values(progress_percent=percent, merged_count=counts["merged"], updated_at=utc_now())
-                    .execution_options(synchronize_session=False)
-                )
-                uow.commit()
-            updates.clear()
+            pending_survivor_of[absorbed] = survivor
+        send_batch()
+        pending_survivor_of.clear()
+        waiting.extendleft(reversed(deferred))
+        percent = 85 + (14 * done) // max(len(planned), 1)
+        with uow:
+            for same_keys in _group_by_keys(updates):
+                uow.session.execute(update(MatchCandidate), same_keys)
+            uow.session.execute(
+                update(MatchingRun)
+                .where(MatchingRun.id == run_id)
+                .values(progress_percent=percent, merged_count=counts["merged"], updated_at=utc_now())
+                .execution_options(synchronize_session=False)
+            )
+            uow.commit()
+        updates.clear()
     return counts["merged"], counts["refused"]
 
 
