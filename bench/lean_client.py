@@ -68,8 +68,18 @@ class LeanClient:
         return head.encode("ascii") + body
 
     async def send(self, request: bytes) -> int:
-        connection = self._free.pop() if self._free else await self._connect()
+        reused = bool(self._free)
+        connection = self._free.pop() if reused else await self._connect()
         try:
+            status = await connection.send(request)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            connection.close()
+            if not reused:
+                raise
+            # The server closed an idle keep-alive connection before reading the request (uvicorn
+            # does after 5 s): nothing was processed, so send once more on a new connection, as
+            # HTTP clients do.
+            connection = await self._connect()
             status = await connection.send(request)
         except BaseException:
             connection.close()
