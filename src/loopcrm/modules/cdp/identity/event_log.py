@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, Text, bindparam, case, null, select, text, update
+from sqlalchemy import Table, Text, case, null, select, text
 from sqlalchemy import cast as cast_as
 from sqlalchemy.orm import Session
 
@@ -101,7 +101,7 @@ _ATTRIBUTE_ARRAYS = text(
 
 
 def _attribute(session: Session, attributions: list[dict[str, Any]]) -> None:
-    """Write each event's profile: one array statement on PostgreSQL, an executemany elsewhere."""
+    """Write each event's profile: one array statement on PostgreSQL, a DBAPI executemany on SQLite."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             _ATTRIBUTE_ARRAYS,
@@ -111,11 +111,10 @@ def _attribute(session: Session, attributions: list[dict[str, Any]]) -> None:
             },
         )
         return
-    session.execute(
-        update(EVENTS)
-        .where(EVENTS.c.sequence == bindparam("b_sequence"))
-        .values(profile_id=bindparam("b_profile_id")),
-        attributions,
+    # Plain DBAPI: SQLAlchemy's parameter processing per row cost more than the update itself.
+    session.connection().exec_driver_sql(
+        "UPDATE cdp_events SET profile_id = ? WHERE sequence = ?",
+        [(row["b_profile_id"], row["b_sequence"]) for row in attributions],
     )
 
 
