@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, MetaData, insert, text
 
 from loopcrm.platform.db import create_database_engine, create_session_factory
+from loopcrm.platform.jobs.worker import Worker
 from loopcrm.platform.migrations import upgrade
 from loopcrm.platform.unit_of_work import UnitOfWork
 from loopcrm.settings import Settings, load_settings
@@ -256,3 +257,17 @@ def admin(make_person: Callable[..., Person]) -> Person:
 def rep(make_person: Callable[..., Person]) -> Person:
     """A sales rep who signs in with ``PASSWORD``."""
     return make_person("sales_rep", name="销售 李雷", email="rep@example.com", password=PASSWORD)
+
+
+@pytest.fixture
+def work(engine: Engine, settings: Settings) -> Callable[[], int]:
+    """Runs every due job with a real worker, as ``loopcrm worker`` would; returns how many ran."""
+    worker = Worker(create_session_factory(engine), settings, run_scheduler=False)
+
+    def run() -> int:
+        count = 0
+        while worker.run_once():
+            count += 1
+        return count
+
+    return run

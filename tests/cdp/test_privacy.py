@@ -6,18 +6,15 @@ people alone, and does not let events still waiting in the log bring the person 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, MetaData, select, text
 from tests.conftest import Person
+from tests.support.matching_fragments import matching_bench
 
 from loopcrm.modules.cdp import service as cdp
 from loopcrm.modules.cdp.computed import service as computed
@@ -39,16 +36,6 @@ from loopcrm.platform.unit_of_work import UnitOfWork
 UowFactory = Callable[[], UnitOfWork]
 # What identifies the person who asks for erasure, in every spelling a client may send.
 LI_LEI = ("li.lei@example.com", "Li.Lei@Example.com", "13812345678", "李雷", "u-lilei", "anon-lilei")
-
-
-def _bench() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "bench" / "cdp_matching.py"
-    spec = importlib.util.spec_from_file_location("cdp_matching_bench", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass(frozen=True)
@@ -171,7 +158,7 @@ def _linked_everywhere(client: TestClient, uow_factory: UowFactory, known: str) 
     at = datetime(2026, 11, 1, 8, tzinfo=UTC)
     background = [
         traits
-        for traits in _bench().generate_fragments(300, seed=9).traits
+        for traits in matching_bench().generate_fragments(300, seed=9).traits
         if not any(value.lower() in repr(traits).lower() for value in LI_LEI)
     ]
     observations = [

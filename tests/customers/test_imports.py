@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -27,10 +26,8 @@ from loopcrm.modules.customers.schemas import (
 from loopcrm.modules.customers.service import imports
 from loopcrm.modules.customers.service.imports import steps
 from loopcrm.platform.audit.models import AuditEntry
-from loopcrm.platform.db import create_session_factory
 from loopcrm.platform.errors import Conflict, NotFound, ValidationFailed
 from loopcrm.platform.i18n import translator
-from loopcrm.platform.jobs.worker import Worker
 
 GOOD_CODE = "91350100M000100Y43"
 
@@ -59,20 +56,6 @@ def xlsx_file(rows: list[list[object]]) -> io.BytesIO:
 @pytest.fixture
 def data_dir(settings) -> Path:
     return settings.data_dir
-
-
-@pytest.fixture
-def work(engine, settings) -> Callable[[], int]:
-    """Runs every due job with a real worker, as ``loopcrm worker`` would; returns how many ran."""
-    worker = Worker(create_session_factory(engine), settings, run_scheduler=False)
-
-    def run() -> int:
-        count = 0
-        while worker.run_once():
-            count += 1
-        return count
-
-    return run
 
 
 @pytest.fixture

@@ -8,24 +8,14 @@ import csv
 import io
 import re
 
-import pytest
-
 import loopcrm.modules.customers.jobs  # noqa: F401  (registers the import tasks)
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import ContactCreate
-from loopcrm.platform.db import create_session_factory
-from loopcrm.platform.jobs.worker import Worker
 
 from ..support import web_forms
 from ..support.web_forms import PASSWORD
 
 FILE = "姓名,手机,邮箱\n王芳,138 1234 5678,wang@x.cn\n李雷,12345,li@x.cn\n".encode("gbk")
-
-
-@pytest.fixture
-def work(engine, settings):
-    worker = Worker(create_session_factory(engine), settings, run_scheduler=False)
-    return lambda: [None for _ in iter(worker.run_once, False)]
 
 
 def test_an_import_goes_from_upload_to_report_and_undo_in_the_pages(

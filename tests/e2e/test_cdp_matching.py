@@ -12,18 +12,16 @@ through the identity graph's ``resolve_many``, as ``tests/cdp/matching`` does.
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 from tests.conftest import Person
+from tests.support.matching_fragments import matching_bench
 
 from loopcrm.modules.cdp.identity import service as identity
 from loopcrm.modules.cdp.identity.schemas import Identifier, Observation
@@ -62,20 +60,10 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"embedded_worker": True, "worker_poll_seconds": 0.1})
 
 
-def _bench() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "bench" / "cdp_matching.py"
-    spec = importlib.util.spec_from_file_location("cdp_matching_bench", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def _profiles(uow_factory: Callable[[], UnitOfWork]) -> dict[str, str]:
     """Every fragment its own profile; the crafted ones' profile ids by anonymous id."""
     fragments = [(anonymous_id, traits) for anonymous_id, traits in CRAFTED.items()]
-    background = _bench().generate_fragments(BACKGROUND_FRAGMENTS, seed=9).traits
+    background = matching_bench().generate_fragments(BACKGROUND_FRAGMENTS, seed=9).traits
     fragments += [(f"e2e-background-{index}", traits) for index, traits in enumerate(background)]
     observations = [
         Observation((Identifier("anonymous_id", anonymous_id),), AT, traits)

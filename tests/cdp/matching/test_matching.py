@@ -7,17 +7,14 @@ each becomes a profile through the identity graph's own ``resolve_many``.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from sqlalchemy import text
+from tests.support.matching_fragments import matching_bench
 
 import loopcrm.modules.cdp.matching.jobs  # noqa: F401  (registers the matching task)
 from loopcrm.modules.cdp.identity import service as identity
@@ -25,9 +22,7 @@ from loopcrm.modules.cdp.identity.schemas import Identifier, Observation
 from loopcrm.modules.cdp.matching import service as matching
 from loopcrm.modules.cdp.matching.models import CandidateStatus, QueueReason, RunStage, RunStatus
 from loopcrm.modules.cdp.matching.schemas import Agreement, RunIn
-from loopcrm.platform.db import create_session_factory
 from loopcrm.platform.errors import Conflict, PermissionDenied
-from loopcrm.platform.jobs.worker import Worker
 from loopcrm.platform.permissions import system_actor
 from loopcrm.platform.unit_of_work import UnitOfWork
 
@@ -38,31 +33,7 @@ MIN_RECALL = 0.9
 MIN_F1 = 0.94
 
 
-def _bench() -> ModuleType:
-    path = Path(__file__).resolve().parents[3] / "bench" / "cdp_matching.py"
-    spec = importlib.util.spec_from_file_location("cdp_matching_bench", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _bench()
-
-
-@pytest.fixture
-def work(engine, settings) -> Callable[[], int]:
-    """Runs every due job with a real worker, as ``loopcrm worker`` would."""
-    worker = Worker(create_session_factory(engine), settings, run_scheduler=False)
-
-    def run() -> int:
-        count = 0
-        while worker.run_once():
-            count += 1
-        return count
-
-    return run
+bench = matching_bench()
 
 
 def _profiles(

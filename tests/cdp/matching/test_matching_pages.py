@@ -10,24 +10,19 @@ between the review and the auto-merge thresholds; a real worker runs the matchin
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from tests.support.matching_fragments import matching_bench
 
 import loopcrm.modules.cdp.matching.jobs  # noqa: F401  (registers the matching task)
 from loopcrm.modules.cdp.identity import service as identity
 from loopcrm.modules.cdp.identity.schemas import Identifier, Observation
 from loopcrm.modules.cdp.matching import service as matching
 from loopcrm.modules.cdp.matching.models import CandidateStatus, RunStatus
-from loopcrm.platform.db import create_session_factory
-from loopcrm.platform.jobs.worker import Worker
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 from ...support import web_forms
@@ -55,20 +50,10 @@ CRAFTED = {
 BACKGROUND_FRAGMENTS = 150
 
 
-def _bench() -> ModuleType:
-    path = Path(__file__).resolve().parents[3] / "bench" / "cdp_matching.py"
-    spec = importlib.util.spec_from_file_location("cdp_matching_bench", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def _profiles(uow_factory: Callable[[], UnitOfWork]) -> dict[str, tuple[str, str]]:
     """The crafted pairs and the background as profiles; the crafted pairs' profile ids by key."""
     traits: list[dict[str, Any]] = [fragment for pair in CRAFTED.values() for fragment in pair]
-    traits += _bench().generate_fragments(BACKGROUND_FRAGMENTS, seed=9).traits
+    traits += matching_bench().generate_fragments(BACKGROUND_FRAGMENTS, seed=9).traits
     observations = [
         Observation((Identifier("anonymous_id", f"pages-{index}"),), AT, fragment)
         for index, fragment in enumerate(traits)
@@ -76,20 +61,6 @@ def _profiles(uow_factory: Callable[[], UnitOfWork]) -> dict[str, tuple[str, str
     resolutions = identity.resolve_many(uow_factory(), observations)
     ids = [resolution.profile_id for resolution in resolutions if resolution is not None]
     return {key: (ids[2 * number], ids[2 * number + 1]) for number, key in enumerate(CRAFTED)}
-
-
-@pytest.fixture
-def work(engine, settings) -> Callable[[], int]:
-    """Runs every due job with a real worker, as ``loopcrm worker`` would."""
-    worker = Worker(create_session_factory(engine), settings, run_scheduler=False)
-
-    def run() -> int:
-        count = 0
-        while worker.run_once():
-            count += 1
-        return count
-
-    return run
 
 
 @pytest.fixture

@@ -4,14 +4,9 @@ because a stored pair's row lacked its profile ids)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from types import ModuleType
 
-import pytest
+from tests.support.matching_fragments import matching_bench
 
 import loopcrm.modules.cdp.matching.jobs  # noqa: F401  (registers the matching task)
 from loopcrm.modules.cdp.identity import service as identity
@@ -19,39 +14,14 @@ from loopcrm.modules.cdp.identity.schemas import Identifier, Observation
 from loopcrm.modules.cdp.matching import service as matching
 from loopcrm.modules.cdp.matching.models import CandidateStatus, RunStatus
 from loopcrm.modules.cdp.matching.schemas import RunIn
-from loopcrm.platform.db import create_session_factory
-from loopcrm.platform.jobs.worker import Worker
 from loopcrm.platform.permissions import system_actor
 
 AT = datetime(2026, 12, 1, tzinfo=UTC)
 
 
-def _bench() -> ModuleType:
-    path = Path(__file__).resolve().parents[3] / "bench" / "cdp_matching.py"
-    spec = importlib.util.spec_from_file_location("cdp_matching_bench", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture
-def work(engine, settings) -> Callable[[], int]:
-    worker = Worker(create_session_factory(engine), settings, run_scheduler=False)
-
-    def run() -> int:
-        count = 0
-        while worker.run_once():
-            count += 1
-        return count
-
-    return run
-
-
 def test_a_pair_queued_by_one_run_and_certain_in_the_next_is_merged_by_the_next(uow_factory, work):
     # Given 300 fragments, and a first run that merged nothing: every pair it found is stored pending
-    traits = _bench().generate_fragments(300, seed=4).traits
+    traits = matching_bench().generate_fragments(300, seed=4).traits
     observations = [
         Observation((Identifier("anonymous_id", f"rerun-{index}"),), AT, fragment)
         for index, fragment in enumerate(traits)
