@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from loopcrm.modules.cdp.identity import service as identity
+from loopcrm.modules.cdp.identity.graph import IdentityGraph
 from loopcrm.modules.cdp.identity.models import MergeReason
-from loopcrm.modules.cdp.identity.schemas import Identifier
+from loopcrm.modules.cdp.identity.schemas import Identifier, Observation
+from loopcrm.platform.errors import Conflict
 from loopcrm.platform.permissions import system_actor
 from loopcrm.platform.unit_of_work import UnitOfWork
 
@@ -295,3 +298,32 @@ def test_a_batch_resolves_in_order_in_one_transaction(
     )
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM cdp_profile_merges")).scalar_one() == 1
+
+
+def test_seen_times_written_over_a_profile_changed_meanwhile_are_refused_and_change_nothing(
+    send: Send, engine: Engine
+) -> None:
+    """The identity job reads a profile, another transaction (a person's merge) changes it, then
+    the job writes the profile's new seen times: the optimistic lock refuses the write (the job
+    retries the whole run later) instead of overwriting the other change."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite's write lock serialises the two writers; its driver reports no per-row counts")
+    first = send({"anonymousId": "anon-lock", "type": "track"}, minutes(0))
+    assert first is not None
+    with Session(engine) as session:
+        graph = IdentityGraph(session)
+        identifier = Identifier("anonymous_id", "anon-lock")
+        graph.prefetch([identifier])
+        graph.resolve(Observation((identifier,), minutes(5)))  # only the seen time moves
+        with engine.begin() as other:  # meanwhile, someone else changes the profile
+            other.execute(
+                text("UPDATE cdp_profiles SET version = version + 1 WHERE id = :id"), {"id": first.profile_id}
+            )
+        with pytest.raises(Conflict):
+            graph.flush()
+        session.rollback()
+    with engine.connect() as connection:
+        last_seen = connection.execute(
+            text("SELECT last_seen_at FROM cdp_profiles WHERE id = :id"), {"id": first.profile_id}
+        ).scalar_one()
+    assert str(last_seen).startswith(str(minutes(0).replace(tzinfo=None))[:16])

@@ -696,6 +696,24 @@ class IdentityGraph:
         self._closed_groups, self._new_groups = [], []
 
     def _update_profiles(self, changed: list[ProfileRow], now: datetime, *, is_seen_only: bool) -> None:
+        if is_seen_only and self._session.get_bind().dialect.name == "postgresql":
+            # Most events only move a known profile's seen times: one array statement on
+            # PostgreSQL, where an executemany is still one statement a profile.
+            result = cast(
+                CursorResult[Any],
+                self._session.execute(
+                    _UPDATE_SEEN_ARRAYS,
+                    {
+                        "ids": [profile.id for profile in changed],
+                        "versions": [profile.version for profile in changed],
+                        "firsts": [profile.first_seen_at for profile in changed],
+                        "lasts": [profile.last_seen_at for profile in changed],
+                        "now": now,
+                    },
+                ),
+            )
+            self._after_profile_update(changed, result.rowcount, is_checked=True)
+            return
         values: dict[str, Any] = {
             "first_seen_at": bindparam("b_first_seen_at"),
             "last_seen_at": bindparam("b_last_seen_at"),
@@ -736,7 +754,11 @@ class IdentityGraph:
             parameters.append(row)
         result = cast(CursorResult[Any], self._session.execute(statement, parameters))
         dialect = self._session.get_bind().dialect
-        if dialect.supports_sane_multi_rowcount and result.rowcount != len(parameters):
+        self._after_profile_update(changed, result.rowcount, is_checked=dialect.supports_sane_multi_rowcount)
+
+    @staticmethod
+    def _after_profile_update(changed: list[ProfileRow], rowcount: int, *, is_checked: bool) -> None:
+        if is_checked and rowcount != len(changed):
             # Someone else changed one of these profiles since it was read (a person's merge).
             raise Conflict("A profile changed while it was being resolved; try again.")
         for profile in changed:
@@ -789,6 +811,18 @@ class IdentityGraph:
                 rows.append(row)
                 link.is_closed_now = False
             session.execute(insert(table), rows)
+
+
+# PostgreSQL: the seen times of many profiles in one statement, each row only if its version is
+# still the one read (the optimistic lock of the executemany it replaces).
+_UPDATE_SEEN_ARRAYS = text(
+    "UPDATE cdp_profiles SET first_seen_at = given.first_seen_at, last_seen_at = given.last_seen_at,"
+    " updated_at = :now, version = given.version + 1"
+    " FROM unnest(CAST(:ids AS VARCHAR[]), CAST(:versions AS INTEGER[]),"
+    " CAST(:firsts AS TIMESTAMPTZ[]), CAST(:lasts AS TIMESTAMPTZ[]))"
+    " AS given(id, version, first_seen_at, last_seen_at)"
+    " WHERE cdp_profiles.id = given.id AND cdp_profiles.version = given.version"
+)
 
 
 def _profile_values(profile: ProfileRow, now: datetime) -> dict[str, Any]:
