@@ -130,11 +130,12 @@ def _restore_seen(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
 
 
-def _link_of(row: Any) -> LinkRow:
+def _link_of(row: Any, *, kind: str | None = None, value: str | None = None) -> LinkRow:
+    """A link version as read; a group membership passes its kind ("") and group id as value."""
     return LinkRow(
         id=row.id,
-        kind=row.type,
-        value=row.value,
+        kind=row.type if kind is None else kind,
+        value=row.value if value is None else value,
         profile_id=row.profile_id,
         first_seen_at=row.first_seen_at,
         valid_from=row.valid_from,
@@ -147,19 +148,7 @@ def _link_of(row: Any) -> LinkRow:
 
 
 def _group_of(row: Any) -> LinkRow:
-    return LinkRow(
-        id=row.id,
-        kind="",
-        value=row.group_id,
-        profile_id=row.profile_id,
-        first_seen_at=row.first_seen_at,
-        valid_from=row.valid_from,
-        opened_by=row.opened_by,
-        valid_to=row.valid_to,
-        closed_by=row.closed_by,
-        opened_by_merge_id=row.opened_by_merge_id,
-        closed_by_merge_id=row.closed_by_merge_id,
-    )
+    return _link_of(row, kind="", value=row.group_id)
 
 
 @dataclass(slots=True)

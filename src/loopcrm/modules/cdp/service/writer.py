@@ -333,18 +333,16 @@ def _event_parameters_for(dialect: str) -> Callable[[dict[str, Any]], tuple[Any,
     def dumps(value: Any) -> str:
         return json_bytes(value).decode("utf-8", "surrogatepass")
 
-    if dialect == "sqlite":
-        formatted: dict[datetime | None, str | None] = {None: None}
+    # On SQLite each distinct time is formatted once; psycopg sends datetimes as they are.
+    formatted: dict[datetime | None, str | None] = {None: None}
 
-        def time(value: datetime | None) -> str | None:
-            text = formatted.get(value)
-            if text is None and value is not None:
-                text = formatted[value] = _sqlite_time(value)
-            return text
-    else:
-
-        def time(value: datetime | None) -> datetime | None:  # type: ignore[misc]
-            return value  # psycopg sends datetimes as they are
+    def time(value: datetime | None) -> str | datetime | None:
+        if dialect != "sqlite":
+            return value
+        text = formatted.get(value)
+        if text is None and value is not None:
+            text = formatted[value] = _sqlite_time(value)
+        return text
 
     def parameters(row: dict[str, Any]) -> tuple[Any, ...]:
         return (
