@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel import dates
 from playwright.sync_api import Page, expect
+from tests.support.browser import sign_in
 
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import ContactCreate
@@ -44,14 +45,6 @@ def settings(settings: Settings, smtp_server) -> Settings:
             "smtp_port": smtp_server.port,
         }
     )
-
-
-def sign_in(page: Page, email_address: str) -> None:
-    page.goto("/login")
-    page.get_by_label("邮箱").fill(email_address)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("欢迎使用 LoopCRM")
 
 
 def _wait_for(condition, *, seconds: float, step: float = 0.5) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from tests.support.browser import sign_in
 
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import ContactCreate, ListQuery
@@ -17,14 +18,6 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "correct horse battery"
 CREDIT_CODE = "91350100M000100Y43"
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("邮箱").fill(email)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("欢迎使用 LoopCRM")
 
 
 def _watch_for_errors(page: Page) -> list[str]:

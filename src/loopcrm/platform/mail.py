@@ -12,6 +12,15 @@ from loopcrm.settings import Settings
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent along with an email (a quote's PDF, say)."""
+
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"  # "type/subtype"
+
+
+@dataclass(frozen=True)
 class OutgoingEmail:
     """One email to send; ``message_id`` doubles as its idempotency key for retries.
 
@@ -27,6 +36,7 @@ class OutgoingEmail:
     message_id: str | None = None
     cc: tuple[str, ...] = ()
     reply_to: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 class Mailer:
@@ -50,6 +60,11 @@ class Mailer:
         message.set_content(email.text)
         if email.html is not None:
             message.add_alternative(email.html, subtype="html")
+        for attachment in email.attachments:
+            main_type, _, sub_type = attachment.mime_type.partition("/")
+            message.add_attachment(
+                attachment.content, maintype=main_type, subtype=sub_type, filename=attachment.filename
+            )
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
             if settings.smtp_starttls:
                 smtp.starttls(context=ssl.create_default_context())

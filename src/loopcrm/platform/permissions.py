@@ -60,6 +60,12 @@ class SecurityLevel(IntEnum):
         return cls[label.upper()]
 
 
+# Grants that object types' default_grants use again and again: every action on every record, and
+# reading every record.
+GRANT_ALL = {action: Scope.ALL for action in Action}
+GRANT_READ_ALL = {Action.READ: Scope.ALL}
+
+
 class TokenScope(StrEnum):
     """What an API token may do, on top of its user's role."""
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from types import TracebackType
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,53 @@ class UnitOfWork:
     def after_commit(self, callback: Callable[[], object]) -> None:
         """Run ``callback`` once this transaction commits; dropped if it rolls back."""
         self._after_commit.append(callback)
+
+
+class JoinedUnitOfWork(UnitOfWork):
+    """The caller's open transaction lent to a use case that opens its own: entering starts a
+    savepoint, ``commit`` releases it (the caller commits for real), leaving without a commit
+    rolls back to it; after-commit effects wait for the caller's commit.
+
+    This is how one use case calls another inside one transaction (a lead's conversion creates
+    an account, a contact and an opportunity, or none of them): services keep owning their unit
+    of work and stay callable on their own. Convention: the joined variant of a service
+    function ``f`` is offered as ``f_in(uow, ...)`` where callers need it.
+    """
+
+    def __init__(self, outer: UnitOfWork) -> None:
+        self._outer = outer
+        self._savepoint: SessionTransaction | None = None
+
+    @property
+    def session(self) -> Session:
+        return self._outer.session
+
+    def __enter__(self) -> JoinedUnitOfWork:
+        self._savepoint = self._outer.session.begin_nested()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        savepoint, self._savepoint = self._savepoint, None
+        if savepoint is not None and savepoint.is_active:
+            savepoint.rollback()
+
+    def commit(self) -> None:
+        if self._savepoint is not None:
+            self._savepoint.commit()
+            self._savepoint = None
+
+    def rollback(self) -> None:
+        if self._savepoint is not None:
+            self._savepoint.rollback()
+            self._savepoint = None
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        self._outer.after_commit(callback)
 
 
 UnitOfWorkFactory = Callable[..., UnitOfWork]

@@ -48,6 +48,8 @@ from loopcrm.platform.audit.service import record_change
 from loopcrm.platform.db import utc_now
 from loopcrm.platform.errors import Conflict, NotFound
 from loopcrm.platform.permissions import (
+    GRANT_ALL,
+    GRANT_READ_ALL,
     Action,
     Actor,
     ObjectType,
@@ -58,8 +60,6 @@ from loopcrm.platform.permissions import (
 )
 from loopcrm.platform.unit_of_work import UnitOfWork
 
-_EVERYTHING = {action: Scope.ALL for action in Action}
-_READ_ALL = {Action.READ: Scope.ALL}
 # Profiles are the marketing team's material: marketers and admins merge and unmerge them;
 # everyone who analyses or serves customers reads them. Sales reps work from CRM contacts.
 PROFILE = register_object_type(
@@ -67,11 +67,11 @@ PROFILE = register_object_type(
         key="profile",
         label="Profiles",
         default_grants={
-            "admin": _EVERYTHING,
+            "admin": GRANT_ALL,
             "marketer": {Action.READ: Scope.ALL, Action.UPDATE: Scope.ALL},
-            "analyst": _READ_ALL,
-            "service_agent": _READ_ALL,
-            "sales_manager": _READ_ALL,
+            "analyst": GRANT_READ_ALL,
+            "service_agent": GRANT_READ_ALL,
+            "sales_manager": GRANT_READ_ALL,
         },
         field_levels={"identities": SecurityLevel.INTERNAL, "traits": SecurityLevel.INTERNAL},
     )

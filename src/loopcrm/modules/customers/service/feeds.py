@@ -11,18 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
-from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import SessionTransaction
 
 from loopcrm.modules.customers.identifiers import phone_search_key
 from loopcrm.modules.customers.models import Account, Contact, ContactPoint, ContactPointKind, RecordKind
 from loopcrm.modules.customers.schemas import ContactCreate
 from loopcrm.modules.customers.service.contacts import create_contact
 from loopcrm.platform.permissions import Actor
-from loopcrm.platform.unit_of_work import UnitOfWork
+from loopcrm.platform.unit_of_work import JoinedUnitOfWork, UnitOfWork
 
 _CONTACT = RecordKind.CONTACT.value
 _ACCOUNT = RecordKind.ACCOUNT.value
@@ -170,48 +167,7 @@ def accounts_of_groups(uow: UnitOfWork, group_ids: Sequence[str]) -> dict[str, s
     return found
 
 
-class _JoinedUnitOfWork(UnitOfWork):
-    """The caller's open transaction lent to a use case that opens its own: entering starts a
-    savepoint, ``commit`` releases it (the caller commits for real), leaving without a commit
-    rolls back to it; after-commit effects wait for the caller's commit."""
-
-    def __init__(self, outer: UnitOfWork) -> None:
-        self._outer = outer
-        self._savepoint: SessionTransaction | None = None
-
-    @property
-    def session(self) -> Any:
-        return self._outer.session
-
-    def __enter__(self) -> _JoinedUnitOfWork:
-        self._savepoint = self._outer.session.begin_nested()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        savepoint, self._savepoint = self._savepoint, None
-        if savepoint is not None and savepoint.is_active:
-            savepoint.rollback()
-
-    def commit(self) -> None:
-        if self._savepoint is not None:
-            self._savepoint.commit()
-            self._savepoint = None
-
-    def rollback(self) -> None:
-        if self._savepoint is not None:
-            self._savepoint.rollback()
-            self._savepoint = None
-
-    def after_commit(self, callback: Any) -> None:
-        self._outer.after_commit(callback)
-
-
 def create_contact_in(uow: UnitOfWork, actor: Actor, data: ContactCreate) -> str:
     """``create_contact`` inside the caller's open transaction (a savepoint: a refused contact
     changes nothing); the new contact's id. Duplicate warnings are the caller's to handle."""
-    return create_contact(_JoinedUnitOfWork(uow), actor, data).id
+    return create_contact(JoinedUnitOfWork(uow), actor, data).id

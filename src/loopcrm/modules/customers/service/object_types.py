@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from loopcrm.platform.permissions import Action, ObjectType, Scope, SecurityLevel, register_object_type
+from loopcrm.platform.permissions import (
+    GRANT_ALL,
+    GRANT_READ_ALL,
+    Action,
+    ObjectType,
+    Scope,
+    SecurityLevel,
+    register_object_type,
+)
 
-_EVERYTHING = {action: Scope.ALL for action in Action}
-_READ_ALL = {Action.READ: Scope.ALL}
 # Reps work their own customers; managers their teams'; marketing and service reach every
 # customer, because campaigns and tickets are not split by sales territory.
 _CUSTOMER_GRANTS = {
-    "admin": _EVERYTHING,
+    "admin": GRANT_ALL,
     "sales_manager": {
         Action.CREATE: Scope.ALL,
         Action.READ: Scope.TEAM,
@@ -19,8 +25,8 @@ _CUSTOMER_GRANTS = {
     "sales_rep": {Action.CREATE: Scope.OWN, Action.READ: Scope.OWN, Action.UPDATE: Scope.OWN},
     "marketer": {Action.CREATE: Scope.ALL, Action.READ: Scope.ALL, Action.UPDATE: Scope.ALL},
     "service_agent": {Action.CREATE: Scope.ALL, Action.READ: Scope.ALL, Action.UPDATE: Scope.ALL},
-    "analyst": _READ_ALL,
-    "read_only": _READ_ALL,
+    "analyst": GRANT_READ_ALL,
+    "read_only": GRANT_READ_ALL,
 }
 
 ACCOUNT = register_object_type(
@@ -54,13 +60,13 @@ TAG = register_object_type(
         key="tag",
         label="Tags",
         default_grants={
-            "admin": _EVERYTHING,
+            "admin": GRANT_ALL,
             "sales_manager": {Action.CREATE: Scope.ALL, Action.READ: Scope.ALL, Action.UPDATE: Scope.ALL},
             "marketer": {Action.CREATE: Scope.ALL, Action.READ: Scope.ALL, Action.UPDATE: Scope.ALL},
-            "sales_rep": _READ_ALL,
-            "service_agent": _READ_ALL,
-            "analyst": _READ_ALL,
-            "read_only": _READ_ALL,
+            "sales_rep": GRANT_READ_ALL,
+            "service_agent": GRANT_READ_ALL,
+            "analyst": GRANT_READ_ALL,
+            "read_only": GRANT_READ_ALL,
         },
     )
 )
@@ -69,13 +75,13 @@ CUSTOM_FIELD = register_object_type(
         key="custom_field",
         label="Custom fields",
         default_grants={
-            "admin": _EVERYTHING,
-            "sales_manager": _READ_ALL,
-            "sales_rep": _READ_ALL,
-            "marketer": _READ_ALL,
-            "service_agent": _READ_ALL,
-            "analyst": _READ_ALL,
-            "read_only": _READ_ALL,
+            "admin": GRANT_ALL,
+            "sales_manager": GRANT_READ_ALL,
+            "sales_rep": GRANT_READ_ALL,
+            "marketer": GRANT_READ_ALL,
+            "service_agent": GRANT_READ_ALL,
+            "analyst": GRANT_READ_ALL,
+            "read_only": GRANT_READ_ALL,
         },
     )
 )
