@@ -40,7 +40,7 @@ help:
 
 install: $(VENV)/.synced $(VENDOR)/htmx.min.js $(VENDOR)/Sortable.min.js $(VENDOR)/echarts.min.js \
 	$(VENDOR)/swagger-ui/swagger-ui-bundle.js $(VENDOR)/swagger-ui/swagger-ui.css \
-	$(VENDOR)/analytics-next/standalone.js
+	$(VENDOR)/analytics-next/standalone.js $(VENDOR)/fonts/NotoSansSC-Regular.ttf
 	@echo "==> environment ready (.venv, node_modules, $(VENDOR))"
 
 $(VENV)/.synced: pyproject.toml uv.lock
@@ -73,6 +73,11 @@ $(VENDOR)/analytics-next/standalone.js: node_modules/.package-lock.json
 	@rm -rf $(@D) && mkdir -p $(@D) \
 		&& cp node_modules/@segment/analytics-next/dist/umd/standalone.js \
 			node_modules/@segment/analytics-next/dist/umd/*.bundle.*.js $(@D)/
+
+# The Chinese font quote PDFs embed (Noto Sans SC, SIL Open Font License), so PDFs work on a fresh
+# machine without a system font (sales/quotes/service/pdf.py).
+$(VENDOR)/fonts/NotoSansSC-Regular.ttf: node_modules/.package-lock.json
+	@mkdir -p $(@D) && cp node_modules/@expo-google-fonts/noto-sans-sc/400Regular/NotoSansSC_400Regular.ttf $@
 
 demo: install
 	$(call say,demo data (loopcrm demo))

@@ -22,6 +22,7 @@ from loopcrm.modules.cdp import service as cdp
 from loopcrm.modules.cdp.api import ingestion_router as cdp_ingestion_router
 from loopcrm.modules.cdp.api import router as cdp_api_router
 from loopcrm.modules.customers.api import router as customers_api_router
+from loopcrm.modules.sales.api import router as sales_api_router
 from loopcrm.platform.audit.api import router as audit_router
 from loopcrm.platform.auth.api import router as auth_router
 from loopcrm.platform.db import create_database_engine, create_session_factory
@@ -49,6 +50,7 @@ def build_api_router() -> APIRouter:
     api.include_router(activities_api_router)
     api.include_router(notifications_api_router)
     api.include_router(cdp_api_router)
+    api.include_router(sales_api_router)
     return api
 
 
@@ -62,6 +64,7 @@ def register_tasks() -> None:
     import loopcrm.modules.cdp.identity.jobs
     import loopcrm.modules.cdp.matching.jobs
     import loopcrm.modules.customers.jobs
+    import loopcrm.modules.sales.jobs
     import loopcrm.platform.housekeeping  # noqa: F401  (registers platform.housekeeping)
 
 
@@ -147,12 +150,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from loopcrm.modules.activities import views as activities_views
     from loopcrm.modules.cdp import views as cdp_views
     from loopcrm.modules.customers import views as customers_views
+    from loopcrm.modules.sales import views as sales_views
     from loopcrm.platform.notifications import views as notifications_views
     from loopcrm.platform.web.mount import install_web
     from loopcrm.platform.web.templating import add_template_directory
 
     add_template_directory(Path(customers_views.__file__).resolve().parents[1] / "templates")
     add_template_directory(Path(cdp_views.__file__).resolve().parents[1] / "templates")
+    add_template_directory(Path(sales_views.__file__).resolve().parent / "templates")
     install_web(
         app,
         settings,
@@ -162,6 +167,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             activities_views.router,
             notifications_views.router,
             cdp_views.router,
+            sales_views.router,
         ],
     )
 

@@ -14,6 +14,7 @@ from loopcrm.modules.customers.demo import (
     load_demo_customers,
     plan_demo_customers,
 )
+from loopcrm.modules.sales.demo import load_demo_sales
 from loopcrm.platform.auth.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, create_demo_people
 from loopcrm.platform.db import create_database_engine, create_session_factory, utc_now
 from loopcrm.platform.migrations import upgrade
@@ -40,7 +41,8 @@ def load_demo_data(
 ) -> DemoLogin:
     """Migrate the database and add the demo data once; running it again changes nothing.
 
-    ``accounts`` and ``contacts`` size the customers (and so their year of activities), and
+    ``accounts`` and ``contacts`` size the customers (and so their year of activities and the
+    sales demo: 3 leads and 1.5 deals an account, with their quotes and orders), and
     ``cdp_profiles`` and ``cdp_events`` the CDP's people and events (the full CDP demo takes a few
     minutes: its identity resolution is the slow part); a smaller demo loads in seconds, which
     is what the command-line tests use."""
@@ -55,6 +57,9 @@ def load_demo_data(
         if customers.created:  # a year of history for every demo account and contact
             load_demo_activities(UnitOfWork(session_factory), customers.subjects)
         created = created or customers.created
+        # A year of leads, deals, quotes and orders over the demo customers, sized with them.
+        sales = load_demo_sales(lambda: UnitOfWork(session_factory))
+        created = created or sales.created
         if cdp_events > 0:  # people of the CDP, some of them the CRM's contacts, and their events
             cdp = load_demo_cdp(
                 lambda: UnitOfWork(session_factory),

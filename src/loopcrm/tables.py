@@ -11,6 +11,12 @@ from loopcrm.modules.cdp.identity import models as cdp_identity_models
 from loopcrm.modules.cdp.matching import models as cdp_matching_models
 from loopcrm.modules.cdp.privacy import models as cdp_privacy_models
 from loopcrm.modules.customers import models as customers_models
+from loopcrm.modules.sales.assignment import models as sales_assignment_models
+from loopcrm.modules.sales.forecasting import models as sales_forecasting_models
+from loopcrm.modules.sales.leads import models as sales_leads_models
+from loopcrm.modules.sales.opportunities import models as sales_opportunities_models
+from loopcrm.modules.sales.orders import models as sales_orders_models
+from loopcrm.modules.sales.quotes import models as sales_quotes_models
 from loopcrm.platform.audit import models as audit_models
 from loopcrm.platform.auth import models as auth_models
 from loopcrm.platform.db import Base
@@ -34,4 +40,10 @@ __all__ = [
     "jobs_models",
     "metadata",
     "notifications_models",
+    "sales_assignment_models",
+    "sales_forecasting_models",
+    "sales_leads_models",
+    "sales_opportunities_models",
+    "sales_orders_models",
+    "sales_quotes_models",
 ]

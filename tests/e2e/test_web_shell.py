@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from tests.support.browser import sign_in
 
 from loopcrm.platform.auth import service as auth
 from loopcrm.platform.auth.schemas import ProfileUpdate, UserFilter
@@ -15,14 +16,6 @@ from loopcrm.platform.permissions import system_actor
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct horse battery"
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("邮箱").fill(email)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("欢迎使用 LoopCRM")
 
 
 def switch_language(page: Page, name: str) -> None:
@@ -99,9 +92,9 @@ def test_the_navigation_is_usable_at_phone_width(phone: Page, make_person, scree
     expect(menu).to_have_attribute("aria-expanded", "true")
     expect(navigation).to_be_visible()
     phone.screenshot(path=str(screenshot_dir / "phone-navigation-open.png"))
-    navigation.get_by_role("link", name="销售", exact=True).click()  # a module not built yet
+    navigation.get_by_role("link", name="客户服务", exact=True).click()  # a module not built yet
 
-    expect(phone.get_by_role("heading", level=1)).to_have_text("销售流程")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("客户服务")
     expect(phone.get_by_text("此模块暂未开放")).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375  # nothing sticks out sideways
     phone.screenshot(path=str(screenshot_dir / "phone-module-page.png"), full_page=True)

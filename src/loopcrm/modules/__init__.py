@@ -79,6 +79,7 @@ PRODUCT_MODULES: tuple[ProductModule, ...] = (
         ),
         path="/sales",
         icon="trending",
+        is_available=True,
     ),
     ProductModule(
         number=4,

@@ -1,0 +1,1 @@
+"""Leads (销售线索): capture by web form, API and import, scoring, duplicate check, conversion."""

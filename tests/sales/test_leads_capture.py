@@ -1,0 +1,103 @@
+"""The public web form: a post makes a lead and shows the thank-you page; the honeypot drops bots
+silently; the rate limit answers 429; errors keep the input and write nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+
+from loopcrm.modules.sales.leads import service as leads
+from loopcrm.modules.sales.leads.models import Lead
+from loopcrm.modules.sales.leads.schemas import LeadFormIn, LeadListQuery
+from loopcrm.platform.unit_of_work import UnitOfWork
+
+from ..conftest import Person
+
+UowFactory = Callable[[], UnitOfWork]
+
+
+def _form(uow_factory: UowFactory, admin: Person) -> str:
+    created = leads.create_form(
+        uow_factory(),
+        admin.actor,
+        LeadFormIn(
+            name="官网咨询",
+            fields=["family_name", "given_name", "email", "phone", "company_name"],
+            required_fields=["email"],
+            thank_you_message="感谢您的咨询，我们会尽快联系您。",
+            allowed_origins=["https://www.example.com"],
+        ),
+    )
+    return created.public_path
+
+
+def _count(uow_factory: UowFactory) -> int:
+    with uow_factory() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(Lead)) or 0)
+
+
+def test_a_post_creates_a_lead_and_shows_the_thank_you_page(
+    client, uow_factory: UowFactory, admin: Person
+) -> None:
+    path = _form(uow_factory, admin)
+    page = client.get(path + "?utm_campaign=spring")
+    assert page.status_code == 200
+    assert "frame-ancestors 'self' https://www.example.com" in page.headers["content-security-policy"]
+    assert "x-frame-options" not in page.headers
+
+    answer = client.post(
+        path,
+        data={
+            "family_name": "李",
+            "given_name": "雷",
+            "email": "li.lei@example.com",
+            "utm_campaign": "spring",
+        },
+    )
+
+    assert answer.status_code == 200
+    assert "感谢您的咨询，我们会尽快联系您。" in answer.text
+    found = leads.list_leads(uow_factory(), admin.actor, LeadListQuery(), limit=10, cursor=None).items
+    assert [
+        (lead.full_name, lead.source.value if lead.source else None, lead.utm_campaign) for lead in found
+    ] == [("李雷", "website", "spring")]
+
+
+def test_the_honeypot_drops_a_bot_silently(client, uow_factory: UowFactory, admin: Person) -> None:
+    path = _form(uow_factory, admin)
+
+    answer = client.post(
+        path, data={"family_name": "Bot", "email": "bot@example.com", "website_url": "http://spam"}
+    )
+
+    assert answer.status_code == 200
+    assert "感谢您的咨询" in answer.text
+    assert _count(uow_factory) == 0
+
+
+def test_errors_keep_the_input_and_write_nothing(client, uow_factory: UowFactory, admin: Person) -> None:
+    path = _form(uow_factory, admin)
+
+    answer = client.post(path, data={"family_name": "王", "company_name": "晨光文具"})
+
+    assert answer.status_code == 422
+    assert 'value="晨光文具"' in answer.text
+    assert _count(uow_factory) == 0
+
+
+def test_the_rate_limit_answers_429_after_five_posts_from_one_address(
+    client, uow_factory: UowFactory, admin: Person
+) -> None:
+    path = _form(uow_factory, admin)
+    statuses = [
+        client.post(path, data={"family_name": "王", "email": f"p{number}@example.com"}).status_code
+        for number in range(6)
+    ]
+
+    assert statuses == [200, 200, 200, 200, 200, 429]
+    assert _count(uow_factory) == 5
+
+
+def test_an_unknown_token_is_not_found(client) -> None:
+    assert client.get("/forms/no-such-token").status_code == 404
