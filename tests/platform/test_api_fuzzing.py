@@ -39,7 +39,9 @@ def test_no_input_gets_a_server_error_and_every_answer_matches_the_schema(
     settings, engine, make_person
 ) -> None:
     admin = make_person("admin")  # authenticated as an admin, so every route is reachable
-    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", create_app(settings, engine=engine), config=CONFIG)
+    schema = schemathesis.openapi.from_asgi(
+        "/api/v1/openapi.json", create_app(settings, engine=engine), config=CONFIG
+    )
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 20
 
