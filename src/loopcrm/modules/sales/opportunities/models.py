@@ -156,6 +156,8 @@ class Opportunity(Record, SoftDeletable, Base):
         Index("ix_sales_opportunities_owner", "owner_id", "id"),
         Index("ix_sales_opportunities_account", "account_id"),
         Index("ix_sales_opportunities_close_date", "expected_close_date"),
+        # The dashboard's conversion cohort: the deals created in the period.
+        Index("ix_sales_opportunities_created", "created_at", "deleted_at"),
     )
 
     @property
@@ -207,6 +209,22 @@ class StageChange(Base):
     seconds_in_previous_stage: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
-        Index("ix_sales_stage_changes_opportunity", "opportunity_id", "changed_at"),
-        Index("ix_sales_stage_changes_pipeline_time", "pipeline_id", "changed_at"),
+        # The dashboard's stage conversion reads a cohort's moves (stage, pipeline) and its time in
+        # stage a period's moves (stage left, seconds spent, deal): every column they read is in
+        # these indexes, so neither visits the table (110k history rows a year at 100k deals).
+        Index(
+            "ix_sales_stage_changes_opportunity",
+            "opportunity_id",
+            "changed_at",
+            "to_stage_id",
+            "pipeline_id",
+        ),
+        Index(
+            "ix_sales_stage_changes_pipeline_time",
+            "pipeline_id",
+            "changed_at",
+            "from_stage_id",
+            "seconds_in_previous_stage",
+            "opportunity_id",
+        ),
     )
