@@ -35,5 +35,9 @@ def downgrade() -> None:
     op.drop_index("ix_sales_opportunities_created", table_name="sales_opportunities")
     op.drop_index("ix_sales_stage_changes_pipeline_time", table_name="sales_stage_changes")
     op.drop_index("ix_sales_stage_changes_opportunity", table_name="sales_stage_changes")
-    op.create_index("ix_sales_stage_changes_pipeline_time", "sales_stage_changes", ["pipeline_id", "changed_at"])
-    op.create_index("ix_sales_stage_changes_opportunity", "sales_stage_changes", ["opportunity_id", "changed_at"])
+    op.create_index(
+        "ix_sales_stage_changes_pipeline_time", "sales_stage_changes", ["pipeline_id", "changed_at"]
+    )
+    op.create_index(
+        "ix_sales_stage_changes_opportunity", "sales_stage_changes", ["opportunity_id", "changed_at"]
+    )
