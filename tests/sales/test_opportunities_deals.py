@@ -362,6 +362,41 @@ def test_a_rep_sees_own_deals_and_a_manager_the_teams(
     assert field_codes(handed.value) == {"owner_id": "owner_out_of_scope"}
 
 
+def test_board_and_list_name_only_the_accounts_the_reader_may_read(
+    uow_factory: UowFactory,
+    standard_pipeline: PipelineOut,
+    admin: Person,
+    sales_team: SalesTeam,
+    create_deal: CreateDeal,
+) -> None:
+    member = sales_team.member
+    own = customers.create_account(
+        uow_factory(), admin.actor, AccountCreate(name="成员的客户", owner_id=member.user.id)
+    )
+    others = customers.create_account(
+        uow_factory(), admin.actor, AccountCreate(name="别人的客户", owner_id=sales_team.outsider.user.id)
+    )
+    create_deal(admin.actor, name="甲", owner_id=member.user.id, account_id=own.id)
+    create_deal(admin.actor, name="乙", owner_id=member.user.id, account_id=others.id)
+    create_deal(admin.actor, name="丙", owner_id=member.user.id)
+
+    def names(actor: Any) -> tuple[dict[str, str | None], dict[str, str | None]]:
+        board = opportunities.kanban(uow_factory(), actor, standard_pipeline.id)
+        cards = {card.name: card.account_name for column in board.columns for card in column.cards}
+        listed = {
+            item.name: item.account_name
+            for item in opportunities.list_opportunities(uow_factory(), actor).items
+        }
+        return cards, listed
+
+    # A rep reads only the accounts they own: the other account's name stays hidden.
+    assert names(member.actor) == ({"甲": "成员的客户", "乙": None, "丙": None},) * 2
+    assert names(admin.actor) == ({"甲": "成员的客户", "乙": "别人的客户", "丙": None},) * 2
+
+    customers.delete_account(uow_factory(), admin.actor, own.id)
+    assert names(admin.actor)[0]["甲"] is None  # a deleted account is not named
+
+
 def test_stage_history_keeps_the_time_spent_in_each_stage(
     uow_factory: UowFactory, engine: Any, standard_pipeline: PipelineOut, rep: Person, create_deal: CreateDeal
 ) -> None:

@@ -42,7 +42,7 @@ from loopcrm.modules.customers.service.feeds import (
     create_contact_in,
 )
 from loopcrm.modules.customers.service.history import field_history
-from loopcrm.modules.customers.service.listing import list_accounts, list_contacts
+from loopcrm.modules.customers.service.listing import account_names_in, list_accounts, list_contacts
 from loopcrm.modules.customers.service.merge import (
     get_merge,
     list_merges,
@@ -64,6 +64,7 @@ __all__ = [
     "DuplicateCandidate",
     "DuplicateReason",
     "DuplicateScan",
+    "account_names_in",
     "accounts_of_groups",
     "add_relationship",
     "candidate_from_input",

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
+from loopcrm.modules.customers import service as customers
 from loopcrm.modules.sales.opportunities.models import Opportunity, Pipeline, Stage, StageKind
 from loopcrm.modules.sales.opportunities.schemas import (
     KanbanBoard,
@@ -21,7 +22,7 @@ from loopcrm.modules.sales.opportunities.schemas import (
     OpportunityFilters,
     OpportunityOut,
 )
-from loopcrm.modules.sales.opportunities.service.deals import account_name, bare_out, today_of, user_names
+from loopcrm.modules.sales.opportunities.service.deals import bare_out, today_of, user_names
 from loopcrm.modules.sales.opportunities.service.object_types import OPPORTUNITY
 from loopcrm.modules.sales.opportunities.service.settings import (
     company_currency_in_session,
@@ -165,17 +166,14 @@ def list_opportunities(
             .all()
         )
         owners = user_names(session, [row.owner_id for row in rows])
-        accounts: dict[str, str | None] = {}
+        accounts = customers.account_names_in(uow, actor, [row.account_id for row in rows])
         today = today_of(actor)
         items = []
         for row in rows:
             item = bare_out(row, stages[row.stage_id], today)
             item.pipeline_name = pipelines.get(row.pipeline_id, "")
             item.owner_name = owners.get(row.owner_id or "")
-            if row.account_id:
-                if row.account_id not in accounts:
-                    accounts[row.account_id] = account_name(uow, actor, row.account_id)
-                item.account_name = accounts[row.account_id]
+            item.account_name = accounts.get(row.account_id or "")
             items.append(item)
         uow.commit()
         return Page[OpportunityOut](items=items, next_cursor=page.next_cursor)
@@ -221,6 +219,7 @@ def kanban(
             Opportunity.name,
             Opportunity.stage_id,
             Opportunity.owner_id,
+            Opportunity.account_id,
             Opportunity.amount,
             Opportunity.currency,
             Opportunity.amount_company,
@@ -256,6 +255,7 @@ def kanban(
                     .limit(cards_per_column - len(dated))
                 ).all()
         owners = user_names(session, [row.owner_id for row in card_rows])
+        accounts = customers.account_names_in(uow, actor, [row.account_id for row in card_rows])
         today = today_of(actor)
         kinds = {stage.id: stage.kind.value for stage in board_pipeline.stages}
         cards: dict[str, list[KanbanCard]] = {}
@@ -264,7 +264,7 @@ def kanban(
                 KanbanCard(
                     id=row.id,
                     name=row.name,
-                    account_name=None,
+                    account_name=accounts.get(row.account_id or ""),
                     owner_name=owners.get(row.owner_id or ""),
                     amount=row.amount,
                     currency=row.currency,
