@@ -3,7 +3,9 @@
 Seeds a fresh database (migrated to the newest revision) with the standard pipeline (through the
 opportunities service), 5 teams of 8 reps with a manager each, ``--open`` open deals spread over
 the four open stages and ``--closed`` won or lost ones, in bulk (Core executemany: seeding is not
-what is measured). Close dates range from a month ago (overdue) to nine months ahead.
+what is measured), each on one of ``ACCOUNTS`` accounts (made through the customers service, owned
+by the reps, so a rep's cards name only the accounts the rep may read). Close dates range from a
+month ago (overdue) to nine months ahead.
 
 Measured: ``GET /sales/opportunities/kanban?pipeline=…`` through the whole application in process
 (FastAPI's TestClient: routing, session lookup, CSRF, the service's aggregate and card queries,
@@ -38,6 +40,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
 
 from loopcrm.app import create_app
+from loopcrm.modules.customers import service as customers
+from loopcrm.modules.customers.schemas import AccountCreate
 from loopcrm.modules.sales.opportunities import service as opportunities
 from loopcrm.modules.sales.opportunities.models import Opportunity, StageChange
 from loopcrm.platform.auth import service as auth
@@ -53,6 +57,7 @@ PRODUCTS = ("云平台采购", "ERP 升级", "数据中台", "CRM 部署", "安�
 TEAMS = 5
 REPS_PER_TEAM = 8
 BATCH = 5_000
+ACCOUNTS = 1_000
 
 
 def _people(uow_factory: Callable[[], UnitOfWork]) -> tuple[list[str], dict[str, str], dict[str, str]]:
@@ -115,6 +120,12 @@ def seed(
     pipeline = opportunities.create_standard_pipeline(uow_factory(), system_actor(), "zh_CN")
     reasons = [reason.id for reason in opportunities.list_lost_reasons(uow_factory(), system_actor())]
     reps, team_of, readers = _people(uow_factory)
+    accounts = [
+        customers.create_account(
+            uow_factory(), system_actor(), AccountCreate(name=f"客户公司 {number}", owner_id=rng.choice(reps))
+        ).id
+        for number in range(ACCOUNTS)
+    ]
     open_stages = [stage for stage in pipeline.stages if stage.kind.value == "open"]
     won = next(stage for stage in pipeline.stages if stage.kind.value == "won")
     lost = next(stage for stage in pipeline.stages if stage.kind.value == "lost")
@@ -154,6 +165,7 @@ def seed(
                 "forecast_category_is_manual": False,
                 "owner_id": owner,
                 "team_id": team_of[owner],
+                "account_id": rng.choice(accounts),
                 "competitors": [],
                 "lost_reason_id": rng.choice(reasons) if stage is lost else None,
                 "stage_entered_at": created,
