@@ -10,7 +10,9 @@ written in bulk (Core executemany), not through the service: seeding is not what
 
 The measured call is ``forecasting.dashboard`` (what the page and the API call), in process, as
 an admin (every deal), a manager (a team's) and a rep (their own), for the current quarter and a
-whole year; median and worst of ``--repeat`` runs after one warm-up.
+whole year; median and worst of ``--repeat`` runs after one warm-up. Then the whole page,
+``GET /sales/dashboard``, as the admin signed in through the login form (FastAPI's TestClient:
+routing, session, the dashboard, the template with the charts' data), for both periods.
 
     .venv/bin/python bench/sales_dashboard.py --scale 100000
     .venv/bin/python bench/sales_dashboard.py --scale 100000 \\
@@ -33,9 +35,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
+from web_session import sign_in
 
-from loopcrm.app import register_tasks
+from loopcrm.app import create_app, register_tasks
 from loopcrm.modules.sales.forecasting import service as forecasting
 from loopcrm.modules.sales.forecasting.models import SalesTarget
 from loopcrm.modules.sales.forecasting.schemas import DashboardFilters
@@ -47,6 +51,7 @@ from loopcrm.platform.db import create_database_engine, create_session_factory, 
 from loopcrm.platform.migrations import upgrade
 from loopcrm.platform.permissions import Actor, system_actor
 from loopcrm.platform.unit_of_work import UnitOfWork
+from loopcrm.settings import load_settings
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ("伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "军", "杰", "涛", "明", "超", "秀英", "建华")
@@ -57,6 +62,8 @@ PROVINCES = ("浙江", "江苏", "上海", "广东", "北京", "四川")
 TEAMS = 5
 REPS_PER_TEAM = 8
 BATCH = 5_000
+ADMIN_EMAIL = "bench-admin@example.com"
+PASSWORD = "bench dashboard password"  # noqa: S105 (a throwaway database's user)
 
 
 def _people(uow_factory: Any) -> tuple[list[str], dict[str, str], list[Actor], list[str]]:
@@ -64,7 +71,9 @@ def _people(uow_factory: Any) -> tuple[list[str], dict[str, str], list[Actor], l
     system = system_actor()
     rng = random.Random(7)
     admin = auth.create_user(
-        uow_factory(), system, UserCreate(email="bench-admin@example.com", name="管理员", role="admin")
+        uow_factory(),
+        system,
+        UserCreate(email=ADMIN_EMAIL, name="管理员", role="admin", password=PASSWORD),
     )
     reps: list[str] = []
     team_of: dict[str, str] = {}
@@ -239,12 +248,40 @@ def measure(engine: Engine, actors: list[Actor], repeat: int, profile: bool) -> 
                 f" {statistics.median(cpu_timings):>8.1f}",
                 flush=True,
             )
+    measure_page(engine, year, repeat)
     if profile:
         profiler = cProfile.Profile()
         profiler.enable()
         forecasting.dashboard(UnitOfWork(session_factory, read_only=True), actors[0], year)
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
+def measure_page(engine: Engine, year: DashboardFilters, repeat: int) -> None:
+    """The page as the admin's browser gets it, for the default period (the current quarter) and a year."""
+    settings = load_settings(
+        data_dir=Path(tempfile.mkdtemp(prefix="loopcrm-sales-dashboard-data-")),
+        database_url=engine.url.render_as_string(hide_password=False),
+        secret_key="bench-secret-key-" + "x" * 32,
+        embedded_worker=False,
+    )
+    with TestClient(create_app(settings, engine=engine)) as client:
+        sign_in(client, ADMIN_EMAIL, PASSWORD)
+        year_query = f"?period_start={year.period_start}&period_end={year.period_end}"
+        for period_label, query in (("quarter", ""), ("year", year_query)):
+            timings = []
+            for run in range(repeat + 1):
+                started = time.perf_counter()
+                answer = client.get(f"/sales/dashboard{query}")
+                if answer.status_code != 200:
+                    raise SystemExit(f"the dashboard page answered {answer.status_code}")
+                if run:  # the first is the warm-up
+                    timings.append((time.perf_counter() - started) * 1000)
+            print(
+                f"{'page':<8} {period_label:<8} {statistics.median(timings):>10.1f} {max(timings):>10.1f}"
+                f"  ({len(answer.content) // 1024} KiB, admin)",
+                flush=True,
+            )
 
 
 def main() -> None:

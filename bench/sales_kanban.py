@@ -26,7 +26,6 @@ import argparse
 import cProfile
 import pstats
 import random
-import re
 import statistics
 import tempfile
 import time
@@ -38,6 +37,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
+from web_session import sign_in
 
 from loopcrm.app import create_app
 from loopcrm.modules.customers import service as customers
@@ -195,20 +195,6 @@ def seed(
     return pipeline.id, readers
 
 
-def sign_in(client: TestClient, email: str) -> None:
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    if token is None:
-        raise SystemExit("the login page has no CSRF token")
-    answer = client.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "csrf_token": token.group(1), "next": ""},
-        follow_redirects=False,
-    )
-    if answer.status_code != 303:
-        raise SystemExit(f"signing in as {email} failed: {answer.status_code}")
-
-
 def timed(call: Callable[[], Any], repeat: int) -> tuple[float, float]:
     for _ in range(2):
         call()
@@ -260,7 +246,7 @@ def main() -> None:
     path = f"/sales/opportunities/kanban?pipeline={pipeline_id}"
     for role, email in readers.items():
         with TestClient(create_app(settings, engine=engine)) as client:
-            sign_in(client, email)
+            sign_in(client, email, PASSWORD)
             first = client.get(path)
             if first.status_code != 200:
                 raise SystemExit(f"the board answered {first.status_code}: {first.text[:500]}")
