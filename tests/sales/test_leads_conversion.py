@@ -13,7 +13,7 @@ import pytest
 from loopcrm.modules.activities import service as activities
 from loopcrm.modules.activities.schemas import ActivityCreate
 from loopcrm.modules.customers import service as customers
-from loopcrm.modules.customers.schemas import AccountCreate, ListQuery
+from loopcrm.modules.customers.schemas import AccountCreate, ContactCreate, ListQuery
 from loopcrm.modules.sales.leads import service as leads
 from loopcrm.modules.sales.leads.schemas import LeadConversion, LeadCreate
 from loopcrm.modules.sales.opportunities import service as opportunities
@@ -143,3 +143,56 @@ def test_a_lead_is_converted_once_and_a_refused_conversion_changes_nothing(
     assert again.status_code == 409
     with pytest.raises(Conflict):
         leads.convert_lead(uow_factory(), admin.actor, lead_id, LeadConversion())
+
+
+def test_an_existing_contact_linked_to_the_account_is_recorded_as_working_there(
+    uow_factory: UowFactory, admin: Person
+) -> None:
+    previous = customers.create_account(uow_factory(), admin.actor, AccountCreate(name="得力集团"))
+    contact = customers.create_contact(
+        uow_factory(),
+        admin.actor,
+        ContactCreate.model_validate(
+            {
+                "family_name": "王",
+                "given_name": "芳",
+                "employments": [{"account_id": previous.id, "title": "采购", "is_primary": True}],
+            }
+        ),
+    )
+    lead_id = leads.create_lead(
+        uow_factory(),
+        admin.actor,
+        LeadCreate(
+            family_name="王",
+            given_name="芳",
+            email="wang.fang@chenguang.example",
+            company_name="上海晨光文具股份有限公司",
+            title="采购总监",
+        ),
+    ).id
+
+    result = leads.convert_lead(
+        uow_factory(), admin.actor, lead_id, LeadConversion(contact_id=contact.id, create_account=True)
+    )
+
+    assert (result.contact_id, result.contact_created, result.account_created) == (contact.id, False, True)
+    jobs = customers.get_contact(uow_factory(), admin.actor, contact.id).employments
+    # The new job is added beside the current one, which stays primary.
+    assert sorted((job.account_name, job.title, job.is_primary) for job in jobs) == [
+        ("上海晨光文具股份有限公司", "采购总监", False),
+        ("得力集团", "采购", True),
+    ]
+
+    # Already working at the account: converting another lead into it changes nothing.
+    second = leads.create_lead(
+        uow_factory(),
+        admin.actor,
+        LeadCreate(family_name="王", given_name="芳", phone="13800138000", company_name="得力集团"),
+    ).id
+    before = customers.get_contact(uow_factory(), admin.actor, contact.id)
+    leads.convert_lead(
+        uow_factory(), admin.actor, second, LeadConversion(contact_id=contact.id, account_id=previous.id)
+    )
+    after = customers.get_contact(uow_factory(), admin.actor, contact.id)
+    assert (after.employments, after.version) == (before.employments, before.version)

@@ -7,6 +7,10 @@ email, phone and name), so a company already in the CRM is linked rather than cr
 The lead's activities stay linked to the lead and get a link to the contact as well (instead of
 ``activities.reassign_links``, which moves them): the lead's page keeps its full timeline, and
 the contact's (and through it the account's) timeline shows what happened before conversion.
+
+An existing contact linked to the conversion's account is recorded as working there (people
+change jobs), unless a current employment there exists or the converting user may not change the
+contact; its other employments stay.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import (
     AccountCreate,
     ContactCreate,
+    ContactOut,
+    ContactUpdate,
     EmailIn,
     EmploymentIn,
     ListQuery,
@@ -38,7 +44,7 @@ from loopcrm.modules.sales.opportunities.schemas import OpportunityContactIn, Op
 from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import record_change
 from loopcrm.platform.db import utc_now
-from loopcrm.platform.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from loopcrm.platform.errors import Conflict, NotFound, PermissionDenied, StaleVersion, ValidationFailed
 from loopcrm.platform.pagination import MAX_PAGE_SIZE
 from loopcrm.platform.permissions import Action, Actor, SecurityLevel, require
 from loopcrm.platform.unit_of_work import JoinedUnitOfWork, UnitOfWork
@@ -137,6 +143,32 @@ def _link_activities(uow: UnitOfWork, actor: Actor, lead_id: str, contact_id: st
             return linked
 
 
+def _employ(uow: UnitOfWork, actor: Actor, contact: ContactOut, account_id: str, title: str | None) -> None:
+    """Record that the existing ``contact`` works at the conversion's account now, keeping where it
+    worked before; nothing when it already does, or when ``actor`` may not change the contact (the
+    conversion itself still goes through)."""
+    if any(job.account_id == account_id and job.ended_on is None for job in contact.employments):
+        return
+    kept = [
+        EmploymentIn(
+            account_id=job.account_id,
+            title=job.title,
+            started_on=job.started_on,
+            ended_on=job.ended_on,
+            is_primary=job.is_primary,
+        )
+        for job in contact.employments
+    ]
+    has_current = any(job.ended_on is None for job in contact.employments)
+    added = EmploymentIn(account_id=account_id, title=title, is_primary=not has_current)
+    try:
+        customers.update_contact(
+            JoinedUnitOfWork(uow), actor, contact.id, ContactUpdate(employments=[*kept, added])
+        )
+    except (PermissionDenied, NotFound):
+        return
+
+
 def convert_lead(uow: UnitOfWork, actor: Actor, lead_id: str, data: LeadConversion) -> ConversionOut:
     """Convert the lead: the account and contact are linked (by id) or created from the lead, an
     opportunity is opened when asked, the lead's activities are linked to the contact, and the
@@ -181,11 +213,14 @@ def convert_lead(uow: UnitOfWork, actor: Actor, lead_id: str, data: LeadConversi
         contact_created = False
         if data.contact_id:
             try:
-                contact_id = customers.get_contact(JoinedUnitOfWork(uow), actor, data.contact_id).id
+                contact = customers.get_contact(JoinedUnitOfWork(uow), actor, data.contact_id)
             except NotFound:
                 raise ValidationFailed.single(
                     "contact_id", "No contact has this id", "unknown_contact"
                 ) from None
+            contact_id = contact.id
+            if account_id:
+                _employ(uow, actor, contact, account_id, lead.title)
         else:
             contact_id = customers.create_contact_in(
                 uow,
