@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import func, select
+from tests.support.web_forms import field_block
 
 from loopcrm.modules.sales.leads import service as leads
 from loopcrm.modules.sales.leads.models import Lead
@@ -101,3 +102,54 @@ def test_the_rate_limit_answers_429_after_five_posts_from_one_address(
 
 def test_an_unknown_token_is_not_found(client) -> None:
     assert client.get("/forms/no-such-token").status_code == 404
+
+
+def test_an_admin_edits_a_web_form_and_deactivating_it_closes_the_public_page(
+    client, uow_factory: UowFactory, admin: Person, sign_in, post_form
+) -> None:
+    public_path = _form(uow_factory, admin)
+    form_id = leads.list_forms(uow_factory(), admin.actor)[0].id
+    edit_path = f"/sales/leads/settings/forms/{form_id}/edit"
+    sign_in(admin.user.email)
+    assert f'href="{edit_path}"' in client.get("/sales/leads/settings").text
+
+    page = client.get(edit_path)
+    assert page.status_code == 200
+    assert "官网咨询" in field_block(page.text, "name")
+    fields = ["family_name", "email", "phone"]
+    refused = post_form(
+        edit_path,
+        edit_path,
+        [("name", "   "), ("version", "1"), ("is_active", "on"), *(("fields", name) for name in fields)],
+    )
+    assert refused.status_code == 422
+    assert 'aria-invalid="true"' in field_block(refused.text, "name")
+    assert 'value="phone" checked' in refused.text  # the input is kept
+    unchanged = leads.get_form(uow_factory(), admin.actor, form_id)
+    assert (unchanged.name, unchanged.version) == ("官网咨询", 1)
+
+    saved = post_form(
+        edit_path,
+        edit_path,
+        [
+            ("name", "展会报名"),
+            ("version", "1"),
+            ("allowed_origins", "https://expo.example.com"),
+            *(("fields", name) for name in fields),
+            ("required_fields", "phone"),
+        ],
+    )
+    assert (saved.status_code, saved.headers["location"]) == (303, "/sales/leads/settings")
+    changed = leads.get_form(uow_factory(), admin.actor, form_id)
+    assert (changed.name, changed.fields, changed.required_fields, changed.allowed_origins) == (
+        "展会报名",
+        fields,
+        ["phone"],
+        ["https://expo.example.com"],
+    )
+    assert (changed.is_active, changed.source.value, changed.version) == (False, "website", 2)
+    assert client.get(public_path).status_code == 404  # unticked "active": the form is closed
+
+    stale = post_form(edit_path, edit_path, [("name", "旧版本"), ("version", "1"), ("fields", "email")])
+    assert stale.status_code == 422
+    assert leads.get_form(uow_factory(), admin.actor, form_id).name == "展会报名"

@@ -83,3 +83,17 @@ def test_an_xlsx_file_with_chinese_headers_updates_the_lead_with_the_same_phone(
         for lead in leads.list_leads(uow_factory(), admin.actor, LeadListQuery(), limit=50, cursor=None).items
     }
     assert cities == {"张伟": "深圳", "王芳": None}
+
+
+def test_the_import_page_lists_the_runs_and_links_each_report(
+    uow_factory: UowFactory, admin: Person, client, sign_in
+) -> None:
+    run = leads.import_leads(uow_factory(), admin.actor, "展会名单.csv", CSV)
+    sign_in(admin.user.email)
+
+    page = client.get("/sales/leads/imports")  # not taken for a lead's page (/sales/leads/{id})
+
+    assert page.status_code == 200
+    assert "展会名单.csv" in page.text and f"/sales/leads/imports/{run.id}" in page.text
+    detail = client.get(f"/sales/leads/imports/{run.id}")
+    assert detail.status_code == 200 and "<td>3</td><td>email: " in detail.text  # the refused row

@@ -11,6 +11,7 @@ rate limit guard it instead, and only the form's allowed origins may frame it.
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from fastapi import APIRouter
 from pydantic import ValidationError
@@ -29,6 +30,7 @@ from loopcrm.modules.sales.leads.schemas import (
     LeadCreate,
     LeadDisqualify,
     LeadFormIn,
+    LeadFormOut,
     LeadListQuery,
     LeadStatus,
     LeadUpdate,
@@ -218,17 +220,17 @@ async def create_lead(request: Request, page: Viewer, submitted: Form) -> Respon
     return redirect(request, f"{LEADS_PATH}/{lead.id}")
 
 
-@router.get(LEADS_PATH + "/{lead_id}/edit")
-def edit_lead(request: Request, page: Viewer, lead_id: str) -> Response:
-    lead = leads.get_lead(page.uow(), page.actor, lead_id)
+@router.get(LEADS_PATH + "/{lead_id:uuid}/edit")
+def edit_lead(request: Request, page: Viewer, lead_id: UUID) -> Response:
+    lead = leads.get_lead(page.uow(), page.actor, str(lead_id))
     values = lead.model_dump(mode="json")
     form = FormState.initial({name: values.get(name) for name in EDIT_FIELDS}, EDIT_FIELDS)
     form.values["version"] = [str(lead.version)]
     return _form_page(request, page, form, lead=lead)
 
 
-@router.post(LEADS_PATH + "/{lead_id}/edit")
-async def update_lead(request: Request, page: Viewer, submitted: Form, lead_id: str) -> Response:
+@router.post(LEADS_PATH + "/{lead_id:uuid}/edit")
+async def update_lead(request: Request, page: Viewer, submitted: Form, lead_id: UUID) -> Response:
     form = FormState.submitted(submitted, EDIT_FIELDS)
     version = form.text("version")
     try:
@@ -238,14 +240,14 @@ async def update_lead(request: Request, page: Viewer, submitted: Form, lead_id: 
         leads.update_lead(
             page.uow(),
             page.actor,
-            lead_id,
+            str(lead_id),
             LeadUpdate.model_validate(values),
             expected_version=int(version) if version.isdigit() else None,
         )
     except (ValidationError, DomainError) as error:
         form.add_refusal(error, page.translator)
         return _form_page(
-            request, page, form, lead=leads.get_lead(page.uow(), page.actor, lead_id), status_code=422
+            request, page, form, lead=leads.get_lead(page.uow(), page.actor, str(lead_id)), status_code=422
         )
     page.flash(N_("Lead saved"))
     return redirect(request, f"{LEADS_PATH}/{lead_id}")
@@ -276,38 +278,38 @@ def _detail(
     return render(request, "sales/leads/detail.html", context, status_code=status_code)
 
 
-@router.get(LEADS_PATH + "/{lead_id}")
-def lead_detail(request: Request, page: Viewer, lead_id: str) -> Response:
-    return _detail(request, page, lead_id)
+@router.get(LEADS_PATH + "/{lead_id:uuid}")
+def lead_detail(request: Request, page: Viewer, lead_id: UUID) -> Response:
+    return _detail(request, page, str(lead_id))
 
 
-@router.get(LEADS_PATH + "/{lead_id}/timeline")
-def lead_timeline(request: Request, page: Viewer, lead_id: str) -> Response:
-    leads.get_lead(page.uow(), page.actor, lead_id)  # the reader may read the lead
+@router.get(LEADS_PATH + "/{lead_id:uuid}/timeline")
+def lead_timeline(request: Request, page: Viewer, lead_id: UUID) -> Response:
+    leads.get_lead(page.uow(), page.actor, str(lead_id))  # the reader may read the lead
     params = request.query_params
     section = activities.timeline_section(
         page.uow(),
         page.actor,
-        [("lead", lead_id)],
+        [("lead", str(lead_id))],
         kinds=params.getlist("kind") or None,
         cursor=params.get("cursor") or None,
         base_path=f"{LEADS_PATH}/{lead_id}/timeline",
     )
-    refs = activities.subject_refs(page.uow(), page.actor, [("lead", lead_id)])
+    refs = activities.subject_refs(page.uow(), page.actor, [("lead", str(lead_id))])
     return render(request, "activities/timeline_page.html", {"timeline": section, "refs": refs})
 
 
-@router.post(LEADS_PATH + "/{lead_id}/disqualify")
-async def disqualify_lead(request: Request, page: Viewer, submitted: Form, lead_id: str) -> Response:
+@router.post(LEADS_PATH + "/{lead_id:uuid}/disqualify")
+async def disqualify_lead(request: Request, page: Viewer, submitted: Form, lead_id: UUID) -> Response:
     form = FormState.submitted(submitted, ["reason", "note"])
     try:
         data = LeadDisqualify.model_validate(
             {"reason": form.optional("reason"), "note": form.optional("note")}
         )
-        leads.disqualify_lead(page.uow(), page.actor, lead_id, data)
+        leads.disqualify_lead(page.uow(), page.actor, str(lead_id), data)
     except (ValidationError, DomainError) as error:
         form.add_refusal(error, page.translator)
-        return _detail(request, page, lead_id, form=form, status_code=422)
+        return _detail(request, page, str(lead_id), form=form, status_code=422)
     page.flash(N_("Lead disqualified"))
     return redirect(request, f"{LEADS_PATH}/{lead_id}")
 
@@ -344,10 +346,10 @@ def _convert_page(
     )
 
 
-@router.get(LEADS_PATH + "/{lead_id}/convert")
-def convert_page(request: Request, page: Viewer, lead_id: str) -> Response:
-    lead = leads.get_lead(page.uow(), page.actor, lead_id)
-    candidates = leads.conversion_candidates(page.uow(), page.actor, lead_id)
+@router.get(LEADS_PATH + "/{lead_id:uuid}/convert")
+def convert_page(request: Request, page: Viewer, lead_id: UUID) -> Response:
+    lead = leads.get_lead(page.uow(), page.actor, str(lead_id))
+    candidates = leads.conversion_candidates(page.uow(), page.actor, str(lead_id))
     form = FormState.initial(
         {
             "account_choice": candidates.accounts[0].id if candidates.accounts else "new",
@@ -357,11 +359,11 @@ def convert_page(request: Request, page: Viewer, lead_id: str) -> Response:
         },
         CONVERT_FIELDS,
     )
-    return _convert_page(request, page, lead_id, form)
+    return _convert_page(request, page, str(lead_id), form)
 
 
-@router.post(LEADS_PATH + "/{lead_id}/convert")
-async def convert_lead(request: Request, page: Viewer, submitted: Form, lead_id: str) -> Response:
+@router.post(LEADS_PATH + "/{lead_id:uuid}/convert")
+async def convert_lead(request: Request, page: Viewer, submitted: Form, lead_id: UUID) -> Response:
     form = FormState.submitted(submitted, CONVERT_FIELDS)
     account_choice = form.text("account_choice") or "new"
     contact_choice = form.text("contact_choice") or "new"
@@ -380,10 +382,12 @@ async def convert_lead(request: Request, page: Viewer, submitted: Form, lead_id:
             "expected_close_date": form.optional("expected_close_date"),
         }
     try:
-        result = leads.convert_lead(page.uow(), page.actor, lead_id, LeadConversion.model_validate(values))
+        result = leads.convert_lead(
+            page.uow(), page.actor, str(lead_id), LeadConversion.model_validate(values)
+        )
     except (ValidationError, DomainError) as error:
         form.add_refusal(error, page.translator)
-        return _convert_page(request, page, lead_id, form, status_code=422)
+        return _convert_page(request, page, str(lead_id), form, status_code=422)
     page.flash(N_("Lead converted"))
     if result.opportunity_id:
         return redirect(request, f"/sales/opportunities/{result.opportunity_id}")
@@ -436,23 +440,84 @@ def settings_page(request: Request, page: Viewer) -> Response:
 @router.post(f"{LEADS_PATH}/settings/forms")
 async def create_form(request: Request, page: Viewer, submitted: Form) -> Response:
     form = FormState.submitted(submitted, FORM_SETTINGS_FIELDS)
-    origins = [line.strip() for line in form.text("allowed_origins").splitlines() if line.strip()]
     try:
-        data = LeadFormIn.model_validate(
-            {
-                "name": form.text("name"),
-                "title": form.optional("title"),
-                "fields": form.values_of("fields"),
-                "required_fields": form.values_of("required_fields"),
-                "thank_you_message": form.text("thank_you_message"),
-                "allowed_origins": origins,
-            }
-        )
-        leads.create_form(page.uow(), page.actor, data)
+        leads.create_form(page.uow(), page.actor, _form_input(form))
     except (ValidationError, DomainError) as error:
         form.add_refusal(error, page.translator)
         return _settings_page(request, page, form, _empty_settings_forms()[1], status_code=422)
     page.flash(N_("Web form created"))
+    return redirect(request, f"{LEADS_PATH}/settings")
+
+
+def _form_input(form: FormState, kept: LeadFormOut | None = None) -> LeadFormIn:
+    """The web form the settings page submitted; an edit keeps what the page does not show
+    (source, UTM campaign, owner), since a change replaces the whole form."""
+    origins = [line.strip() for line in form.text("allowed_origins").splitlines() if line.strip()]
+    values: dict[str, Any] = {
+        "name": form.text("name"),
+        "title": form.optional("title"),
+        "fields": form.values_of("fields"),
+        "required_fields": form.values_of("required_fields"),
+        "thank_you_message": form.text("thank_you_message"),
+        "allowed_origins": origins,
+    }
+    if kept is not None:
+        values.update(
+            source=kept.source,
+            utm_campaign=kept.utm_campaign,
+            owner_id=kept.owner_id,
+            is_active=form.value("is_active") == "on",
+        )
+    return LeadFormIn.model_validate(values)
+
+
+def _form_editor(
+    request: Request, page: WebPage, web_form: LeadFormOut, form: FormState, *, status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "sales/leads/form_edit.html",
+        {**_names(page), "web_form": web_form, "form": form, "capture_fields": CAPTURE_FIELDS},
+        status_code=status_code,
+    )
+
+
+@router.get(LEADS_PATH + "/settings/forms/{form_id}/edit")
+def edit_form(request: Request, page: Viewer, form_id: str) -> Response:
+    web_form = leads.get_form(page.uow(), page.actor, form_id)
+    form = FormState.initial(
+        {
+            "name": web_form.name,
+            "title": web_form.title,
+            "fields": web_form.fields,
+            "required_fields": web_form.required_fields,
+            "thank_you_message": web_form.thank_you_message,
+            "allowed_origins": "\n".join(web_form.allowed_origins),
+            "is_active": "on" if web_form.is_active else "",
+            "version": str(web_form.version),
+        },
+        (*FORM_SETTINGS_FIELDS, "is_active", "version"),
+    )
+    return _form_editor(request, page, web_form, form)
+
+
+@router.post(LEADS_PATH + "/settings/forms/{form_id}/edit")
+async def update_form(request: Request, page: Viewer, form_id: str, submitted: Form) -> Response:
+    web_form = leads.get_form(page.uow(), page.actor, form_id)
+    form = FormState.submitted(submitted, (*FORM_SETTINGS_FIELDS, "is_active", "version"))
+    version = form.text("version")
+    try:
+        leads.update_form(
+            page.uow(),
+            page.actor,
+            form_id,
+            _form_input(form, web_form),
+            expected_version=int(version) if version.isdigit() else None,
+        )
+    except (ValidationError, DomainError) as error:
+        form.add_refusal(error, page.translator)
+        return _form_editor(request, page, web_form, form, status_code=422)
+    page.flash(N_("Web form saved"))
     return redirect(request, f"{LEADS_PATH}/settings")
 
 
