@@ -6,8 +6,7 @@ that brings the form back with one more row and everything typed kept; an empty 
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter
@@ -39,9 +38,10 @@ from loopcrm.platform.errors import DomainError, ValidationFailed
 from loopcrm.platform.i18n import N_
 from loopcrm.platform.permissions import Action
 from loopcrm.platform.web.flash import FlashLevel
-from loopcrm.platform.web.forms import FormState, pydantic_message
+from loopcrm.platform.web.forms import FormState
 from loopcrm.platform.web.navigation import AdminPage, register_admin_page
 from loopcrm.platform.web.pages import Form, Viewer, Visitor, WebPage, redirect, render, web_router
+from loopcrm.platform.web.rows import RowGroup, typed_decimal
 
 # Signed-in pages and the customer's public pages, gathered in one router for ``sales.views``.
 signed_in_router = web_router()
@@ -84,12 +84,11 @@ STATUS_BADGES = {
     QuoteStatus.SUPERSEDED.value: "muted",
 }
 LINE_PARTS = ("product_id", "description", "quantity", "unit_price", "discount_percent", "tax_rate")
-_LINE_INPUT = re.compile(r"^lines\.(\d{1,3})\.(" + "|".join(LINE_PARTS) + r")$")
-MAX_LINE_ROWS = 210
+LINES = RowGroup("lines", LINE_PARTS, max_rows=210)
 QUOTE_INPUTS = ("opportunity_id", "contact_id", "valid_until", "title", "terms", "lines")
 PRODUCT_INPUTS = ("sku", "name", "unit", "category", "description", "default_tax_rate", "is_active")
 PRICE_LIST_INPUTS = ("name", "currency", "customer_tag_id", "is_default", "is_active", "entries")
-_ENTRY_INPUT = re.compile(r"^entries\.(\d{1,4})\.(product_id|unit_price)$")
+ENTRIES = RowGroup("entries", ("product_id", "unit_price"), max_rows=10_000)
 
 
 def page_context(page: WebPage) -> dict[str, Any]:
@@ -97,27 +96,7 @@ def page_context(page: WebPage) -> dict[str, Any]:
     return {"status_names": STATUS_NAMES, "status_badges": STATUS_BADGES}
 
 
-def _decimal(text: str) -> Decimal | str | None:
-    """Typed text as a number when it is one (pydantic reports the rest under its field)."""
-    text = text.strip().replace(",", "")
-    if not text:
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        return text
-
-
 # ---------------------------------------------------------------- the quote editor
-
-
-def _submitted_lines(form: FormData) -> list[dict[str, str]]:
-    rows: dict[int, dict[str, str]] = {}
-    for name, value in form.multi_items():
-        found = _LINE_INPUT.match(name)
-        if found and isinstance(value, str) and int(found.group(1)) < MAX_LINE_ROWS:
-            rows.setdefault(int(found.group(1)), {})[found.group(2)] = value
-    return [rows[index] for index in sorted(rows)]
 
 
 def _is_blank(row: dict[str, str]) -> bool:
@@ -130,11 +109,11 @@ def _line_inputs(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
         line: dict[str, Any] = {
             "product_id": row.get("product_id", "").strip() or None,
             "description": row.get("description", "").strip() or None,
-            "quantity": _decimal(row.get("quantity", "")) or Decimal(1),
-            "discount_percent": _decimal(row.get("discount_percent", "")) or Decimal(0),
+            "quantity": typed_decimal(row.get("quantity", "")) or Decimal(1),
+            "discount_percent": typed_decimal(row.get("discount_percent", "")) or Decimal(0),
         }
         for name in ("unit_price", "tax_rate"):
-            value = _decimal(row.get(name, ""))
+            value = typed_decimal(row.get(name, ""))
             if value is not None:
                 line[name] = value
         lines.append(line)
@@ -142,15 +121,8 @@ def _line_inputs(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
 
 
 def _editor_state(values: dict[str, Any], rows: list[dict[str, Any]]) -> FormState:
-    filled = dict(values)
-    for index, row in enumerate(rows):
-        for part in LINE_PARTS:
-            value = row.get(part)
-            filled[f"lines.{index}.{part}"] = "" if value is None else str(value)
-    state = FormState.initial(filled, QUOTE_INPUTS)
-    state.fields = frozenset(
-        {*QUOTE_INPUTS, *(f"lines.{i}.{part}" for i in range(len(rows)) for part in LINE_PARTS)}
-    )
+    state = FormState.initial({**values, **LINES.values(rows)}, QUOTE_INPUTS)
+    state.fields = frozenset({*QUOTE_INPUTS, *LINES.field_names(len(rows))})
     return state
 
 
@@ -194,45 +166,18 @@ def new_quote(request: Request, page: Viewer, opportunity: str) -> Response:
 
 
 def _submitted_editor(form: FormData) -> tuple[FormState, list[dict[str, str]], int]:
-    rows = _submitted_lines(form)
+    rows = LINES.submitted(form)
     if "add_line" in form:
         rows.append({})
     state = FormState.submitted(form, QUOTE_INPUTS)
-    state.fields = frozenset(
-        {*QUOTE_INPUTS, *(f"lines.{i}.{part}" for i in range(len(rows)) for part in LINE_PARTS)}
-    )
+    state.fields = frozenset({*QUOTE_INPUTS, *LINES.field_names(len(rows))})
     return state, rows, max(len(rows), 1)
 
 
 def _lines_with_positions(rows: list[dict[str, str]]) -> tuple[list[dict[str, Any]], list[int]]:
     """The non-blank rows as line inputs, and each one's row index on the page (errors name rows)."""
-    kept = [(index, row) for index, row in enumerate(rows) if not _is_blank(row)]
-    return _line_inputs([row for _, row in kept]), [index for index, _ in kept]
-
-
-def _renumbered(error: ValidationError | DomainError, positions: list[int]) -> ValidationError | DomainError:
-    """Errors of ``lines.N`` moved to the page row the Nth non-blank line came from."""
-    if not isinstance(error, ValidationFailed):
-        return error
-    items = []
-    for item in error.errors:
-        parts = item.field.split(".")
-        if len(parts) > 1 and parts[0] == "lines" and parts[1].isdigit() and int(parts[1]) < len(positions):
-            parts[1] = str(positions[int(parts[1])])
-        items.append(type(item)(".".join(parts), item.message, item.code, item.params))
-    return ValidationFailed(items, error.message if error.message != error.title else None)
-
-
-def _pydantic_renumbered(
-    state: FormState, error: ValidationError, positions: list[int], page: WebPage
-) -> None:
-    for issue in error.errors(include_url=False):
-        location = [str(part) for part in issue.get("loc", ())]
-        if len(location) > 1 and location[0] == "lines" and location[1].isdigit():
-            index = int(location[1])
-            if index < len(positions):
-                location[1] = str(positions[index])
-        state.add_error(".".join(location) or "form", pydantic_message(issue, page.translator))
+    kept, positions = LINES.filled(rows, _is_blank)
+    return _line_inputs(kept), positions
 
 
 @signed_in_router.post(QUOTES_PATH + "/new")
@@ -254,13 +199,8 @@ def create_quote(request: Request, page: Viewer, form: Form) -> Response:
             }
         )
         created = quotes.create_quote(page.uow(), page.actor, data)
-    except ValidationError as error:
-        _pydantic_renumbered(state, error, positions, page)
-        return _render_editor(
-            request, page, state, row_count, quote=None, opportunity_id=opportunity_id, status_code=422
-        )
-    except ValidationFailed as error:
-        state.add_refusal(_renumbered(error, positions), page.translator)
+    except (ValidationError, ValidationFailed) as error:
+        LINES.add_refusal(state, error, positions, page.translator)
         return _render_editor(
             request, page, state, row_count, quote=None, opportunity_id=opportunity_id, status_code=422
         )
@@ -323,13 +263,8 @@ def update_quote(request: Request, page: Viewer, quote_id: str, form: Form) -> R
         )
         version = int(state.value("version") or quote.version)
         quotes.update_quote(page.uow(), page.actor, quote_id, data, expected_version=version)
-    except ValidationError as error:
-        _pydantic_renumbered(state, error, positions, page)
-        return _render_editor(
-            request, page, state, row_count, quote=quote, opportunity_id=quote.opportunity_id, status_code=422
-        )
-    except DomainError as error:
-        state.add_refusal(_renumbered(error, positions), page.translator)
+    except (ValidationError, DomainError) as error:
+        LINES.add_refusal(state, error, positions, page.translator)
         return _render_editor(
             request, page, state, row_count, quote=quote, opportunity_id=quote.opportunity_id, status_code=422
         )
@@ -615,7 +550,7 @@ def _product_values(state: FormState) -> dict[str, Any]:
         "unit": state.text("unit"),
         "category": state.optional("category"),
         "description": state.optional("description"),
-        "default_tax_rate": _decimal(state.value("default_tax_rate")) or Decimal(0),
+        "default_tax_rate": typed_decimal(state.value("default_tax_rate")) or Decimal(0),
         "is_active": state.checked("is_active"),
     }
 
@@ -680,15 +615,6 @@ def update_product(request: Request, page: Viewer, product_id: str, form: Form) 
 # ---------------------------------------------------------------- price lists
 
 
-def _submitted_entries(form: FormData) -> list[dict[str, str]]:
-    rows: dict[int, dict[str, str]] = {}
-    for name, value in form.multi_items():
-        found = _ENTRY_INPUT.match(name)
-        if found and isinstance(value, str):
-            rows.setdefault(int(found.group(1)), {})[found.group(2)] = value
-    return [rows[index] for index in sorted(rows)]
-
-
 def _price_list_page(
     request: Request,
     page: WebPage,
@@ -750,7 +676,10 @@ def new_price_list(request: Request, page: Viewer) -> Response:
 
 def _price_list_input(state: FormState, rows: list[dict[str, str]]) -> dict[str, Any]:
     entries = [
-        {"product_id": row.get("product_id", "").strip(), "unit_price": _decimal(row.get("unit_price", ""))}
+        {
+            "product_id": row.get("product_id", "").strip(),
+            "unit_price": typed_decimal(row.get("unit_price", "")),
+        }
         for row in rows
         if row.get("product_id", "").strip()
     ]
@@ -765,7 +694,7 @@ def _price_list_input(state: FormState, rows: list[dict[str, str]]) -> dict[str,
 
 
 def _submitted_price_list(form: FormData) -> tuple[FormState, list[dict[str, str]]]:
-    rows = _submitted_entries(form)
+    rows = ENTRIES.submitted(form)
     if "add_entry" in form:
         rows.append({})
     state = FormState.submitted(form, PRICE_LIST_INPUTS)
@@ -852,7 +781,7 @@ def save_quote_settings(request: Request, page: Viewer, form: Form) -> Response:
     try:
         data = QuoteSettingsIn.model_validate(
             {
-                "approval_threshold_percent": _decimal(state.value("approval_threshold_percent")),
+                "approval_threshold_percent": typed_decimal(state.value("approval_threshold_percent")),
                 "default_validity_days": state.text("default_validity_days") or None,
             }
         )
