@@ -4,12 +4,16 @@ the account's timeline."""
 
 from __future__ import annotations
 
-from tests.support.web_forms import PASSWORD, csrf_token_of
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from tests.support.web_forms import PASSWORD, csrf_token_of, field_block
 
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import AccountCreate
 from loopcrm.modules.sales.orders import service as orders
-from loopcrm.modules.sales.orders.schemas import OrderCreate
+from loopcrm.modules.sales.orders.schemas import OrderCreate, OrderFilter
 
 CSV = (
     "external_id,customer_name,email,description,quantity,unit_price\n"
@@ -121,3 +125,53 @@ def test_import_page_uploads_and_reports_row_by_row(client, sign_in, uow_factory
     assert (
         report.status_code == 200 and report.text.splitlines()[1] == "3,YZ-2,quantity,数量必须是大于 0 的数字"
     )
+
+
+def test_a_new_order_typed_by_hand_marks_the_bad_row_keeps_the_input_then_lands(
+    client, sign_in, post_form, uow_factory, rep
+) -> None:
+    account = customers.create_account(uow_factory(), rep.actor, AccountCreate(name="安溪茶厂"))
+    sign_in(rep.user.email, PASSWORD)
+    page = client.get(f"/sales/orders/new?account={account.id}")
+    assert page.status_code == 200
+    assert f'<option value="{account.id}" selected' in page.text
+
+    typed = [
+        ("account_id", account.id),
+        ("ordered_on", "2026-11-02"),
+        ("lines.0.description", "铁观音"),
+        ("lines.0.quantity", "2"),
+        ("lines.0.unit_price", "1,234.50"),
+        ("lines.0.tax_rate", "13"),
+        # row 1 left blank: skipped
+        ("lines.2.description", "茶具"),
+        ("lines.2.quantity", "-1"),
+        ("lines.2.unit_price", "88"),
+    ]
+    refused = post_form("/sales/orders/new", "/sales/orders/new", typed)
+    assert refused.status_code == 422
+    # the error of the second filled line is shown on the page's third row, the input kept
+    quantity = refused.text.split('id="f-lines.2.quantity"', 1)[1].split(">", 1)[0]
+    assert 'aria-invalid="true"' in quantity and 'value="-1"' in quantity
+    assert 'value="1,234.50"' in refused.text
+    assert orders.list_orders(uow_factory(), rep.actor, OrderFilter()).items == []
+
+    nobody = post_form(
+        "/sales/orders/new", "/sales/orders/new", [("lines.0.description", "茶"), ("lines.0.unit_price", "1")]
+    )
+    assert nobody.status_code == 422
+    assert "请选择下单的客户公司或联系人" in field_block(nobody.text, "account_id")
+    assert orders.list_orders(uow_factory(), rep.actor, OrderFilter()).items == []
+
+    typed[-2] = ("lines.2.quantity", "3")
+    created = post_form("/sales/orders/new", "/sales/orders/new", typed)
+    assert created.status_code == 303
+    (order,) = orders.list_orders(uow_factory(), rep.actor, OrderFilter()).items
+    assert created.headers["location"] == f"/sales/orders/{order.id}"
+    assert [(line.description, line.quantity, line.unit_price) for line in order.lines] == [
+        ("铁观音", Decimal("2"), Decimal("1234.5")),
+        ("茶具", Decimal("3"), Decimal("88")),
+    ]
+    assert (order.account_id, order.origin.value, order.currency) == (account.id, "manual", "CNY")
+    assert order.total == Decimal("2789.97") + Decimal("264")
+    assert order.ordered_at.astimezone(ZoneInfo("Asia/Shanghai")).date() == date(2026, 11, 2)

@@ -43,7 +43,9 @@ class RowGroup:
     max_rows: int = 200
 
     def submitted(self, form: FormData) -> list[dict[str, str]]:
-        """The rows as typed, in page order (an "add a row" button is the caller's to handle)."""
+        """The rows as typed, by their index on the page: a row whose inputs did not come is an
+        empty one, so errors and kept input stay on the row they belong to (an "add a row" button
+        is the caller's to handle)."""
         rows: dict[int, dict[str, str]] = {}
         for key, value in form.multi_items():
             group, _, rest = key.partition(".")
@@ -52,7 +54,7 @@ class RowGroup:
                 continue
             if index.isdigit() and int(index) < self.max_rows:
                 rows.setdefault(int(index), {})[part] = value
-        return [rows[index] for index in sorted(rows)]
+        return [rows.get(index, {}) for index in range(max(rows) + 1)] if rows else []
 
     def field_names(self, row_count: int) -> set[str]:
         """The inputs of ``row_count`` rows, for :attr:`FormState.fields` (errors find their input)."""

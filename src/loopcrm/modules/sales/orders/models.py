@@ -40,6 +40,7 @@ class OrderOrigin(StrEnum):
     QUOTE = "quote"  # the customer accepted a quote
     API = "api"  # created through the REST API (a shop or ERP integration, a user's script)
     IMPORT = "import"  # a CSV/XLSX file of e-commerce orders
+    MANUAL = "manual"  # typed by a user on the new-order page (taken by phone, email or in person)
 
 
 class PaymentMethod(StrEnum):

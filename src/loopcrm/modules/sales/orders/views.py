@@ -1,6 +1,6 @@
 """Pages of orders, under /sales (gathered by loopcrm.modules.sales.views): the list with its
-filters, an order's detail with its status actions and payments, and the import of shop exports
-with its row-by-row report."""
+filters, a new order typed by hand (an order taken by phone or in person), an order's detail with
+its status actions and payments, and the import of shop exports with its row-by-row report."""
 
 from __future__ import annotations
 
@@ -16,14 +16,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from loopcrm.modules.customers import service as customers
+from loopcrm.modules.customers.schemas import ListQuery
+from loopcrm.modules.sales.opportunities import service as opportunities
 from loopcrm.modules.sales.orders import service as orders
-from loopcrm.modules.sales.orders.models import OrderStatus, PaymentMethod
-from loopcrm.modules.sales.orders.schemas import OrderFilter, OrderOut, PaymentIn
+from loopcrm.modules.sales.orders.models import OrderOrigin, OrderStatus, PaymentMethod
+from loopcrm.modules.sales.orders.schemas import OrderCreate, OrderFilter, OrderOut, PaymentIn
 from loopcrm.platform.errors import DomainError, NotFound, PermissionDenied, StaleVersion, ValidationFailed
 from loopcrm.platform.i18n import N_
 from loopcrm.platform.permissions import Action, can_reach_record
 from loopcrm.platform.web.forms import FormState
 from loopcrm.platform.web.pages import Form, Viewer, WebPage, redirect, render, web_router
+from loopcrm.platform.web.rows import RowGroup, typed_decimal
 
 router = web_router()
 
@@ -31,6 +34,11 @@ ORDERS_PATH = "/sales/orders"
 IMPORT_PATH = "/sales/orders/import"
 FILTER_FIELDS = ("status", "payment_status", "ordered_from", "ordered_to", "q", "account_id", "contact_id")
 PAYMENT_FIELDS = ("amount", "method", "paid_on", "reference")
+NEW_ORDER_PATH = "/sales/orders/new"
+ORDER_INPUTS = ("account_id", "contact_id", "currency", "ordered_on", "note")
+LINES = RowGroup("lines", ("sku", "description", "quantity", "unit_price", "discount_percent", "tax_rate"))
+NEW_ORDER_ROWS = 3
+PICKER_SIZE = 200  # accounts and contacts offered in the new order's lists, first by name
 LIST_PAGE_SIZE = 50
 STATUS_BADGES = {"confirmed": "info", "fulfilled": "success", "cancelled": "muted"}
 PAYMENT_BADGES = {"unpaid": "neutral", "partial": "info", "paid": "success"}
@@ -90,7 +98,7 @@ def list_orders(request: Request, page: Viewer) -> Response:
                 (value, page.gettext(name)) for value, name in orders.PAYMENT_STATUS_NAMES.items()
             ],
             "customer_label": customer_label,
-            "may_import": page.actor.can(orders.ORDER.key, Action.CREATE),
+            "may_create": page.actor.can(orders.ORDER.key, Action.CREATE),
         },
         status_code=status_code,
     )
@@ -181,6 +189,122 @@ def import_report(request: Request, page: Viewer, import_id: str) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="order-import-{run.id}.csv"'},
     )
+
+
+# ---------------------------------------------------------------- a new order by hand
+
+
+def _order_form(
+    request: Request, page: WebPage, form: FormState, row_count: int, *, status_code: int = 200
+) -> Response:
+    accounts = customers.list_accounts(
+        page.uow(), page.actor, ListQuery(sort="name"), limit=PICKER_SIZE, cursor=None
+    ).items
+    contacts = customers.list_contacts(
+        page.uow(), page.actor, ListQuery(sort="full_name"), limit=PICKER_SIZE, cursor=None
+    ).items
+    account_choices = [(account.id, account.name) for account in accounts]
+    chosen = form.text("account_id")
+    if chosen and chosen not in {key for key, _ in account_choices}:
+        label = _customer_label(page, chosen, None)
+        if label is not None:
+            account_choices.insert(0, (chosen, label))
+    currencies = opportunities.list_currencies(page.uow(), page.actor, include_inactive=False)
+    return render(
+        request,
+        "sales/orders/new.html",
+        {
+            "form": form,
+            "row_count": row_count,
+            "account_choices": account_choices,
+            "contact_choices": [(contact.id, contact.full_name) for contact in contacts],
+            "currency_choices": [(currency.code, currency.code) for currency in currencies],
+            "company_currency": opportunities.company_currency(page.uow()),
+        },
+        status_code=status_code,
+    )
+
+
+def _with_line_fields(form: FormState, row_count: int) -> FormState:
+    form.fields = frozenset({*ORDER_INPUTS, *LINES.field_names(row_count)})
+    return form
+
+
+@router.get(NEW_ORDER_PATH)
+def new_order(request: Request, page: Viewer) -> Response:
+    """The form of an order typed by hand; ``?account=`` chooses its account (from the account's page)."""
+    orders.list_orders(page.uow(), page.actor, OrderFilter(), limit=1)  # refuses readers without orders
+    form = FormState.initial({"account_id": request.query_params.get("account", "")}, ORDER_INPUTS)
+    return _order_form(request, page, _with_line_fields(form, NEW_ORDER_ROWS), NEW_ORDER_ROWS)
+
+
+def _is_blank(row: dict[str, str]) -> bool:
+    return not any(value.strip() for value in row.values())
+
+
+def _line_inputs(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    lines = []
+    for row in rows:
+        line: dict[str, Any] = {
+            "sku": row.get("sku", "").strip(),
+            "description": row.get("description", "").strip(),
+            "quantity": typed_decimal(row.get("quantity", "")) or Decimal(1),
+            "unit_price": typed_decimal(row.get("unit_price", "")),
+        }
+        for name in ("discount_percent", "tax_rate"):
+            value = typed_decimal(row.get(name, ""))
+            if value is not None:
+                line[name] = value
+        lines.append(line)
+    return lines
+
+
+def _ordered_at(page: WebPage, form: FormState) -> datetime | None:
+    """The day typed, at noon where the reader is (the order's time is not asked); today: now."""
+    if not form.text("ordered_on"):
+        return None
+    try:
+        day = datetime.strptime(form.text("ordered_on"), "%Y-%m-%d").date()
+    except ValueError:
+        form.add_error("ordered_on", page.gettext(N_("Enter a date such as 2026-03-01")))
+        return None
+    if day == datetime.now(ZoneInfo(page.timezone)).date():
+        return None
+    return datetime.combine(day, time(12), tzinfo=ZoneInfo(page.timezone)).astimezone(UTC)
+
+
+@router.post(NEW_ORDER_PATH)
+def create_order(request: Request, page: Viewer, submitted: Form) -> Response:
+    rows = LINES.submitted(submitted)
+    if "add_line" in submitted:
+        rows.append({})
+    row_count = max(len(rows), 1)
+    form = _with_line_fields(FormState.submitted(submitted, ORDER_INPUTS), row_count)
+    if "add_line" in submitted:
+        return _order_form(request, page, form, row_count)
+    kept, positions = LINES.filled(rows, _is_blank)
+    ordered_at = _ordered_at(page, form)
+    if not (form.text("account_id") or form.text("contact_id")):
+        form.add_error("account_id", page.gettext(N_("Choose the account or the contact who orders")))
+    if form.has_errors:
+        return _order_form(request, page, form, row_count, status_code=422)
+    try:
+        data = OrderCreate.model_validate(
+            {
+                "account_id": form.optional("account_id"),
+                "contact_id": form.optional("contact_id"),
+                "currency": form.optional("currency"),
+                "ordered_at": ordered_at,
+                "note": form.optional("note"),
+                "lines": _line_inputs(kept),
+            }
+        )
+        created = orders.create_order(page.uow(), page.actor, data, origin=OrderOrigin.MANUAL)
+    except (ValidationError, DomainError) as error:
+        LINES.add_refusal(form, error, positions, page.translator)
+        return _order_form(request, page, form, row_count, status_code=422)
+    page.flash(N_("The order {number} was created."), number=created.number)
+    return redirect(request, f"/sales/orders/{created.id}")
 
 
 # ---------------------------------------------------------------- detail, status, payments

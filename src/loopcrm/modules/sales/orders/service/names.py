@@ -19,6 +19,7 @@ ORIGIN_NAMES: dict[str, str] = {
     OrderOrigin.QUOTE.value: N_("Accepted quote"),
     OrderOrigin.API.value: N_("API"),
     OrderOrigin.IMPORT.value: N_("Import"),
+    OrderOrigin.MANUAL.value: N_("Typed by hand"),
 }
 PAYMENT_METHOD_NAMES: dict[str, str] = {
     PaymentMethod.BANK_TRANSFER.value: N_("Bank transfer"),

@@ -501,13 +501,16 @@ def take_order(
         return result, True
 
 
-def create_order(uow: UnitOfWork, actor: Actor, data: OrderCreate) -> OrderOut:
-    """Take an order (API, import, e-commerce): lines priced exactly, numbered SO-<year>-<n>.
+def create_order(
+    uow: UnitOfWork, actor: Actor, data: OrderCreate, *, origin: OrderOrigin = OrderOrigin.API
+) -> OrderOut:
+    """Take an order (API, import, e-commerce, or typed on the new-order page: ``origin``): lines
+    priced exactly, numbered SO-<year>-<n>.
 
     A shop's order (``channel`` + ``external_id``) already taken is answered as it is: sending
     it again changes nothing. Naming an opportunity wins it (an order wins its deal).
     """
-    return take_order(uow, actor, data)[0]
+    return take_order(uow, actor, data, origin=origin)[0]
 
 
 def _win_opportunity(uow: UnitOfWork, actor: Actor, opportunity_id: str) -> None:
