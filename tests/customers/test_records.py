@@ -405,3 +405,35 @@ def test_the_new_owner_is_notified_once_when_someone_else_assigns_a_record(uow_f
         ("assigned_to_you", {"actor": "李经理", "name": "分配公司"}, f"/customers/accounts/{account.id}")
     ]
     assert mine == []
+
+
+def test_a_job_at_an_account_deleted_since_stays_when_the_contact_is_saved(uow_factory, make_person):
+    manager = make_person("sales_manager")
+    gone = customers.create_account(uow_factory(), manager.actor, AccountCreate(name="已注销公司"))
+    contact = customers.create_contact(
+        uow_factory(),
+        manager.actor,
+        ContactCreate.model_validate(
+            {"family_name": "赵", "employments": [{"account_id": gone.id, "started_on": "2019-03-01"}]}
+        ),
+    )
+    customers.delete_account(uow_factory(), manager.actor, gone.id)
+    jobs = [job.model_dump(exclude={"account_name"}) for job in contact.employments]
+
+    saved = customers.update_contact(
+        uow_factory(),
+        manager.actor,
+        contact.id,
+        ContactUpdate.model_validate({"title": "顾问", "employments": jobs}),
+    )
+    assert [(job.account_id, str(job.started_on)) for job in saved.employments] == [(gone.id, "2019-03-01")]
+
+    other = make_person("sales_manager")
+    with pytest.raises(ValidationFailed) as refused:  # a job new to the contact needs a live account
+        customers.update_contact(
+            uow_factory(),
+            other.actor,
+            customers.create_contact(uow_factory(), other.actor, ContactCreate(family_name="钱")).id,
+            ContactUpdate.model_validate({"employments": [{"account_id": gone.id}]}),
+        )
+    assert [error.field for error in refused.value.errors] == ["employments.0.account_id"]

@@ -107,8 +107,18 @@ def test_an_unknown_token_is_not_found(client) -> None:
 def test_an_admin_edits_a_web_form_and_deactivating_it_closes_the_public_page(
     client, uow_factory: UowFactory, admin: Person, sign_in, post_form
 ) -> None:
-    public_path = _form(uow_factory, admin)
-    form_id = leads.list_forms(uow_factory(), admin.actor)[0].id
+    created = leads.create_form(
+        uow_factory(),
+        admin.actor,
+        LeadFormIn(
+            name="官网咨询",
+            fields=["family_name", "email"],
+            source="event",
+            utm_campaign="expo-2027",
+            owner_id=admin.user.id,
+        ),
+    )
+    public_path, form_id = created.public_path, created.id
     edit_path = f"/sales/leads/settings/forms/{form_id}/edit"
     sign_in(admin.user.email)
     assert f'href="{edit_path}"' in client.get("/sales/leads/settings").text
@@ -147,7 +157,13 @@ def test_an_admin_edits_a_web_form_and_deactivating_it_closes_the_public_page(
         ["phone"],
         ["https://expo.example.com"],
     )
-    assert (changed.is_active, changed.source.value, changed.version) == (False, "website", 2)
+    assert (changed.is_active, changed.version) == (False, 2)
+    # what the page does not show is kept
+    assert (changed.source.value, changed.utm_campaign, changed.owner_id) == (
+        "event",
+        "expo-2027",
+        admin.user.id,
+    )
     assert client.get(public_path).status_code == 404  # unticked "active": the form is closed
 
     stale = post_form(edit_path, edit_path, [("name", "旧版本"), ("version", "1"), ("fields", "email")])

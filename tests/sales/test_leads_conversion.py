@@ -149,6 +149,7 @@ def test_an_existing_contact_linked_to_the_account_is_recorded_as_working_there(
     uow_factory: UowFactory, admin: Person
 ) -> None:
     previous = customers.create_account(uow_factory(), admin.actor, AccountCreate(name="得力集团"))
+    gone = customers.create_account(uow_factory(), admin.actor, AccountCreate(name="已注销文具店"))
     contact = customers.create_contact(
         uow_factory(),
         admin.actor,
@@ -156,10 +157,24 @@ def test_an_existing_contact_linked_to_the_account_is_recorded_as_working_there(
             {
                 "family_name": "王",
                 "given_name": "芳",
-                "employments": [{"account_id": previous.id, "title": "采购", "is_primary": True}],
+                "employments": [
+                    {
+                        "account_id": previous.id,
+                        "title": "采购",
+                        "is_primary": True,
+                        "started_on": "2021-04-01",
+                    },
+                    {
+                        "account_id": gone.id,
+                        "title": "店员",
+                        "started_on": "2015-01-01",
+                        "ended_on": "2020-12-31",
+                    },
+                ],
             }
         ),
     )
+    customers.delete_account(uow_factory(), admin.actor, gone.id)  # a job there must not block
     lead_id = leads.create_lead(
         uow_factory(),
         admin.actor,
@@ -178,10 +193,13 @@ def test_an_existing_contact_linked_to_the_account_is_recorded_as_working_there(
 
     assert (result.contact_id, result.contact_created, result.account_created) == (contact.id, False, True)
     jobs = customers.get_contact(uow_factory(), admin.actor, contact.id).employments
-    # The new job is added beside the current one, which stays primary.
-    assert sorted((job.account_name, job.title, job.is_primary) for job in jobs) == [
-        ("上海晨光文具股份有限公司", "采购总监", False),
-        ("得力集团", "采购", True),
+    # The new job is added beside the others, kept exactly; the current primary stays primary.
+    assert sorted(
+        (job.account_name, job.title, job.is_primary, str(job.started_on), str(job.ended_on)) for job in jobs
+    ) == [
+        ("上海晨光文具股份有限公司", "采购总监", False, "None", "None"),
+        ("已注销文具店", "店员", False, "2015-01-01", "2020-12-31"),
+        ("得力集团", "采购", True, "2021-04-01", "None"),
     ]
 
     # Already working at the account: converting another lead into it changes nothing.

@@ -143,10 +143,15 @@ def contact_out(
 def _set_employments(
     uow: UnitOfWork, actor: Actor, contact_id: str, employments: Sequence[EmploymentIn]
 ) -> None:
-    """Replace where the contact works; each account must exist and be readable by the actor."""
+    """Replace where the contact works. An account new to the contact must be live and readable by
+    the actor; a job the contact already has may stay even when its account was deleted since or is
+    out of the actor's reach (saving a contact must not fail on a job nobody is changing)."""
     session = uow.session
+    held = set(session.scalars(select(Employment.account_id).where(Employment.contact_id == contact_id)))
     errors = []
     for index, employment in enumerate(employments):
+        if employment.account_id in held:
+            continue
         account = session.get(Account, employment.account_id)
         if (
             account is None

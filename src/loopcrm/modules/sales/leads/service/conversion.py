@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from pydantic import ValidationError
+
 from loopcrm.modules.activities import service as activities
 from loopcrm.modules.activities.schemas import ActivityFilter, ActivityUpdate, SubjectLink
 from loopcrm.modules.customers import service as customers
@@ -165,7 +167,7 @@ def _employ(uow: UnitOfWork, actor: Actor, contact: ContactOut, account_id: str,
         customers.update_contact(
             JoinedUnitOfWork(uow), actor, contact.id, ContactUpdate(employments=[*kept, added])
         )
-    except (PermissionDenied, NotFound):
+    except (PermissionDenied, NotFound, ValidationError):  # not the actor's to change; 20 jobs already
         return
 
 
