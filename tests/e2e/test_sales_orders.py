@@ -1,5 +1,6 @@
 """Orders in a real browser, in Chinese: a rep imports a shop's export (one bad row reported),
-opens an imported order from the list, records a partial payment and marks it fulfilled."""
+opens an imported order from the list, records a partial payment and marks it fulfilled, then
+types an order taken by phone for the same customer (a refused line kept and marked first)."""
 
 from __future__ import annotations
 
@@ -64,4 +65,25 @@ def test_a_rep_imports_orders_and_follows_one_to_fulfilment(
     expect(page.locator(".facts .badge-success")).to_have_text("已履约")
     expect(page.get_by_role("button", name="取消订单")).to_have_count(0)
     page.screenshot(path=str(screenshot_dir / "sales-order-detail.png"), full_page=True)
+
+    # the same customer orders again by phone: the rep types the order
+    page.goto("/sales/orders")
+    page.get_by_role("link", name="新建订单").click()
+    page.get_by_label("联系人", exact=True).select_option(label="陈红")
+    page.get_by_label("下单日期").fill("2026-03-02")  # the number's year is the order's
+    page.get_by_role("button", name="添加一行").click()
+    expect(page.locator('input[name$=".description"]')).to_have_count(4)
+    page.locator('input[name="lines.0.description"]').fill("紫砂壶")
+    page.locator('input[name="lines.0.unit_price"]').fill("480")
+    page.locator('input[name="lines.0.tax_rate"]').fill("13")
+    page.locator('input[name="lines.3.description"]').fill("茶盘")
+    page.locator('input[name="lines.3.quantity"]').fill("零")
+    page.locator('input[name="lines.3.unit_price"]').fill("60")
+    page.get_by_role("button", name="创建订单").click()
+    expect(page.locator('input[name="lines.3.quantity"]')).to_have_attribute("aria-invalid", "true")
+    expect(page.locator('input[name="lines.0.description"]')).to_have_value("紫砂壶")
+    page.locator('input[name="lines.3.quantity"]').fill("2")
+    page.get_by_role("button", name="创建订单").click()
+    expect(page.get_by_text("订单 SO-2026-000002 已创建。")).to_be_visible()
+    expect(page.locator("#order-total")).to_have_text("¥662.40")  # 480 × 1.13 + 2 × 60
     context.close()
