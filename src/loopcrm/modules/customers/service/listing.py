@@ -267,7 +267,7 @@ def account_names_in(uow: UnitOfWork, actor: Actor, account_ids: Iterable[str | 
     names: dict[str, str] = {}
     for start in range(0, len(ids), _NAMES_CHUNK):
         chunk = ids[start : start + _NAMES_CHUNK]
-        names.update(uow.session.execute(readable.where(Account.id.in_(chunk))).tuples().all())
+        names.update(uow.session.execute(readable.where(Account.id.in_(chunk))).all())
     return names
 
 
