@@ -104,7 +104,7 @@ def test_loading_writes_the_plan_once_sized_with_the_customers_and_the_plan_is_s
     assert (counts["sales_quotes"], counts["sales_orders"]) == (result.quotes, result.orders)
     with uow_factory() as uow:
         session = uow.session
-        pipelines = dict(session.execute(select(Pipeline.name, Pipeline.is_default)).tuples().all())
+        pipelines = dict(session.execute(select(Pipeline.name, Pipeline.is_default)).all())
         assert pipelines == {"标准销售流程": True, "华南门店硬件渠道": False}
         assert session.scalar(select(func.count()).select_from(LeadForm)) == 1
         assert session.scalar(select(func.count()).select_from(LeadScoringRule)) >= 5
@@ -229,7 +229,7 @@ def test_quote_and_order_totals_are_exact_and_orders_follow_accepted_quotes(uow_
         for payment in session.scalars(select(OrderPayment)):
             paid[payment.order_id] += payment.amount
         deals = {deal.id: deal for deal in session.scalars(select(Opportunity))}
-        kinds = dict(session.execute(select(Stage.id, Stage.kind)).tuples().all())
+        kinds = dict(session.execute(select(Stage.id, Stage.kind)).all())
         statuses = Counter(quote.status for quote in all_quotes)
         assert {"accepted", "sent", "superseded", "pending_approval", "rejected"} <= set(statuses)
         quotes_by_id = {quote.id: quote for quote in all_quotes}

@@ -210,7 +210,7 @@ def read_world(new_uow: NewUow, setup: SalesSetup, reps: tuple[Rep, ...], admin_
     consumers = []
     with new_uow() as uow:
         session = uow.session
-        emails = dict(session.execute(select(User.id, User.email)).tuples().all())
+        emails = dict(session.execute(select(User.id, User.email)).all())
         accounts = list(session.scalars(customer_records.readable(reader, "account")))
         account_count = len(accounts)
         tags: dict[str, list[Any]] = {}

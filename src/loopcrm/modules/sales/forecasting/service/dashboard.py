@@ -138,7 +138,7 @@ class _Query:
         self.day_boundaries = [max(month, start) for month in self.months] + [end + timedelta(days=1)]
         self.time_boundaries = [max(_start_of_day(month, zone), self.start_at) for month in self.months]
         self.time_boundaries.append(self.end_at)
-        self.kinds: dict[str, str] = dict(session.execute(select(Stage.id, Stage.kind)).tuples().all())
+        self.kinds: dict[str, str] = dict(session.execute(select(Stage.id, Stage.kind)).all())
         self.open_ids = sorted(key for key, kind in self.kinds.items() if kind == StageKind.OPEN.value)
         self.won_ids = sorted(key for key, kind in self.kinds.items() if kind == StageKind.WON.value)
         self.lost_ids = sorted(key for key, kind in self.kinds.items() if kind == StageKind.LOST.value)
@@ -531,9 +531,7 @@ def _lost_reasons(session: Session, groups: Sequence[_Group]) -> list[LostReason
     names = dict(
         session.execute(
             select(LostReason.id, LostReason.name).where(LostReason.id.in_([k for k in totals if k]))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     result = [
         LostReasonRow(
@@ -594,9 +592,7 @@ def _leaderboard(
         for target_row in session.execute(target_query):
             entry(target_row.user_id)["target"] = Decimal(str(target_row.amount or 0))
     names = dict(
-        session.execute(select(User.id, User.name).where(User.id.in_([key for key in board if key])))
-        .tuples()
-        .all()
+        session.execute(select(User.id, User.name).where(User.id.in_([key for key in board if key]))).all()
     )
     rows = [
         LeaderboardRow(

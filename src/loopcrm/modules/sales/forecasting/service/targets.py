@@ -172,9 +172,7 @@ def list_targets(
         names = dict(
             session.execute(
                 select(User.id, User.name).where(User.id.in_({target.user_id for target in page.items}))
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         currency = company_currency_code(session)
         return Page[TargetOut](

@@ -444,9 +444,7 @@ def _summary(session: Session, settings: WinModelSettings) -> ModelSummary:
     team_names = dict(
         session.execute(
             select(Team.id, Team.name).where(Team.id.in_([row.scope for row in rows if row.scope]))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     scopes = [
         ScopeSummary(

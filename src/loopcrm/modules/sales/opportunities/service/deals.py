@@ -128,7 +128,7 @@ def user_names(session: Session, user_ids: list[str | None]) -> dict[str, str]:
     ids = sorted({user_id for user_id in user_ids if user_id})
     if not ids:
         return {}
-    return dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).tuples().all())
+    return dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
 
 
 def account_name(uow: UnitOfWork, actor: Actor, account_id: str | None) -> str | None:
@@ -254,9 +254,7 @@ def stage_history(uow: UnitOfWork, actor: Actor, opportunity_id: str) -> list[St
         stage_ids = {row.to_stage_id for row in rows} | {
             row.from_stage_id for row in rows if row.from_stage_id
         }
-        names = dict(
-            session.execute(select(Stage.id, Stage.name).where(Stage.id.in_(stage_ids))).tuples().all()
-        )
+        names = dict(session.execute(select(Stage.id, Stage.name).where(Stage.id.in_(stage_ids))).all())
         people = user_names(session, [row.changed_by for row in rows])
         return [
             StageChangeOut(

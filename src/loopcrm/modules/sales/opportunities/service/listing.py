@@ -161,9 +161,7 @@ def list_opportunities(
         pipelines = dict(
             session.execute(
                 select(Pipeline.id, Pipeline.name).where(Pipeline.id.in_({row.pipeline_id for row in rows}))
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         owners = user_names(session, [row.owner_id for row in rows])
         accounts = customers.account_names_in(uow, actor, [row.account_id for row in rows])
@@ -210,7 +208,7 @@ def kanban(
                 )
                 .where(*terms)
                 .group_by(Opportunity.stage_id)
-            ).tuples()
+            )
         }
         # Each column's first cards by close date (dated ones first, then undated), one indexed
         # range read per column: a window over the whole pipeline sorted every deal (175 ms).

@@ -88,7 +88,7 @@ def _users_by_id(session: Session, user_ids: Iterable[str | None]) -> dict[str, 
     ids = sorted({user_id for user_id in user_ids if user_id})
     if not ids:
         return {}
-    return dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).tuples().all())
+    return dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
 
 
 def outputs(session: Session, orders: Sequence[Order]) -> list[OrderOut]:
