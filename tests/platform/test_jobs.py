@@ -21,7 +21,20 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, insert, inspect, select, update
+from sqlalchemy import (
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.orm import sessionmaker
 
 from loopcrm.platform.audit.models import AuditEntry
@@ -651,6 +664,41 @@ def test_two_schedulers_ticking_in_one_slot_enqueue_the_periodic_task_once(
     assert job.idempotency_key == "tests.jobs.hourly_digest@2026-11-23T10:00:00+00:00"
     assert job.run_at == datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     assert job.payload == {"slot_start": "2026-11-23T10:00:00+00:00"}
+
+
+def test_a_slot_enqueued_by_another_scheduler_between_its_two_reads_is_returned_not_skipped(
+    engine: Engine, session_factory: sessionmaker[Any], effects: Table
+) -> None:
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite runs writing units of work one at a time (BEGIN IMMEDIATE): no such race")
+    # Given scheduler A has found no job for the slot, and B enqueues it right then (B commits
+    # before A asks whether an earlier run is unfinished: the race CI once hit on PostgreSQL),
+    now = datetime(2026, 11, 23, 10, 17, 5, tzinfo=UTC)
+    first, second = Scheduler(session_factory, tasks=PERIODIC), Scheduler(session_factory, tasks=PERIODIC)
+    from_second: list[JobOut] = []
+    started: list[threading.Thread] = []
+
+    def enqueue_meanwhile(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # Only A's first "is an earlier run unfinished" query waits for B's whole tick.
+        if "EXISTS" in statement.upper() and not started and threading.current_thread() is main:
+            worker = threading.Thread(target=lambda: from_second.extend(second.tick(now)))
+            started.append(worker)
+            worker.start()
+            worker.join(timeout=20)
+
+    main = threading.current_thread()
+
+    event.listen(engine, "before_cursor_execute", enqueue_meanwhile)
+    try:
+        from_first = first.tick(now)
+    finally:
+        event.remove(engine, "before_cursor_execute", enqueue_meanwhile)
+
+    # then A returns B's job for the slot instead of skipping the slot as if an earlier run were
+    # unfinished, and the slot has one job.
+    assert len(from_second) == 1
+    assert from_first == from_second
+    assert job_count(engine) == 1
 
 
 def test_the_scheduler_skips_a_slot_while_the_previous_run_is_unfinished(

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, exists, func, select, update
+from sqlalchemy import CursorResult, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -155,11 +155,14 @@ def enqueue_periodic_slot(
         existing = _job_with_key(uow.session, slot_key)
         if existing is not None:
             return JobOut.model_validate(existing)
+        # An earlier slot's run still queued or running: not this slot's job, which another
+        # scheduler may have enqueued since the look-up above (then ``enqueue`` returns it).
         unfinished = uow.session.scalar(
             select(
                 exists().where(
                     Job.name == task.name,
                     Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
+                    or_(Job.idempotency_key.is_(None), Job.idempotency_key != slot_key),
                 )
             )
         )
