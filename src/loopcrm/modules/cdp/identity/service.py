@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from loopcrm.modules.cdp.identity.event_log import consume_event_log
+from loopcrm.modules.cdp.identity.event_log import attributed_profile_ids, consume_event_log
 from loopcrm.modules.cdp.identity.graph import IdentityGraph, MergeRow, ProfileRow
 from loopcrm.modules.cdp.identity.links import LinkRun, link_contacts
 from loopcrm.modules.cdp.identity.models import (
@@ -268,13 +268,7 @@ def profile_ids_of(uow: UnitOfWork, profile_id: str) -> set[str]:
     attribution exactly.
     """
     with uow:
-        found = {profile_id}
-        frontier = [profile_id]
-        while frontier:
-            rows = uow.session.scalars(select(Profile.id).where(Profile.merged_into.in_(frontier)))
-            frontier = [row for row in rows if row not in found]
-            found.update(frontier)
-        return found
+        return attributed_profile_ids(uow.session, [profile_id])
 
 
 def merge_profiles(uow: UnitOfWork, actor: Actor, request: MergeIn) -> MergeOut:
