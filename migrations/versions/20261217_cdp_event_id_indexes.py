@@ -1,7 +1,7 @@
 """cdp: the event log loses its indexes on raw user and anonymous ids (ADR 0016)
 
 Each cost every ingested event a write to a random page of a growing index: on SQLite a third of
-the server's CPU per event at 20,000 events/s. Filters by those ids go through the identity graph.
+the server's CPU per event at 20,000 events/s. Filters by those ids read the log newest first.
 
 Revision ID: 20261217_cdp_event_id_indexes
 Revises: 20261216_sales_dashboard_indexes

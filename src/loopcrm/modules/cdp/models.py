@@ -95,8 +95,8 @@ class Event(Base):
     __tablename__ = "cdp_events"
     __table_args__ = (
         # Few indexes, each for a path the product reads (ADR 0016): every one is written for
-        # every ingested event. No index on raw user or anonymous ids: filters by them go
-        # through the identity graph to the profile index.
+        # every ingested event. No index on raw user or anonymous ids: a filter by one reads the
+        # log newest first; a person's events are found through the profile index.
         UniqueConstraint("source_id", "message_id", name="uq_cdp_events_source_message"),
         Index("ix_cdp_events_profile_id", "profile_id", "timestamp"),
         Index("ix_cdp_events_event_timestamp", "event", "timestamp"),

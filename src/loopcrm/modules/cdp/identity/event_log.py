@@ -21,7 +21,7 @@ from sqlalchemy import cast as cast_as
 from sqlalchemy.orm import Session
 
 from loopcrm.modules.cdp.identity.graph import IdentityGraph
-from loopcrm.modules.cdp.identity.models import IdentityCursor, IdentityLink, IdentityType, Profile
+from loopcrm.modules.cdp.identity.models import IdentityCursor, IdentityType, Profile
 from loopcrm.modules.cdp.identity.rules import (
     consent_of_message,
     identifiers_of_message,
@@ -118,11 +118,6 @@ def _attribute(session: Session, attributions: list[dict[str, Any]]) -> None:
     )
 
 
-def processed_through(session: Session) -> int:
-    """The sequence up to which the identity job has attributed every event to a profile."""
-    return session.scalar(select(IdentityCursor.last_sequence).where(IdentityCursor.name == CURSOR_NAME)) or 0
-
-
 def attributed_profile_ids(session: Session, profile_ids: Iterable[str]) -> set[str]:
     """The profiles and every profile merged into them, directly or through others: a profile's
     events are those attributed to any of these (merges redirect, they never move events)."""
@@ -133,29 +128,6 @@ def attributed_profile_ids(session: Session, profile_ids: Iterable[str]) -> set[
         frontier = [row for row in rows if row not in found]
         found.update(frontier)
     return found
-
-
-def profiles_attributed_for(session: Session, identity_type: IdentityType, value: str) -> set[str] | None:
-    """The profiles whose events include the processed ones carrying this identifier: the profile
-    holding it now, with every profile merged into it; None for a value that identifies no one
-    (blocked, like "undefined", or invalid), which the graph does not hold.
-
-    The event log has no index on its raw identifiers (ADR 0016): each would cost the ingestion of
-    every event a random write, so a filter by one goes through the identity graph. The one event
-    left out is one whose identifier gave way to a per-type limit (ADR 0010): that event belongs to
-    a profile that does not hold it.
-    """
-    identifier = normalize_identifier(identity_type, value)
-    if identifier is None:
-        return None
-    holders = session.scalars(
-        select(IdentityLink.profile_id).where(
-            IdentityLink.value == identifier.value,
-            IdentityLink.type == identifier.type,
-            IdentityLink.valid_to.is_(None),
-        )
-    )
-    return attributed_profile_ids(session, holders)
 
 
 def _cursor(session: Session) -> IdentityCursor:

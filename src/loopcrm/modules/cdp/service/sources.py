@@ -10,8 +10,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from loopcrm.modules.cdp.identity import event_log as identity_log
-from loopcrm.modules.cdp.identity.models import IdentityType
 from loopcrm.modules.cdp.models import ChannelType, DeadLetter, Event, EventSource, SourceMinute
 from loopcrm.modules.cdp.schemas import (
     DeadLetterOut,
@@ -287,10 +285,9 @@ def list_events(
     """Events of the log, newest first (by sequence: commit order), filtered by source, event name
     or the user id / anonymous id they carry.
 
-    An identifier filter reads two places, because the log has no index on its raw identifiers
-    (ADR 0016): the events the identity job has processed, through the profiles that hold the
-    identifier, and the ones it has not reached yet, by scanning that short tail of the log. A
-    value no profile can hold (a placeholder such as "undefined") is looked for by reading the log.
+    The log has no index on raw user or anonymous ids (ADR 0016): such a filter reads the log
+    newest first until the page is full, quick for an id that sent recently, a read of the whole
+    log for one that never did. A person's events are indexed through their profile (360°).
     """
     require(actor, EVENT.key, Action.READ)
     check_limit(limit)
@@ -308,42 +305,11 @@ def list_events(
         if not before.isdigit():
             raise ValidationFailed.single("cursor", "The cursor is not valid", "invalid_cursor")
         statement = statement.where(Event.sequence < int(before))
-    newest_first = statement.order_by(Event.sequence.desc()).limit(limit + 1)
     with uow:
-        session = uow.session
-        holders = _holders(session, user_id, anonymous_id)
-        if holders is None:
-            rows = list(session.scalars(newest_first))
-        else:
-            processed = identity_log.processed_through(session)
-            unprocessed = list(session.scalars(newest_first.where(Event.sequence > processed)))
-            attributed = (
-                list(session.scalars(newest_first.where(Event.profile_id.in_(sorted(holders)))))
-                if holders
-                else []
-            )
-            rows = sorted(
-                {row.sequence: row for row in unprocessed + attributed}.values(),
-                key=lambda row: row.sequence,
-                reverse=True,
-            )[: limit + 1]
+        rows = uow.session.scalars(statement.order_by(Event.sequence.desc()).limit(limit + 1)).all()
         items = [_event_out(row) for row in rows[:limit]]
     next_cursor = encode_cursor(str(items[-1].sequence)) if len(rows) > limit else None
     return Page[EventOut](items=items, next_cursor=next_cursor)
-
-
-def _holders(session: Session, user_id: str | None, anonymous_id: str | None) -> set[str] | None:
-    """The profiles whose processed events may carry both identifiers asked for; None to read the
-    whole log instead (no identifier asked for, or one that identifies no one)."""
-    holders: set[str] | None = None
-    for identity_type, value in ((IdentityType.USER_ID, user_id), (IdentityType.ANONYMOUS_ID, anonymous_id)):
-        if value is None:
-            continue
-        found = identity_log.profiles_attributed_for(session, identity_type, value)
-        if found is None:
-            return None
-        holders = found if holders is None else holders & found
-    return holders
 
 
 def count_events(uow: UnitOfWork, actor: Actor, *, source_id: str) -> int:

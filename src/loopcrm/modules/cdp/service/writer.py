@@ -13,7 +13,6 @@ import functools
 import itertools
 import logging
 import queue
-import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -106,7 +105,7 @@ class EventWriter:
         self._thread: threading.Thread | None = None
         self._engine: Engine | None = None
         self._checkpointer: threading.Thread | None = None
-        self._stopping = threading.Event()
+        self._checkpoints_stop = threading.Event()
 
     def _build_engine(self) -> Engine:
         engine = create_database_engine(self.database_url)
@@ -138,10 +137,11 @@ class EventWriter:
             self._thread = threading.Thread(target=self._run, name="cdp-event-writer", daemon=True)
             self._thread.start()
             if self._engine.dialect.name == "sqlite" and self._checkpointer is None:
-                self._stopping.clear()
+                # Each thread has its own stop signal: one that outlived stop()'s wait still ends.
+                self._checkpoints_stop = threading.Event()
                 self._checkpointer = threading.Thread(
-                    target=self._checkpoint_periodically,
-                    args=(self._engine,),
+                    target=_checkpoint_periodically,
+                    args=(self._engine, self._checkpoints_stop),
                     name="cdp-event-checkpoint",
                     daemon=True,
                 )
@@ -155,31 +155,13 @@ class EventWriter:
         self._queue.put(None)
         thread.join(timeout)
         self._thread = None
-        self._stopping.set()
+        self._checkpoints_stop.set()
         if self._checkpointer is not None:
             self._checkpointer.join(timeout)
             self._checkpointer = None
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
-
-    def _checkpoint_periodically(self, engine: Engine) -> None:
-        """SQLite: copy the write-ahead log into the database off the commit path.
-
-        A passive checkpoint waits for nobody and blocks nobody; the writer's next commit finds
-        the log copied and starts it over, so the WAL stays small.
-        """
-        while not self._stopping.wait(CHECKPOINT_INTERVAL_SECONDS):
-            try:
-                # A raw connection: the engine begins a transaction (BEGIN IMMEDIATE) on every
-                # connection it hands out, and a checkpoint inside one fails ("table is locked").
-                connection = engine.raw_connection()
-                try:
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                finally:
-                    connection.close()
-            except (SQLAlchemyError, sqlite3.Error) as error:  # the writer's commits checkpoint too
-                log.warning("the event log's checkpoint failed: %s", error)
 
     def submit(self, submission: Submission) -> Future[WriteOutcome]:
         """Queue a request's rows; raises :class:`WriterUnavailable` when the queue is full."""
@@ -287,6 +269,31 @@ class EventWriter:
                 connection.execute(insert(DEAD_LETTERS), dead_letters)
             _count_minutes(connection, minutes)
         return [WriteOutcome(stored=len(item.rows), rejected=len(item.rejections)) for item in group]
+
+
+def _checkpoint_periodically(engine: Engine, stop: threading.Event) -> None:
+    """SQLite: copy the write-ahead log into the database off the commit path, until ``stop``.
+
+    A passive checkpoint waits for nobody and blocks nobody; the writer's next commit finds the
+    log copied and starts it over, so the WAL stays small. A failure is logged once until a
+    checkpoint succeeds again (the writer's own commits checkpoint meanwhile).
+    """
+    failing = False
+    while not stop.wait(CHECKPOINT_INTERVAL_SECONDS):
+        try:
+            # A raw connection: the engine begins a transaction (BEGIN IMMEDIATE) on every
+            # connection it hands out, and a checkpoint inside one fails ("table is locked").
+            connection = engine.raw_connection()
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                connection.close()
+        except Exception as error:  # the thread must go on: the next checkpoint may succeed
+            if not failing:
+                log.warning("the event log's checkpoint failed: %s", error)
+            failing = True
+        else:
+            failing = False
 
 
 _EVENT_COLUMNS = (
