@@ -194,8 +194,8 @@ def create_served_app(settings: Settings | None = None) -> FastAPI:
 
     The request handlers share the GIL with the event writer's and the jobs' threads. Python hands
     it over every 5 ms by default, so a handler that wanted it back waited up to that long, several
-    times a request: at 20,000 events/s the p99 of ``POST /v1/batch`` fell from 60–135 ms to
-    21–43 ms with 1 ms (docs/benchmarks.md).
+    times a request: at 20,000 events/s the median p99 of ``POST /v1/batch`` over a handful of
+    runs fell from 60 ms to 30 ms with 1 ms (docs/benchmarks.md, ADR 0016).
     """
     app = create_app(settings)
     gc.collect()
