@@ -3,7 +3,8 @@ identity graph's tables (read only, in the caller's transaction).
 
 The identity service offers the same answers (``profile_ids_of``, ``current_profile_id``), each
 in a transaction of its own; the consumer, the bulk conditions and erasure need them inside their
-own transaction (erasure under the cursors' locks), and for every profile at once.
+own transaction (erasure under the cursors' locks), and for every profile at once. One profile's
+family in the caller's transaction is ``identity.event_log.profile_family``.
 """
 
 from __future__ import annotations
@@ -14,18 +15,6 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from loopcrm.modules.cdp.identity.models import IdentityLink, Profile
-
-
-def profile_family(session: Session, profile_id: str) -> set[str]:
-    """``profile_id`` and every profile currently merged into it, directly or through others —
-    the attributed profiles whose aggregates and events are this profile's."""
-    found = {profile_id}
-    frontier = [profile_id]
-    while frontier:
-        rows = session.scalars(select(Profile.id).where(Profile.merged_into.in_(frontier)))
-        frontier = [row for row in rows if row not in found]
-        found.update(frontier)
-    return found
 
 
 class Redirects:

@@ -25,7 +25,7 @@ from loopcrm.modules.cdp.computed.aggregation import (
     processed_through,
     stored_time_zone,
 )
-from loopcrm.modules.cdp.computed.attribution import Redirects, live_profile_ids, profile_family
+from loopcrm.modules.cdp.computed.attribution import Redirects, live_profile_ids
 from loopcrm.modules.cdp.computed.models import MONEY_SCALE, ProfileActivity, ProfileEventDay, ProfileOrder
 from loopcrm.modules.cdp.computed.schemas import (
     Comparison,
@@ -38,6 +38,7 @@ from loopcrm.modules.cdp.computed.schemas import (
     Window,
 )
 from loopcrm.modules.cdp.identity import service as identity
+from loopcrm.modules.cdp.identity.event_log import profile_family
 from loopcrm.modules.cdp.identity.models import Profile
 from loopcrm.modules.cdp.models import MessageType
 from loopcrm.platform.db import utc_now

@@ -11,7 +11,7 @@ cursor never skips an event that commits later with a smaller sequence.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, cast
 
@@ -118,11 +118,12 @@ def _attribute(session: Session, attributions: list[dict[str, Any]]) -> None:
     )
 
 
-def attributed_profile_ids(session: Session, profile_ids: Iterable[str]) -> set[str]:
-    """The profiles and every profile merged into them, directly or through others: a profile's
-    events are those attributed to any of these (merges redirect, they never move events)."""
-    found = set(profile_ids)
-    frontier = list(found)
+def profile_family(session: Session, profile_id: str) -> set[str]:
+    """``profile_id`` and every profile currently merged into it, directly or through others —
+    the attributed profiles whose aggregates and events are this profile's (merges redirect, they
+    never move events)."""
+    found = {profile_id}
+    frontier = [profile_id]
     while frontier:
         rows = session.scalars(select(Profile.id).where(Profile.merged_into.in_(frontier)))
         frontier = [row for row in rows if row not in found]

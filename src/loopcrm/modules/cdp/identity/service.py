@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from loopcrm.modules.cdp.identity.event_log import attributed_profile_ids, consume_event_log
+from loopcrm.modules.cdp.identity.event_log import consume_event_log, profile_family
 from loopcrm.modules.cdp.identity.graph import IdentityGraph, MergeRow, ProfileRow
 from loopcrm.modules.cdp.identity.links import LinkRun, link_contacts
 from loopcrm.modules.cdp.identity.models import (
@@ -268,7 +268,7 @@ def profile_ids_of(uow: UnitOfWork, profile_id: str) -> set[str]:
     attribution exactly.
     """
     with uow:
-        return attributed_profile_ids(uow.session, [profile_id])
+        return profile_family(uow.session, profile_id)
 
 
 def merge_profiles(uow: UnitOfWork, actor: Actor, request: MergeIn) -> MergeOut:

@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 
 from loopcrm.modules.cdp.computed.aggregation import CURSOR_NAME as COMPUTED_CURSOR_NAME
 from loopcrm.modules.cdp.computed.aggregation import IDENTITY_CURSOR_NAME
-from loopcrm.modules.cdp.computed.attribution import profile_family
 from loopcrm.modules.cdp.computed.models import (
     ComputedCursor,
     ProfileActivity,
@@ -38,6 +37,7 @@ from loopcrm.modules.cdp.computed.models import (
 )
 from loopcrm.modules.cdp.computed.service import computed_traits_in
 from loopcrm.modules.cdp.identity import service as identity
+from loopcrm.modules.cdp.identity.event_log import profile_family
 from loopcrm.modules.cdp.identity.models import (
     GroupLink,
     IdentityCursor,

@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, text
 from loopcrm.modules.activities import service as activities
 from loopcrm.modules.activities.schemas import TimelineEntry, TimelinePosition
 from loopcrm.modules.cdp.identity import service as identity
-from loopcrm.modules.cdp.identity.event_log import attributed_profile_ids
+from loopcrm.modules.cdp.identity.event_log import profile_family
 from loopcrm.modules.cdp.identity.models import IdentityLink, IdentityType, Profile
 from loopcrm.modules.cdp.identity.rules import normalize_identifier
 from loopcrm.modules.cdp.identity.schemas import MergeIn, MergeOut, ProfileOut, TraitStrategyIn
@@ -147,7 +147,7 @@ class LinkedRecord:
 def _attributed_ids(session: Any, profile_id: str) -> list[str]:
     """``identity.profile_ids_of`` inside an open unit of work: the profile and every profile
     merged into it, directly or through others (its events are those attributed to any of them)."""
-    return sorted(attributed_profile_ids(session, [profile_id]))
+    return sorted(profile_family(session, profile_id))
 
 
 def profile_detail(uow: UnitOfWork, actor: Actor, profile_id: str) -> ProfileDetail:
