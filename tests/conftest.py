@@ -100,6 +100,29 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def empty_engine(tmp_path: Path) -> Iterator[Engine]:
+    """An empty database of its own, for tests of migrations on data: a SQLite file, or on
+    PostgreSQL a schema of its own in the test database (the suite's ``public`` is left alone)."""
+    if not POSTGRES_URL:
+        engine = create_database_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+        yield engine
+        engine.dispose()
+        return
+    schema = "empty_database"
+    admin = create_database_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    engine = create_database_engine(f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}")
+    yield engine
+    engine.dispose()
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    admin.dispose()
+
+
+@pytest.fixture
 def uow_factory(engine: Engine) -> Callable[[], UnitOfWork]:
     """Makes a fresh unit of work, as an entry point does for each call to a service."""
     session_factory = create_session_factory(engine)

@@ -207,7 +207,9 @@ def _texts_of_every_table(engine: Engine, contact_id: str | None = None) -> dict
 
 def _event_ids(engine: Engine, profile_ids: list[str]) -> set[str]:
     with engine.connect() as connection:
-        rows = connection.execute(text("SELECT id, profile_id FROM cdp_events")).all()
+        rows = connection.execute(
+            text("SELECT id, profile_id FROM cdp_events JOIN cdp_event_attributions USING (sequence)")
+        ).all()
     return {row.id for row in rows if row.profile_id in profile_ids}
 
 

@@ -5,47 +5,20 @@ restores the expression index the previous code searched through."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import ListQuery
-from loopcrm.platform.db import create_database_engine, create_session_factory
+from loopcrm.platform.db import create_session_factory
 from loopcrm.platform.migrations import alembic_config, upgrade
 from loopcrm.platform.permissions import system_actor
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 REVISION = "20261202_customers_search_speed"
-POSTGRES_URL = os.environ.get("LOOPCRM_TEST_POSTGRES_URL", "")
-SCHEMA = "search_speed_migration"
-
-
-@pytest.fixture
-def old_engine(tmp_path: Path) -> Iterator[Engine]:
-    """An empty database of its own: a SQLite file, or on PostgreSQL a schema of its own in the
-    test database (the suite's ``public`` schema is left alone)."""
-    if not POSTGRES_URL:
-        engine = create_database_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
-        yield engine
-        engine.dispose()
-        return
-    admin = create_database_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        connection.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    engine = create_database_engine(f"{POSTGRES_URL}{separator}options=-csearch_path%3D{SCHEMA}")
-    yield engine
-    engine.dispose()
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-    admin.dispose()
 
 
 def _insert_contact(engine: Engine, record_id: str, names: tuple[str, str, str], search_text: str) -> None:
@@ -70,14 +43,14 @@ def _insert_contact(engine: Engine, record_id: str, names: tuple[str, str, str],
 
 
 def test_upgrading_fills_the_search_vector_of_existing_records_and_adds_the_list_indexes(
-    old_engine: Engine,
+    empty_engine: Engine,
 ) -> None:
-    config = alembic_config(old_engine.url.render_as_string(hide_password=False))
+    config = alembic_config(empty_engine.url.render_as_string(hide_password=False))
     previous = ScriptDirectory.from_config(config).get_revision(REVISION).down_revision
-    upgrade(old_engine, str(previous))
-    _insert_contact(old_engine, "c1", ("王芳", "wangfang", "wf"), "王芳 芳 wangfang fang wf")
-    _insert_contact(old_engine, "c2", ("Emma Smith", "", ""), "emma smith")
-    with old_engine.begin() as connection:
+    upgrade(empty_engine, str(previous))
+    _insert_contact(empty_engine, "c1", ("王芳", "wangfang", "wf"), "王芳 芳 wangfang fang wf")
+    _insert_contact(empty_engine, "c2", ("Emma Smith", "", ""), "emma smith")
+    with empty_engine.begin() as connection:
         connection.execute(
             text(
                 "INSERT INTO accounts (id, name, operating_status, custom_fields, name_key, search_text, "
@@ -87,10 +60,10 @@ def test_upgrading_fills_the_search_vector_of_existing_records_and_adds_the_list
             )
         )
 
-    upgrade(old_engine)
-    _insert_contact(old_engine, "c3", ("王伟", "wangwei", "ww"), "王伟 伟 wangwei wei ww")
+    upgrade(empty_engine)
+    _insert_contact(empty_engine, "c3", ("王伟", "wangwei", "ww"), "王伟 伟 wangwei wei ww")
 
-    uow_factory = _uow_factory(old_engine)
+    uow_factory = _uow_factory(empty_engine)
     actor = system_actor()
     hits = {
         q: [
@@ -105,7 +78,7 @@ def test_upgrading_fills_the_search_vector_of_existing_records_and_adds_the_list
         limit=50,
         cursor=None,
     )
-    indexes = {index["name"] for index in inspect(old_engine).get_indexes("contacts")}
+    indexes = {index["name"] for index in inspect(empty_engine).get_indexes("contacts")}
 
     assert hits == {
         "wang": [("c3", "name"), ("c1", "name")],
@@ -115,8 +88,8 @@ def test_upgrading_fills_the_search_vector_of_existing_records_and_adds_the_list
     }
     assert [item.id for item in listed.items] == ["c3", "c1"]  # 王伟 < 王芳 in code point order
     assert {"ix_contacts_owner_updated_at", "ix_contacts_city_full_name"} <= indexes
-    if old_engine.dialect.name == "postgresql":
-        with old_engine.connect() as connection:
+    if empty_engine.dialect.name == "postgresql":
+        with empty_engine.connect() as connection:
             vectors = connection.execute(
                 text(
                     "SELECT id, search_vector = to_tsvector('simple', search_text), length(search_vector) "
@@ -133,22 +106,22 @@ def test_upgrading_fills_the_search_vector_of_existing_records_and_adds_the_list
             assert list(gin_indexes) == ["ix_accounts_search_vector", "ix_contacts_search_vector"]
 
 
-def test_downgrading_restores_the_previous_indexes(old_engine: Engine) -> None:
-    config = alembic_config(old_engine.url.render_as_string(hide_password=False))
+def test_downgrading_restores_the_previous_indexes(empty_engine: Engine) -> None:
+    config = alembic_config(empty_engine.url.render_as_string(hide_password=False))
     previous = str(ScriptDirectory.from_config(config).get_revision(REVISION).down_revision)
-    upgrade(old_engine)
+    upgrade(empty_engine)
 
-    with old_engine.begin() as connection:
+    with empty_engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, previous)
 
-    indexes = {index["name"] for index in inspect(old_engine).get_indexes("contacts")}
-    columns = {column["name"] for column in inspect(old_engine).get_columns("contacts")}
+    indexes = {index["name"] for index in inspect(empty_engine).get_indexes("contacts")}
+    columns = {column["name"] for column in inspect(empty_engine).get_columns("contacts")}
     assert "ix_contacts_owner_updated_at" not in indexes
     assert "ix_contacts_city_full_name" not in indexes
     assert "search_vector" not in columns
-    if old_engine.dialect.name == "postgresql":
-        with old_engine.connect() as connection:
+    if empty_engine.dialect.name == "postgresql":
+        with empty_engine.connect() as connection:
             expression_indexes = connection.execute(
                 text(
                     "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "

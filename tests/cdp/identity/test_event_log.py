@@ -56,7 +56,10 @@ def _send(client: TestClient, uow_factory: Callable[[], UnitOfWork]) -> None:
 def _attribution(engine: Engine) -> list[tuple[str | None, str | None, str | None]]:
     with engine.connect() as connection:
         rows = connection.execute(
-            text("SELECT anonymous_id, user_id, profile_id FROM cdp_events ORDER BY sequence")
+            text(
+                "SELECT anonymous_id, user_id, profile_id FROM cdp_events"
+                " LEFT JOIN cdp_event_attributions USING (sequence) ORDER BY sequence"
+            )
         ).all()
     return [(row.anonymous_id, row.user_id, row.profile_id) for row in rows]
 

@@ -12,8 +12,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from loopcrm.platform.db import Base, Record, new_id, utc_now
 
@@ -88,6 +99,25 @@ class EventSource(Record, Base):
     rate_limit_per_second: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
+class EventAttribution(Base):
+    """The profile the identity job resolved an event to, beside the log rather than in it.
+
+    The log stays append-only (ADR 0017): attributing an event inserts a small row here instead
+    of updating the event, which on PostgreSQL wrote a new version of the event and an entry in
+    each of its indexes, and left the old version for vacuum. The event's time is copied so a
+    profile's events are one index range in time order.
+    """
+
+    __tablename__ = "cdp_event_attributions"
+    __table_args__ = (Index("ix_cdp_event_attributions_profile", "profile_id", "timestamp"),)
+
+    # The event's sequence (no foreign key: only the identity job writes here, for events it has
+    # just read, and erasure deletes both; a check would cost a lookup in the log per event).
+    sequence: Mapped[int] = mapped_column(SequenceInteger, primary_key=True, autoincrement=False)
+    profile_id: Mapped[str] = mapped_column(String(36))
+    timestamp: Mapped[datetime] = mapped_column()
+
+
 class Event(Base):
     """One accepted message, as received, with the fields the timelines and analytics need as
     columns and the rest kept as JSON (unknown fields included)."""
@@ -96,9 +126,8 @@ class Event(Base):
     __table_args__ = (
         # Few indexes, each for a path the product reads (ADR 0016): every one is written for
         # every ingested event. No index on raw user or anonymous ids: a filter by one reads the
-        # log newest first; a person's events are found through the profile index.
+        # log newest first; a person's events are found through their attributions' index.
         UniqueConstraint("source_id", "message_id", name="uq_cdp_events_source_message"),
-        Index("ix_cdp_events_profile_id", "profile_id", "timestamp"),
         Index("ix_cdp_events_event_timestamp", "event", "timestamp"),
         {"sqlite_autoincrement": True},  # never reuse a sequence, even after the last row is erased
     )
@@ -114,8 +143,14 @@ class Event(Base):
     anonymous_id: Mapped[str | None] = mapped_column(String(MAX_IDENTIFIER_LENGTH), default=None)
     group_id: Mapped[str | None] = mapped_column(String(MAX_IDENTIFIER_LENGTH), default=None)
     previous_id: Mapped[str | None] = mapped_column(String(MAX_IDENTIFIER_LENGTH), default=None)
-    # Filled by the identity job once it has resolved the message to a profile.
-    profile_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    # The profile the identity job resolved the message to (None until it has), read from the
+    # event's attribution. For output only: a filter by profile joins EventAttribution instead.
+    profile_id: Mapped[str | None] = column_property(
+        select(EventAttribution.profile_id)
+        .where(EventAttribution.sequence == sequence)
+        .correlate_except(EventAttribution)
+        .scalar_subquery()
+    )
     timestamp: Mapped[datetime] = mapped_column()  # when it happened, corrected for client clock skew
     received_at: Mapped[datetime] = mapped_column(default=utc_now)  # the server's clock
     sent_at: Mapped[datetime | None] = mapped_column(default=None)

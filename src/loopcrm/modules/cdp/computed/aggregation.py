@@ -34,7 +34,7 @@ from loopcrm.modules.cdp.computed.models import (
     ProfileOrder,
 )
 from loopcrm.modules.cdp.identity.models import IdentityCursor
-from loopcrm.modules.cdp.models import Event, EventSource, MessageType
+from loopcrm.modules.cdp.models import Event, EventAttribution, EventSource, MessageType
 
 CURSOR_NAME = "computed_traits"
 # The identity job's cursor (cdp/identity/event_log.py): this consumer never reads past it, so an
@@ -135,7 +135,7 @@ def _events_after(after: int, through: int, limit: int) -> Select[Any]:
         select(
             Event.sequence,
             Event.id,
-            Event.profile_id,
+            EventAttribution.profile_id,
             Event.type,
             Event.event,
             Event.timestamp,
@@ -143,6 +143,7 @@ def _events_after(after: int, through: int, limit: int) -> Select[Any]:
             EventSource.channel,
         )
         .join(EventSource, EventSource.id == Event.source_id)
+        .outerjoin(EventAttribution, EventAttribution.sequence == Event.sequence)
         .where(Event.sequence > after, Event.sequence <= through)
         .order_by(Event.sequence)
         .limit(limit)

@@ -1,6 +1,6 @@
 """Tables of computed traits: the consumer's cursor and the per-profile aggregates it maintains.
 
-Every aggregate row is keyed by the profile an event was *attributed* to (``cdp_events.profile_id``),
+Every aggregate row is keyed by the profile an event was *attributed* to (``cdp_event_attributions``),
 never by the survivor of a merge: a merge or an unmerge changes which rows a profile's traits
 sum, not the rows themselves (the same rule as the event log's attribution, ADR 0010).
 """

@@ -1,5 +1,5 @@
 """Identity processing of the event log: read it in sequence order after a cursor, resolve each
-message to a profile, write the profile onto the event and move the cursor, all in one
+message to a profile, record the event's profile beside the log and move the cursor, all in one
 transaction.
 
 Crash-safe and idempotent because the cursor, the profiles and the events' attribution commit
@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, Text, case, null, select, text
+from sqlalchemy import Table, Text, case, null, select
 from sqlalchemy import cast as cast_as
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,8 @@ from loopcrm.modules.cdp.identity.rules import (
     normalize_identifier,
 )
 from loopcrm.modules.cdp.identity.schemas import Observation
-from loopcrm.modules.cdp.models import Event, MessageType
+from loopcrm.modules.cdp.models import Event, EventAttribution, MessageType
+from loopcrm.platform.db import insert_rows
 
 CURSOR_NAME = "identity"
 # Events per read and per flush: large enough that lookups and writes are batched, small enough
@@ -90,31 +91,21 @@ def _observation_of_row(row: Any, seen: dict[tuple[Any, ...], Observation]) -> O
     return replace(known, at=row.timestamp)
 
 
-# On PostgreSQL the events' profiles go as two arrays in one statement: an executemany is one
-# statement per event on the server, which made attribution a third of the job there.
-_ATTRIBUTE_ARRAYS = text(
-    "UPDATE cdp_events SET profile_id = given.profile_id"
-    " FROM unnest(CAST(:sequences AS BIGINT[]), CAST(:profile_ids AS VARCHAR[]))"
-    " AS given(sequence, profile_id)"
-    " WHERE cdp_events.sequence = given.sequence"
-)
+ATTRIBUTIONS = cast(Table, EventAttribution.__table__)
 
 
 def _attribute(session: Session, attributions: list[dict[str, Any]]) -> None:
-    """Write each event's profile: one array statement on PostgreSQL, a DBAPI executemany on SQLite."""
+    """Record each event's profile (``sequence``, ``profile_id``, ``timestamp``), leaving the log
+    as it is (ADR 0017): one array statement on PostgreSQL (``insert_rows``); on SQLite a DBAPI
+    executemany that copies each event's stored time, since SQLAlchemy's processing of every
+    row's parameters cost more than the insert itself."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            _ATTRIBUTE_ARRAYS,
-            {
-                "sequences": [row["b_sequence"] for row in attributions],
-                "profile_ids": [row["b_profile_id"] for row in attributions],
-            },
-        )
+        insert_rows(session, ATTRIBUTIONS, attributions)
         return
-    # Plain DBAPI: SQLAlchemy's parameter processing per row cost more than the update itself.
     session.connection().exec_driver_sql(
-        "UPDATE cdp_events SET profile_id = ? WHERE sequence = ?",
-        [(row["b_profile_id"], row["b_sequence"]) for row in attributions],
+        "INSERT INTO cdp_event_attributions (sequence, profile_id, timestamp)"
+        " SELECT sequence, ?, timestamp FROM cdp_events WHERE sequence = ?",
+        [(row["profile_id"], row["sequence"]) for row in attributions],
     )
 
 
@@ -147,7 +138,7 @@ def consume_event_log(session: Session, *, max_events: int) -> int:
     how many were read (fewer than asked means the log is drained).
 
     The graph keeps the whole run's changes and writes them once at the end, with every event's
-    profile in one executemany: a profile seen in many batches is written once.
+    attribution in one statement: a profile seen in many batches is written once.
     """
     cursor = _cursor(session)
     graph = IdentityGraph(session)
@@ -184,7 +175,13 @@ def consume_event_log(session: Session, *, max_events: int) -> int:
         for row, observation in zip(rows, observations, strict=True):
             resolution = graph.resolve(observation)
             if resolution is not None:
-                attributions.append({"b_sequence": row.sequence, "b_profile_id": resolution.profile_id})
+                attributions.append(
+                    {
+                        "sequence": row.sequence,
+                        "profile_id": resolution.profile_id,
+                        "timestamp": row.timestamp,
+                    }
+                )
         last_sequence = rows[-1].sequence
         done += len(rows)
     graph.flush()

@@ -44,7 +44,7 @@ from loopcrm.modules.cdp.identity.traits import (
     combine_on_merge,
     time_text,
 )
-from loopcrm.platform.db import new_id, utc_now
+from loopcrm.platform.db import insert_rows, new_id, utc_now
 from loopcrm.platform.errors import Conflict
 
 # Identifiers per lookup query: 2 bound parameters each stays far below SQLite's and
@@ -799,7 +799,7 @@ class IdentityGraph:
                     row["type"], row["value"] = link.kind, link.value
                 rows.append(row)
                 link.is_closed_now = False
-            session.execute(insert(table), rows)
+            insert_rows(session, table, rows)
 
 
 # PostgreSQL: the seen times of many profiles in one statement, each row only if its version is

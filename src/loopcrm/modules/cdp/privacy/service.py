@@ -48,7 +48,7 @@ from loopcrm.modules.cdp.identity.models import (
 )
 from loopcrm.modules.cdp.identity.schemas import Identifier
 from loopcrm.modules.cdp.matching.models import CandidateStatus, MatchCandidate, MatchingRun, RunStatus
-from loopcrm.modules.cdp.models import DeadLetter, Event, EventSource, MessageType
+from loopcrm.modules.cdp.models import DeadLetter, Event, EventAttribution, EventSource, MessageType
 from loopcrm.modules.cdp.privacy.models import Erasure, ErasureReason
 from loopcrm.modules.cdp.privacy.schemas import (
     ErasureIn,
@@ -152,7 +152,8 @@ def _events(session: Session, family: set[str]) -> Iterable[ExportedEvent]:
         rows = session.execute(
             select(Event, EventSource.channel)
             .join(EventSource, EventSource.id == Event.source_id)
-            .where(Event.profile_id.in_(family), Event.sequence > after)
+            .join(EventAttribution, EventAttribution.sequence == Event.sequence)
+            .where(EventAttribution.profile_id.in_(family), Event.sequence > after)
             .order_by(Event.sequence)
             .limit(BATCH_SIZE)
         ).all()
@@ -448,7 +449,8 @@ def erase_profile(uow: UnitOfWork, actor: Actor, profile_id: str, request: Erasu
         contact_ids = sorted({value for kind, value in links if kind == CONTACT_TYPE})
         raw_ids = session.execute(
             select(Event.user_id, Event.anonymous_id, Event.previous_id)
-            .where(Event.profile_id.in_(family))
+            .join(EventAttribution, EventAttribution.sequence == Event.sequence)
+            .where(EventAttribution.profile_id.in_(family))
             .distinct()
         ).all()
         searched = _searched_values(identifiers, (value for row in raw_ids for value in row))
@@ -456,7 +458,9 @@ def erase_profile(uow: UnitOfWork, actor: Actor, profile_id: str, request: Erasu
         unresolved = _unresolved_events_of(session, identifiers, resolved_through) if identifiers else []
 
         counts: dict[str, int] = {}
-        counts["events"] = _count(session, delete(Event).where(Event.profile_id.in_(family)))
+        attributed = select(EventAttribution.sequence).where(EventAttribution.profile_id.in_(family))
+        counts["events"] = _count(session, delete(Event).where(Event.sequence.in_(attributed)))
+        session.execute(delete(EventAttribution).where(EventAttribution.profile_id.in_(family)))
         counts["unresolved_events"] = 0
         for start in range(0, len(unresolved), BATCH_SIZE):
             counts["unresolved_events"] += _count(

@@ -305,7 +305,6 @@ def _event_row(
         "anonymous_id": anonymous_id,
         "group_id": group_id,
         "previous_id": previous_id,
-        "profile_id": None,
         "timestamp": timestamp,
         "received_at": received_at,
         "sent_at": sent_at,

@@ -29,7 +29,7 @@ from loopcrm.modules.cdp.identity.event_log import profile_family
 from loopcrm.modules.cdp.identity.models import IdentityLink, IdentityType, Profile
 from loopcrm.modules.cdp.identity.rules import normalize_identifier
 from loopcrm.modules.cdp.identity.schemas import MergeIn, MergeOut, ProfileOut, TraitStrategyIn
-from loopcrm.modules.cdp.models import Event, MessageType
+from loopcrm.modules.cdp.models import Event, EventAttribution, MessageType
 from loopcrm.modules.cdp.schemas import (
     EventOut,
     ProfileDetail,
@@ -327,7 +327,11 @@ def profile_events(
     with uow:
         session = uow.session
         _require_profile(session, profile_id)
-        statement = select(Event).where(Event.profile_id.in_(_attributed_ids(session, profile_id)))
+        statement = (
+            select(Event)
+            .join(EventAttribution, EventAttribution.sequence == Event.sequence)
+            .where(EventAttribution.profile_id.in_(_attributed_ids(session, profile_id)))
+        )
         if event is not None:
             statement = statement.where(Event.event == event)
         if message_type is not None:
@@ -335,10 +339,15 @@ def profile_events(
         if before is not None:
             at, sequence = before
             statement = statement.where(
-                or_(Event.timestamp < at, and_(Event.timestamp == at, Event.sequence < sequence))
+                or_(
+                    EventAttribution.timestamp < at,
+                    and_(EventAttribution.timestamp == at, EventAttribution.sequence < sequence),
+                )
             )
         rows = session.scalars(
-            statement.order_by(Event.timestamp.desc(), Event.sequence.desc()).limit(limit + 1)
+            statement.order_by(EventAttribution.timestamp.desc(), EventAttribution.sequence.desc()).limit(
+                limit + 1
+            )
         ).all()
         items = [_event_out(row, hidden) for row in rows[:limit]]
     next_cursor = None
@@ -403,18 +412,22 @@ def _event_entries(
     attributed = sorted(
         {found for profile_id in profile_ids for found in _attributed_ids(session, profile_id)}
     )
-    conditions: list[ColumnElement[bool]] = [Event.profile_id.in_(attributed)]
+    conditions: list[ColumnElement[bool]] = [EventAttribution.profile_id.in_(attributed)]
     if kinds is not None:
         conditions.append(Event.type.in_(types))
     if before is not None:
         conditions.append(
             or_(
-                Event.timestamp < before.occurred_at,
-                and_(Event.timestamp == before.occurred_at, Event.id < before.id),
+                EventAttribution.timestamp < before.occurred_at,
+                and_(EventAttribution.timestamp == before.occurred_at, Event.id < before.id),
             )
         )
     rows = session.scalars(
-        select(Event).where(*conditions).order_by(Event.timestamp.desc(), Event.id.desc()).limit(limit)
+        select(Event)
+        .join(EventAttribution, EventAttribution.sequence == Event.sequence)
+        .where(*conditions)
+        .order_by(EventAttribution.timestamp.desc(), Event.id.desc())
+        .limit(limit)
     ).all()
     hidden = _hidden_fields(actor)
     return [
