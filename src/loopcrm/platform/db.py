@@ -215,36 +215,36 @@ def insert_rows(session: OrmSession, table: Table, rows: list[dict[str, Any]]) -
     executemany renders every row's parameters in Python and the server plans a VALUES row each,
     which made inserting tens of thousands of identity links a second of the identity job's eight
     (docs/benchmarks.md). The arrays are sent in binary, since psycopg escapes each element of a
-    text array with a regular expression. Elsewhere it is SQLAlchemy's multi-row insert. Values
-    bypass column types' bind processing and Python-side defaults, so on PostgreSQL only plain
-    columns (text, numbers, aware datetimes) are accepted, and every column with a default must
-    be given; otherwise it raises rather than write what the other engine would not.
+    text array with a regular expression. Elsewhere it is SQLAlchemy's multi-row insert. The
+    arrays bypass column types' bind processing and Python-side defaults, so only plain columns
+    (text, numbers, aware datetimes) are accepted and every column with a default must be given,
+    on either engine, so that code tested on one works on the other.
     """
     if not rows:
         return
+    names = tuple(rows[0])
+    statement = _unnest_insert_sql(table, names)
     if session.get_bind().dialect.name != "postgresql":
         session.execute(insert(table), rows)
         return
-    names = list(rows[0])
-    session.connection().exec_driver_sql(
-        _unnest_insert_sql(table, tuple(names)), tuple([row[name] for row in rows] for name in names)
-    )
+    session.connection().exec_driver_sql(statement, tuple([row[name] for row in rows] for name in names))
 
 
 @functools.cache
 def _unnest_insert_sql(table: Table, names: tuple[str, ...]) -> str:
+    """PostgreSQL's array INSERT of ``names`` into ``table``, after checking the columns suit it."""
     dialect = postgresql.dialect()
+    arrays = []
+    for name in names:
+        column_type = table.c[name].type
+        if isinstance(column_type, JSON) or isinstance(getattr(column_type, "impl", None), JSON):
+            raise TypeError(f"insert_rows sends no JSON ({table.name}.{name})")
+        arrays.append(f"%b::{column_type.compile(dialect=dialect)}[]")
     defaulted = [
         column.name for column in table.columns if column.default is not None and column.name not in names
     ]
     if defaulted:
         # Python-side defaults are SQLAlchemy's to apply; the arrays would leave them empty.
         raise ValueError(f"insert_rows needs values for {table.name}'s {', '.join(defaulted)}")
-    arrays = []
-    for name in names:
-        column_type = table.c[name].type
-        if isinstance(column_type, JSON) or isinstance(getattr(column_type, "impl", None), JSON):
-            raise TypeError(f"insert_rows sends no JSON on PostgreSQL ({table.name}.{name})")
-        arrays.append(f"%b::{column_type.compile(dialect=dialect)}[]")
     columns = ", ".join(f'"{name}"' for name in names)
     return f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({", ".join(arrays)})'  # noqa: S608
