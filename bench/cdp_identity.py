@@ -20,21 +20,26 @@ values (``null``, ``0``) that must identify no one. Then it measures, on a fresh
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/loopcrm_bench_identity
 
 ``--database-url`` must name a database of its own: its public schema is dropped first.
+``--statements`` prints, for each job run, the time spent in each SQL statement (on PostgreSQL
+the server's time and the round trip; SQLite runs a query as its rows are fetched, so its reads
+show little there).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import statistics
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, event, func, insert, select
 
 from loopcrm.modules.cdp import service as cdp
 from loopcrm.modules.cdp.identity import service as identity
@@ -149,16 +154,56 @@ def _write_event_log(
             connection.execute(insert(Event), rows[start : start + 5000])
 
 
-def measure(kind: str, engine: Engine, messages: list[dict[str, Any]], single: int) -> tuple[int, float]:
+class StatementTimings:
+    """Seconds and calls per SQL statement (its first 100 characters) while open, from
+    SQLAlchemy's cursor events: where a run's time goes on the database's side."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+
+    def _before(self, connection: Any, cursor: Any, statement: str, *_: Any) -> None:
+        connection.info["statement_began"] = time.perf_counter()
+
+    def _after(self, connection: Any, cursor: Any, statement: str, *_: Any) -> None:
+        total = self.totals[" ".join(statement.split())[:100]]
+        total[0] += time.perf_counter() - connection.info.pop("statement_began")
+        total[1] += 1
+
+    def __enter__(self) -> StatementTimings:
+        event.listen(self.engine, "before_cursor_execute", self._before)
+        event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+    def report(self, top: int = 10) -> str:
+        rows = sorted(self.totals.items(), key=lambda item: -item[1][0])[:top]
+        spent = sum(seconds for seconds, _ in self.totals.values())
+        lines = [f"    SQL: {spent:.2f} s in all; the slowest statements:"]
+        lines += [f"    {seconds:7.3f} s {int(calls):5d}×  {text}" for text, (seconds, calls) in rows]
+        return "\n".join(lines)
+
+
+def measure(
+    kind: str, engine: Engine, messages: list[dict[str, Any]], single: int, *, statements: bool = False
+) -> tuple[int, float]:
     """Events resolved and the seconds it took, for one way of calling the graph."""
     uow_factory = lambda: UnitOfWork(create_session_factory(engine))  # noqa: E731
     if kind == "job":
         _write_event_log(engine, uow_factory, messages)
-        began = time.perf_counter()
-        done = 0
-        while (count := identity.resolve_pending_events(uow_factory())) > 0:
-            done += count
-        return done, time.perf_counter() - began
+        timings = StatementTimings(engine)
+        with timings if statements else contextlib.nullcontext():
+            began = time.perf_counter()
+            done = 0
+            while (count := identity.resolve_pending_events(uow_factory())) > 0:
+                done += count
+            seconds = time.perf_counter() - began
+        if statements:
+            print(timings.report())
+        return done, seconds
     observations = [_observation(message) for message in messages]  # parsing is timed in "job" only
     if kind == "batch":
         began = time.perf_counter()
@@ -198,6 +243,7 @@ def main() -> None:
     parser.add_argument("--kinds", default="job,batch,single")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--statements", action="store_true", help="time each SQL statement of the job runs")
     arguments = parser.parse_args()
 
     messages = generate_messages(arguments.events, arguments.people, arguments.seed)
@@ -208,7 +254,9 @@ def main() -> None:
             rates = []
             for run in range(arguments.runs):
                 engine = _fresh_engine(arguments.database_url, Path(directory), run)
-                count, seconds = measure(kind, engine, messages, arguments.single)
+                count, seconds = measure(
+                    kind, engine, messages, arguments.single, statements=arguments.statements
+                )
                 rates.append(count / seconds)
                 rate = count / seconds
                 print(f"  {kind} run {run + 1}: {count} events in {seconds:.2f} s = {rate:,.0f} events/s")
