@@ -108,7 +108,7 @@ def _activity_ids(
     if before is not None:
         conditions.append(_older_than(before))
 
-    def newest_links(subject_type: Any, subject_id: Any) -> Select[tuple[str, datetime]]:
+    def newest_links(subject_type: Any, subject_id: Any) -> Select[str, datetime]:
         return (
             select(ActivityLink.activity_id, ActivityLink.occurred_at)
             .join(Activity, Activity.id == ActivityLink.activity_id)
