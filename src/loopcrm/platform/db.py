@@ -12,6 +12,7 @@ import os
 import secrets
 import threading
 import time
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,6 +29,7 @@ from sqlalchemy import (
     event,
     insert,
     make_url,
+    text,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
@@ -206,6 +208,34 @@ def _begin_sqlite_transactions_explicitly(engine: Engine) -> None:
 def create_session_factory(engine: Engine) -> sessionmaker[OrmSession]:
     """Sessions that keep loaded objects usable after commit (services return them as schemas)."""
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+# Collations that compare text by code point (PostgreSQL's own and glibc's code-point locales).
+_CODE_POINT_COLLATIONS = frozenset({"C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic"})
+_orders_by_code_point: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def orders_text_by_code_point(session: OrmSession) -> bool:
+    """Whether the database compares text by code point, so that ``prefix <= value < next``
+    (``next`` the prefix with its last character incremented) holds exactly the values that
+    begin with ``prefix``: always on SQLite (binary comparison of UTF-8), on PostgreSQL when the
+    database's collation is C or POSIX (not an ICU locale). Otherwise a range answered by an
+    index must be checked again, and the check costs PostgreSQL its row estimate
+    (docs/benchmarks.md). Asked once per engine."""
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite":
+        return True
+    engine = bind.engine
+    if engine not in _orders_by_code_point:
+        # The provider decides: ICU ('i') always orders by language; libc ('c') by the collation
+        # named; PostgreSQL 17's builtin provider ('b') by code point.
+        provider, collation = session.execute(
+            text("SELECT datlocprovider, datcollate FROM pg_database WHERE datname = current_database()")
+        ).one()
+        _orders_by_code_point[engine] = provider == "b" or (
+            provider == "c" and collation in _CODE_POINT_COLLATIONS
+        )
+    return _orders_by_code_point[engine]
 
 
 def insert_rows(session: OrmSession, table: Table, rows: list[dict[str, Any]]) -> None:

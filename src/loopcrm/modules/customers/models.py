@@ -201,7 +201,7 @@ class Account(Record, SoftDeletable, Base):
         Index("ix_accounts_team_id", "team_id", "id"),
         Index("ix_accounts_created_at", "created_at"),
         Index("ix_accounts_updated_at", "updated_at"),
-        Index("ix_accounts_name", "name"),
+        Index("ix_accounts_name", "name", "id"),  # 20261219_customers_name_order
     )
 
 
@@ -258,9 +258,12 @@ class Contact(Record, SoftDeletable, Base):
         # A rep's contacts by last change, a city's contacts by name (20261202_customers_search_speed).
         Index("ix_contacts_owner_updated_at", "owner_id", "updated_at", "id"),
         Index("ix_contacts_city_full_name", "city", "full_name", "id"),
-        Index("ix_contacts_full_name", "full_name"),
-        Index("ix_contacts_name_pinyin", "name_pinyin"),
-        Index("ix_contacts_name_initials", "name_initials"),
+        # Names in the search's candidate order (name, then id), and a city's contacts newest
+        # first, each from one index range (20261219_customers_name_order).
+        Index("ix_contacts_full_name", "full_name", "id"),
+        Index("ix_contacts_name_pinyin", "name_pinyin", "id"),
+        Index("ix_contacts_name_initials", "name_initials", "id"),
+        Index("ix_contacts_city_created_at", "city", "created_at", "id"),
     )
 
 

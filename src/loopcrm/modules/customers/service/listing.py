@@ -86,7 +86,7 @@ def _tag_field(kind: str, id_column: InstrumentedAttribute[str]) -> ListField:
 
 
 def _point_field(
-    name: str, kind: str, id_column: InstrumentedAttribute[str], point: ContactPointKind
+    session: Session, name: str, kind: str, id_column: InstrumentedAttribute[str], point: ContactPointKind
 ) -> ListField:
     """Filter on a phone or email: ``phones:contains:5678`` finds numbers ending in 5678 cheaply
     (the matching phones come from the ``(kind, search_key)`` index, then their records)."""
@@ -100,7 +100,9 @@ def _point_field(
         if operator in (Operator.EMPTY, Operator.NOT_EMPTY):
             found = exists().where(*base)
             return ~found if operator is Operator.EMPTY else found
-        conditions = [search.contact_point_condition(point, str(value), operator) for value in values]
+        conditions = [
+            search.contact_point_condition(session, point, str(value), operator) for value in values
+        ]
         points = select(ContactPoint.record_id).where(
             ContactPoint.kind == point.value, or_(*conditions), ContactPoint.record_kind == kind
         )
@@ -109,7 +111,7 @@ def _point_field(
     return ListField(name, id_column, FieldType.TEXT, sortable=False, build=build)
 
 
-def _common_fields(model: type[Account] | type[Contact], kind: str) -> dict[str, ListField]:
+def _common_fields(session: Session, model: type[Account] | type[Contact], kind: str) -> dict[str, ListField]:
     fields = [
         ListField("province", model.province, FieldType.TEXT),
         ListField("city", model.city, FieldType.TEXT),
@@ -120,15 +122,15 @@ def _common_fields(model: type[Account] | type[Contact], kind: str) -> dict[str,
         ListField("created_at", model.created_at, FieldType.DATETIME),
         ListField("updated_at", model.updated_at, FieldType.DATETIME),
         _tag_field(kind, model.id),
-        _point_field("phones", kind, model.id, ContactPointKind.PHONE),
-        _point_field("emails", kind, model.id, ContactPointKind.EMAIL),
+        _point_field(session, "phones", kind, model.id, ContactPointKind.PHONE),
+        _point_field(session, "emails", kind, model.id, ContactPointKind.EMAIL),
     ]
     return {field.key: field for field in fields}
 
 
 def account_fields(session: Session) -> dict[str, ListField]:
     """Every field an account list can filter or sort on, at its level for the reader."""
-    fields = _common_fields(Account, "account")
+    fields = _common_fields(session, Account, "account")
     for field in (
         ListField("name", Account.name, FieldType.TEXT),
         ListField("name_en", Account.name_en, FieldType.TEXT),
@@ -151,7 +153,7 @@ def account_fields(session: Session) -> dict[str, ListField]:
 
 def contact_fields(session: Session) -> dict[str, ListField]:
     """Every field a contact list can filter or sort on, at its level for the reader."""
-    fields = _common_fields(Contact, "contact")
+    fields = _common_fields(session, Contact, "contact")
 
     def works_at(operator: Operator, values: list[Any]) -> ColumnElement[bool]:
         current = exists().where(

@@ -63,6 +63,7 @@ from loopcrm.modules.customers.names import fold_for_search, is_chinese
 from loopcrm.modules.customers.schemas import SearchHit, SearchMatch
 from loopcrm.modules.customers.service import records
 from loopcrm.modules.customers.service.object_types import CONTACT, OBJECT_TYPE_OF_KIND
+from loopcrm.platform.db import orders_text_by_code_point
 from loopcrm.platform.listing import Operator
 from loopcrm.platform.pagination import check_limit
 from loopcrm.platform.permissions import (
@@ -150,15 +151,22 @@ def _next_prefix(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def _begins_with(expression: Any, prefix: str) -> ColumnElement[bool]:
+def _begins_with(session: Session, expression: Any, prefix: str) -> ColumnElement[bool]:
     """``expression`` begins with ``prefix``, as a range an ordinary index answers on SQLite and
     PostgreSQL alike (``LIKE`` ignores case on SQLite and needs a special operator class on
-    PostgreSQL), checked again with ``LIKE`` where a collation orders by more than code points."""
+    PostgreSQL), checked again with ``LIKE`` only where the collation orders by more than code
+    points. The check is left out where the range is exact: PostgreSQL multiplies its estimate
+    into the range's (7 rows instead of 6,029 for the initials ``hj`` at a million contacts), then
+    sorts every match instead of reading the first ones from ``(name_initials, id)``."""
     condition = and_(expression >= prefix, expression < _next_prefix(prefix))
+    if orders_text_by_code_point(session):
+        return condition
     return and_(condition, expression.startswith(prefix, autoescape=True))
 
 
-def contact_point_condition(kind: ContactPointKind, value: str, operator: Operator) -> ColumnElement[bool]:
+def contact_point_condition(
+    session: Session, kind: ContactPointKind, value: str, operator: Operator
+) -> ColumnElement[bool]:
     """The condition on ``contact_points`` for a list filter on phones or emails.
 
     A phone matches by its last digits (``eq``: the whole number; ``contains`` and
@@ -172,12 +180,12 @@ def contact_point_condition(kind: ContactPointKind, value: str, operator: Operat
                 return ContactPoint.search_key == phone_search_key(normalize_phone(value))
             except ValueError:
                 return ContactPoint.search_key == key
-        return _begins_with(ContactPoint.search_key, key) if key else false()
+        return _begins_with(session, ContactPoint.search_key, key) if key else false()
     address = value.strip().lower()
     if operator is Operator.EQ:
         return ContactPoint.search_key == address
     if operator is Operator.STARTS_WITH:
-        return _begins_with(ContactPoint.search_key, address) if address else false()
+        return _begins_with(session, ContactPoint.search_key, address) if address else false()
     return ContactPoint.search_key.contains(address, autoescape=True)
 
 
@@ -262,7 +270,7 @@ def matches(
     for word in parse_query(q):
         found_by: list[Select[Any]] = []  # record ids of the phones or emails the word may begin
         for kind, prefix in _point_prefixes(actor, record_kind, word):
-            key = _begins_with(ContactPoint.search_key, prefix)
+            key = _begins_with(session, ContactPoint.search_key, prefix)
             found_by.append(_points_matching(record_kind, kind, key))
         if not found_by:
             if not word.terms:
@@ -349,7 +357,7 @@ def _name_beginnings(
     found: list[str] = []
     model = records.MODEL_OF_KIND[record_kind]
     for name_column in columns:
-        statement = scoped.with_only_columns(model.id).where(_begins_with(name_column, compact))
+        statement = scoped.with_only_columns(model.id).where(_begins_with(session, name_column, compact))
         if len(words) > 1 or not sees_all:
             statement = statement.where(text_condition)
         statement = statement.order_by(name_column, model.id).limit(CANDIDATES_PER_SOURCE)
