@@ -4,14 +4,13 @@ search and a city's searched list find the same contacts; downgrading restores t
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from tests.customers.test_search_speed_migration import _insert_contact, _uow_factory
+from tests.support.migration_steps import downgrade_past, revision_before
 
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import ListQuery
-from loopcrm.platform.migrations import alembic_config, upgrade
+from loopcrm.platform.migrations import upgrade
 from loopcrm.platform.permissions import system_actor
 
 REVISION = "20261219_customers_name_order"
@@ -34,9 +33,7 @@ def _gin_definitions(engine: Engine) -> list[str]:
 
 
 def test_upgrading_a_database_with_contacts(empty_engine: Engine) -> None:
-    config = alembic_config(empty_engine.url.render_as_string(hide_password=False))
-    previous = str(ScriptDirectory.from_config(config).get_revision(REVISION).down_revision)
-    upgrade(empty_engine, previous)
+    upgrade(empty_engine, revision_before(empty_engine, REVISION))
     _insert_contact(empty_engine, "c1", ("王芳", "wangfang", "wf"), "王芳 芳 wangfang fang wf")
     _insert_contact(empty_engine, "c2", ("王伟", "wangwei", "ww"), "王伟 伟 wangwei wei ww")
 
@@ -71,13 +68,9 @@ def test_upgrading_a_database_with_contacts(empty_engine: Engine) -> None:
 
 
 def test_downgrading_restores_the_previous_indexes(empty_engine: Engine) -> None:
-    config = alembic_config(empty_engine.url.render_as_string(hide_password=False))
-    previous = str(ScriptDirectory.from_config(config).get_revision(REVISION).down_revision)
     upgrade(empty_engine)
 
-    with empty_engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, previous)
+    downgrade_past(empty_engine, REVISION)
 
     contacts = _index_columns(empty_engine, "contacts")
     assert "ix_contacts_city_created_at" not in contacts

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
+from tests.support.migration_steps import downgrade_past, revision_before
 
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import ListQuery
 from loopcrm.platform.db import create_session_factory
-from loopcrm.platform.migrations import alembic_config, upgrade
+from loopcrm.platform.migrations import upgrade
 from loopcrm.platform.permissions import system_actor
 from loopcrm.platform.unit_of_work import UnitOfWork
 
@@ -45,9 +44,7 @@ def _insert_contact(engine: Engine, record_id: str, names: tuple[str, str, str],
 def test_upgrading_fills_the_search_vector_of_existing_records_and_adds_the_list_indexes(
     empty_engine: Engine,
 ) -> None:
-    config = alembic_config(empty_engine.url.render_as_string(hide_password=False))
-    previous = ScriptDirectory.from_config(config).get_revision(REVISION).down_revision
-    upgrade(empty_engine, str(previous))
+    upgrade(empty_engine, revision_before(empty_engine, REVISION))
     _insert_contact(empty_engine, "c1", ("王芳", "wangfang", "wf"), "王芳 芳 wangfang fang wf")
     _insert_contact(empty_engine, "c2", ("Emma Smith", "", ""), "emma smith")
     with empty_engine.begin() as connection:
@@ -108,13 +105,9 @@ def test_upgrading_fills_the_search_vector_of_existing_records_and_adds_the_list
 
 
 def test_downgrading_restores_the_previous_indexes(empty_engine: Engine) -> None:
-    config = alembic_config(empty_engine.url.render_as_string(hide_password=False))
-    previous = str(ScriptDirectory.from_config(config).get_revision(REVISION).down_revision)
     upgrade(empty_engine)
 
-    with empty_engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, previous)
+    downgrade_past(empty_engine, REVISION)
 
     indexes = {index["name"] for index in inspect(empty_engine).get_indexes("contacts")}
     columns = {column["name"] for column in inspect(empty_engine).get_columns("contacts")}

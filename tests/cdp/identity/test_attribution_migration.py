@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import JSON, Boolean, Engine, Integer, String, column, insert, inspect, select, table, text
+from tests.support.migration_steps import downgrade_past, revision_before
 
 from loopcrm.modules.cdp.models import Event
 from loopcrm.platform.db import UTCDateTime, create_session_factory
-from loopcrm.platform.migrations import alembic_config, upgrade
+from loopcrm.platform.migrations import upgrade
 
 REVISION = "20261218_cdp_event_attributions"
 AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -45,11 +44,6 @@ SOURCES = table(
     column("version", Integer),
 )
 PROFILES = ("p-1", None, "p-2")
-
-
-def _previous(engine: Engine) -> str:
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-    return str(ScriptDirectory.from_config(config).get_revision(REVISION).down_revision)
 
 
 def _old_log(engine: Engine) -> None:
@@ -88,7 +82,7 @@ def _old_log(engine: Engine) -> None:
 def test_upgrading_keeps_each_resolved_events_profile_and_downgrading_puts_it_back(
     empty_engine: Engine,
 ) -> None:
-    previous = _previous(empty_engine)
+    previous = revision_before(empty_engine, REVISION)
     upgrade(empty_engine, previous)
     _old_log(empty_engine)
 
@@ -108,10 +102,7 @@ def test_upgrading_keeps_each_resolved_events_profile_and_downgrading_puts_it_ba
         for number, profile_id in enumerate(PROFILES, start=1)
     ]
 
-    config = alembic_config(empty_engine.url.render_as_string(hide_password=False))
-    with empty_engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, previous)
+    downgrade_past(empty_engine, REVISION)
 
     assert "cdp_event_attributions" not in inspect(empty_engine).get_table_names()
     with empty_engine.connect() as connection:
