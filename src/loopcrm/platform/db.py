@@ -210,8 +210,8 @@ def create_session_factory(engine: Engine) -> sessionmaker[OrmSession]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
-# Collations that compare text by code point (PostgreSQL's own and glibc's code-point locales).
-_CODE_POINT_COLLATIONS = frozenset({"C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic"})
+# A database's libc collations that compare text by code point (``pg_database.datcollate``).
+_CODE_POINT_COLLATIONS = frozenset({"C", "POSIX", "C.UTF-8", "C.utf8"})
 _orders_by_code_point: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
 
@@ -253,6 +253,7 @@ def insert_rows(session: OrmSession, table: Table, rows: list[dict[str, Any]]) -
     if not rows:
         return
     names = tuple(rows[0])
+    # Built on every engine: building it checks the columns, so SQLite refuses what PostgreSQL would.
     statement = _unnest_insert_sql(table, names)
     if session.get_bind().dialect.name != "postgresql":
         session.execute(insert(table), rows)
