@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     # contact has (the cdp.link_contacts job; docs/cdp.md "Profiles and CRM contacts"). Off: the
     # CRM holds only the people someone entered or imported.
     cdp_create_contacts: bool = False
+    # Events one run of the identity job resolves in its transaction; unset: 10,000 on SQLite
+    # (the run holds the write lock), 50,000 on PostgreSQL. A full run queues the next at once.
+    cdp_identity_events_per_run: int | None = Field(default=None, ge=1)
+    # Events one run of the computed-traits job folds; a full run queues the next at once.
+    cdp_computed_events_per_run: int = Field(default=20_000, ge=1)
+    # Changed CRM contacts one run of the contact-linking job feeds into the graph; likewise.
+    cdp_link_contacts_per_run: int = Field(default=10_000, ge=1)
 
     embedded_worker: bool = True  # run the job worker inside ``loopcrm serve``
     worker_poll_seconds: float = Field(default=1.0, gt=0)

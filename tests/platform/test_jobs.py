@@ -49,6 +49,7 @@ from loopcrm.platform.jobs.service import (
     claim_next_job,
     count_jobs_by_status,
     enqueue,
+    enqueue_continuation,
     get_job,
     list_jobs,
     purge_finished_jobs,
@@ -723,6 +724,62 @@ def test_the_scheduler_skips_a_slot_while_the_previous_run_is_unfinished(
         "tests.jobs.hourly_digest@2026-11-23T11:00:00+00:00"
     ]
     assert job_count(engine) == 2
+
+
+BACKLOG = TaskRegistry()  # one periodic task that drains a backlog two items a run
+
+
+@BACKLOG.periodic("tests.jobs.drain_backlog", every=timedelta(hours=1))
+def drain_backlog(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
+    session = uow.session
+    waiting = list(
+        session.scalars(
+            select(EFFECTS.c.id).where(EFFECTS.c.label == "waiting").order_by(EFFECTS.c.id).limit(2)
+        )
+    )
+    session.execute(
+        update(EFFECTS).where(EFFECTS.c.id.in_(waiting)).values(label=f"done by {context.job_id}")
+    )
+    if len(waiting) == 2:
+        enqueue_continuation(uow, "tests.jobs.drain_backlog", context, tasks=BACKLOG)
+
+
+def test_a_periodic_run_that_stops_at_its_limit_queues_the_next_at_once_and_its_slots_wait(
+    engine: Engine, session_factory: sessionmaker[Any], settings: Settings, effects: Table
+) -> None:
+    # Given five waiting items, a task that takes two a run, and its 10:00 run enqueued,
+    with engine.begin() as connection:
+        connection.execute(insert(EFFECTS), [{"label": "waiting"}] * 5)
+    scheduler = Scheduler(session_factory, tasks=BACKLOG)
+    [first] = scheduler.tick(datetime(2026, 11, 23, 10, 17, tzinfo=UTC))
+    clock = HandClock()
+    clock.now = datetime(2026, 11, 23, 10, 18, tzinfo=UTC)
+    worker = Worker(session_factory, settings, clock=clock, tasks=BACKLOG, run_scheduler=False)
+
+    # when a worker runs it, the scheduler ticks in the next slot, and the worker goes on,
+    outcomes = [worker.run_next()]
+    skipped = scheduler.tick(datetime(2026, 11, 23, 11, 5, tzinfo=UTC))
+    while (outcome := worker.run_next()) is not None:
+        outcomes.append(outcome)
+
+    # then each full run queued the next, due at once, until the backlog was drained, and the
+    # 11:00 slot was skipped while they were queued: three runs, never two at once.
+    with engine.connect() as connection:
+        jobs = connection.execute(
+            select(Job.id, Job.payload, Job.status)
+            .where(Job.name == "tests.jobs.drain_backlog")
+            .order_by(Job.created_at, Job.id)
+        ).all()
+    assert outcomes == [JobOutcome.SUCCEEDED] * 3
+    assert skipped == []
+    assert [job.payload for job in jobs] == [
+        {"slot_start": "2026-11-23T10:00:00+00:00"},
+        {"continues": jobs[0].id},
+        {"continues": jobs[1].id},
+    ]
+    assert {job.status for job in jobs} == {JobStatus.SUCCEEDED.value}
+    assert first.id == jobs[0].id
+    assert effect_labels(engine) == [f"done by {jobs[index].id}" for index in (0, 0, 1, 1, 2)]
 
 
 # --- Administration -------------------------------------------------------------------------------

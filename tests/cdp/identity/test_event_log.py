@@ -4,6 +4,7 @@ re-run resolves nothing twice."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -106,6 +107,37 @@ def test_the_identity_job_attributes_every_event_in_order_once(
 
     assert identity.resolve_pending_events(uow_factory()) == 0
     assert _attribution(engine) == attribution
+
+
+def test_a_backlog_larger_than_a_run_is_resolved_by_runs_that_follow_each_other_at_once(
+    client: TestClient, settings: Settings, engine: Engine, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    _send(client, uow_factory)
+    register_tasks()
+    worker = Worker(
+        create_session_factory(engine), settings.model_copy(update={"cdp_identity_events_per_run": 2})
+    )
+
+    worker.tick_scheduler()  # one slot: without the follow-up runs only two events would resolve
+    while worker.run_once():
+        pass
+
+    with engine.connect() as connection:
+        runs = connection.execute(
+            text("SELECT id, payload, status FROM jobs WHERE name = :name ORDER BY created_at, id"),
+            {"name": RESOLVE_IDENTITIES},
+        ).all()
+    payloads = [json.loads(row.payload) if isinstance(row.payload, str) else row.payload for row in runs]
+    assert [list(payload) for payload in payloads] == [["slot_start"], ["continues"], ["continues"]]
+    assert [payload.get("continues") for payload in payloads[1:]] == [runs[0].id, runs[1].id]
+    assert {row.status for row in runs} == {"succeeded"}
+    attributed = [profile_id for _, _, profile_id in _attribution(engine)]
+    assert attributed[0] == attributed[2] == attributed[3] is not None
+    assert attributed[1] is not None and attributed[4] is None
+    with engine.connect() as connection:
+        assert (
+            _cursor(engine) == connection.execute(text("SELECT max(sequence) FROM cdp_events")).scalar_one()
+        )
 
 
 def test_a_run_that_does_not_commit_leaves_the_cursor_and_the_events_as_they_were(

@@ -5,18 +5,24 @@ move contact and account links exactly, and the contact-creation rule."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text, update
 
+from loopcrm.app import register_tasks
 from loopcrm.modules.cdp.identity import service as identity
 from loopcrm.modules.cdp.identity.event_log import observation_of
+from loopcrm.modules.cdp.identity.jobs import LINK_CONTACTS
 from loopcrm.modules.cdp.identity.schemas import Identifier, MergeIn, Observation, ProfileOut
 from loopcrm.modules.customers import service as customers
-from loopcrm.modules.customers.models import CustomerSource
+from loopcrm.modules.customers.models import Contact, CustomerSource
 from loopcrm.modules.customers.schemas import AccountCreate, ContactCreate, EmailIn, PhoneIn
+from loopcrm.platform.db import create_session_factory, utc_now
+from loopcrm.platform.jobs.worker import Worker
 from loopcrm.platform.permissions import system_actor
 from loopcrm.platform.unit_of_work import UnitOfWork
+from loopcrm.settings import Settings
 
 from .conftest import START, graph_state, minutes
 
@@ -25,7 +31,7 @@ Factory = Callable[[], UnitOfWork]
 
 
 def _contact(uow_factory: Factory, **fields: Any) -> str:
-    data = ContactCreate(family_name="王", given_name="芳", **fields)
+    data = ContactCreate(**{"family_name": "王", "given_name": "芳", **fields})
     return customers.create_contact(uow_factory(), system_actor(), data).id
 
 
@@ -112,6 +118,73 @@ def test_a_contact_created_before_or_after_the_events_meets_them(send: Send, uow
     # The first contact is read again (it changed within the re-read window); feeding it twice
     # changes nothing.
     assert run.contacts_read == 2 and run.contacts_created == 0
+
+
+def _linked(uow_factory: Factory, contact_ids: list[str]) -> list[bool]:
+    return [
+        identity.profile_of_contact(uow_factory(), system_actor(), contact_id) is not None
+        for contact_id in contact_ids
+    ]
+
+
+def _people(uow_factory: Factory, count: int) -> list[str]:
+    return [
+        _contact(uow_factory, given_name=f"芳{number}", emails=[EmailIn(address=f"fang{number}@example.com")])
+        for number in range(count)
+    ]
+
+
+def test_more_contacts_changed_within_a_minute_than_a_run_reads_are_all_fed_run_after_run(
+    uow_factory: Factory,
+) -> None:
+    # Given five contacts saved within a second (as an import saves them), and runs of two,
+    contact_ids = _people(uow_factory, 5)
+
+    # when the feed runs three times,
+    reads = [identity.link_crm_contacts(uow_factory(), max_contacts=2).contacts_read for _ in range(3)]
+
+    # then each run went on where the last stopped, and every contact has its profile.
+    assert reads == [2, 2, 1]
+    assert _linked(uow_factory, contact_ids) == [True] * 5
+
+
+def test_the_contact_linking_job_queues_runs_until_every_changed_contact_is_fed(
+    settings: Settings, engine: Engine, uow_factory: Factory
+) -> None:
+    contact_ids = _people(uow_factory, 5)
+    register_tasks()
+    worker = Worker(
+        create_session_factory(engine), settings.model_copy(update={"cdp_link_contacts_per_run": 2})
+    )
+
+    worker.tick_scheduler()
+    while worker.run_once():
+        pass
+
+    with engine.connect() as connection:
+        runs = connection.scalar(
+            text("SELECT count(*) FROM jobs WHERE name = :name"), {"name": LINK_CONTACTS}
+        )
+    assert runs == 3
+    assert _linked(uow_factory, contact_ids) == [True] * 5
+
+
+def test_a_contact_changed_more_than_a_minute_before_a_run_that_read_it_is_not_read_again(
+    engine: Engine, uow_factory: Factory
+) -> None:
+    earlier = _people(uow_factory, 3)
+    with engine.begin() as connection:  # saved two minutes ago: every transaction of then has committed
+        connection.execute(
+            update(Contact).values(updated_at=utc_now() - timedelta(minutes=2)).where(Contact.id.in_(earlier))
+        )
+
+    first = identity.link_crm_contacts(uow_factory())
+    again = identity.link_crm_contacts(uow_factory())
+    later = _contact(uow_factory, given_name="新", emails=[EmailIn(address="new@example.com")])
+    after_a_change = identity.link_crm_contacts(uow_factory())
+
+    assert (first.contacts_read, again.contacts_read, after_a_change.contacts_read) == (3, 0, 1)
+    assert _linked(uow_factory, [*earlier, later]) == [True] * 4
 
 
 def test_a_deleted_contact_is_unlinked_and_a_message_cannot_claim_a_contact(

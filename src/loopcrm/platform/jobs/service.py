@@ -183,6 +183,21 @@ def enqueue_periodic_slot(
         return job
 
 
+def enqueue_continuation(
+    uow: UnitOfWork, name: str, context: JobContext, *, tasks: TaskRegistry = registry
+) -> JobOut:
+    """Queue the next run of the running periodic task ``name`` at once, in the handler's
+    transaction.
+
+    For a task that stops at its per-run limit with work left (the event log after a burst): one
+    run per slot would cap its throughput at that limit per period, so it could fall behind for
+    good. The new run is an unfinished job of the task, so the scheduler skips the task's slots
+    while it is queued and runs still never overlap; a handler that fails or loses its lease rolls
+    the continuation back with the rest of its work.
+    """
+    return enqueue(uow, name, {"continues": context.job_id}, run_at=context.now, tasks=tasks)
+
+
 # --- Running: claim under a lease, run in one transaction with the completion ------------------
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from loopcrm.modules.cdp.computed import service as computed
 from loopcrm.platform.jobs.registry import JobContext, periodic
+from loopcrm.platform.jobs.service import enqueue_continuation
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 COMPUTE_TRAITS = "cdp.compute_traits"
@@ -18,7 +19,13 @@ COMPUTE_TRAITS = "cdp.compute_traits"
 
 @periodic(COMPUTE_TRAITS, every=timedelta(seconds=5))
 def compute_traits(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
-    """Fold what the identity job resolved since the last run (at most one run's worth; the next
-    slot takes the rest). Day buckets use the installation's default time zone, fixed at the
-    first run. The worker commits the cursor with the aggregates, so a crash repeats nothing."""
-    computed.update_computed_traits_in(uow, time_zone=context.settings.default_timezone)
+    """Fold what the identity job resolved since the last run, at most one run's worth; a full
+    run queues the next at once. Day buckets use the installation's default time zone, fixed at
+    the first run. The worker commits the cursor with the aggregates, so a crash repeats nothing."""
+    settings = context.settings
+    limit = settings.cdp_computed_events_per_run
+    if (
+        computed.update_computed_traits_in(uow, max_events=limit, time_zone=settings.default_timezone)
+        >= limit
+    ):
+        enqueue_continuation(uow, COMPUTE_TRAITS, context)

@@ -10,6 +10,7 @@ from typing import Any
 
 from loopcrm.modules.cdp.identity import service as identity
 from loopcrm.platform.jobs.registry import JobContext, periodic
+from loopcrm.platform.jobs.service import enqueue_continuation
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 RESOLVE_IDENTITIES = "cdp.resolve_identities"
@@ -17,9 +18,12 @@ RESOLVE_IDENTITIES = "cdp.resolve_identities"
 
 @periodic(RESOLVE_IDENTITIES, every=timedelta(seconds=5))
 def resolve_identities(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
-    """Resolve the events ingested since the last run (at most one run's worth; the next slot
-    takes the rest). The worker commits the cursor with the profiles, so a crash repeats nothing."""
-    identity.resolve_pending_events_in(uow)
+    """Resolve the events ingested since the last run, at most one run's worth; a full run queues
+    the next at once, so a backlog drains at the job's own speed, not one run per slot. The
+    worker commits the cursor with the profiles, so a crash repeats nothing."""
+    limit = context.settings.cdp_identity_events_per_run or identity.events_per_run(uow.session)
+    if identity.resolve_pending_events_in(uow, max_events=limit) >= limit:
+        enqueue_continuation(uow, RESOLVE_IDENTITIES, context)
 
 
 LINK_CONTACTS = "cdp.link_contacts"
@@ -28,5 +32,10 @@ LINK_CONTACTS = "cdp.link_contacts"
 @periodic(LINK_CONTACTS, every=timedelta(seconds=10))
 def link_crm_contacts(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     """Feed changed CRM contacts into the graph (and, when ``cdp_create_contacts`` is on, create
-    contacts for identified profiles first); committed by the worker with the feed's cursor."""
-    identity.link_crm_contacts_in(uow, create_contacts=context.settings.cdp_create_contacts)
+    contacts for identified profiles first); committed by the worker with the feed's cursor. A
+    full run (an import changes many contacts at once) queues the next at once."""
+    settings = context.settings
+    limit = settings.cdp_link_contacts_per_run
+    run = identity.link_crm_contacts_in(uow, create_contacts=settings.cdp_create_contacts, max_contacts=limit)
+    if run.contacts_read >= limit:
+        enqueue_continuation(uow, LINK_CONTACTS, context)

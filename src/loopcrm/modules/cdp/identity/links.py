@@ -46,8 +46,10 @@ FEED_BATCH = 1000
 MAX_CONTACTS_PER_RUN = 10_000
 # Contacts the creation rule makes per run: creating one costs about as much as a person's save.
 MAX_CREATED_PER_RUN = 500
-# What changed up to a minute before the cursor is read again: a contact saved by a transaction
-# that committed after a later one would otherwise be skipped. Reading it again changes nothing.
+# How long a transaction saving contacts may take to commit: what changed up to a minute before
+# a run began is read again by the next run (feed) or looked at again (creation rule), since a
+# contact saved by a transaction that committed after a later one would otherwise be skipped.
+# Reading it again changes nothing.
 REREAD_WINDOW = timedelta(minutes=1)
 # The longest name part a contact takes (ContactCreate's limit).
 MAX_NAME_LENGTH = 100
@@ -86,12 +88,19 @@ def identifiers_of_contact(item: ContactFeedItem) -> list[Identifier]:
 def feed_contacts(uow: UnitOfWork, *, max_contacts: int = MAX_CONTACTS_PER_RUN) -> int:
     """Resolve the contacts changed since the feed's cursor, in the caller's transaction; how
     many were read. A contact with no email, phone or external id has nothing to meet and makes
-    no profile (it is fed again once it gets one, as that changes it)."""
+    no profile (it is fed again once it gets one, as that changes it).
+
+    The cursor is a position in (updated_at, id) order, and a run resumes right after it, so a
+    run that stops at ``max_contacts`` is followed by one that goes on from there. A run that
+    reads to the end moves the cursor back to ``REREAD_WINDOW`` before its own start when it read
+    past that: a contact saved by a transaction that commits later than another may carry an
+    earlier time, and is read on the next run. Once nothing changed for a minute nothing is read
+    again, and however many contacts change within a minute, every run makes progress.
+    """
     session = uow.session
     cursor = _cursor(session, FEED_CURSOR_NAME)
-    since = None if cursor.last_changed_at is None else cursor.last_changed_at - REREAD_WINDOW
-    after_id = ""
-    newest = cursor.last_changed_at
+    started = utc_now()
+    since, after_id = cursor.last_changed_at, cursor.last_id or ""
     graph = IdentityGraph(session)
     done = 0
     while done < max_contacts:
@@ -112,10 +121,12 @@ def feed_contacts(uow: UnitOfWork, *, max_contacts: int = MAX_CONTACTS_PER_RUN) 
         for observation in observations:
             graph.resolve(observation)
         since, after_id = items[-1].updated_at, items[-1].id
-        newest = since if newest is None or since > newest else newest
         done += len(items)
     graph.flush()
-    cursor.last_changed_at = newest
+    settled = started - REREAD_WINDOW
+    if done < max_contacts and since is not None and since > settled:
+        since, after_id = settled, ""
+    cursor.last_changed_at, cursor.last_id = since, after_id
     session.flush()
     return done
 
@@ -229,7 +240,7 @@ def create_contacts(uow: UnitOfWork, *, max_contacts: int = MAX_CREATED_PER_RUN)
     return created
 
 
-def link_contacts(uow: UnitOfWork, *, create: bool) -> LinkRun:
+def link_contacts(uow: UnitOfWork, *, create: bool, max_contacts: int = MAX_CONTACTS_PER_RUN) -> LinkRun:
     """One run of contact linking in the caller's transaction: the creation rule when ``create``,
     then the feed (which links the contacts just created too).
 
@@ -238,7 +249,7 @@ def link_contacts(uow: UnitOfWork, *, create: bool) -> LinkRun:
     """
     _cursor(uow.session, IDENTITY_CURSOR_NAME)
     created = create_contacts(uow) if create else 0
-    return LinkRun(contacts_read=feed_contacts(uow), contacts_created=created)
+    return LinkRun(contacts_read=feed_contacts(uow, max_contacts=max_contacts), contacts_created=created)
 
 
 def contact_of(session: Session, profile_id: str) -> str | None:

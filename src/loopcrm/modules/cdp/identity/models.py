@@ -208,6 +208,8 @@ class IdentityCursor(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_sequence: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
-    # For consumers of changes by time (the CRM contact feed): the last change time it has read.
+    # For consumers of changes by time: the CRM contact feed resumes right after
+    # (last_changed_at, last_id); the contact-creation rule keeps the time it last looked.
     last_changed_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_id: Mapped[str | None] = mapped_column(String(36), default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
