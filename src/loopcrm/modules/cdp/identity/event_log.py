@@ -86,7 +86,15 @@ def _observation_of_row(row: Any, seen: dict[tuple[Any, ...], Observation]) -> O
     )
     known = seen.get(key)
     if known is None:
-        fields = {**row._mapping, "properties": _decoded(row.properties), "context": _decoded(row.context)}
+        fields = {
+            "user_id": row.user_id,
+            "anonymous_id": row.anonymous_id,
+            "previous_id": row.previous_id,
+            "group_id": row.group_id,
+            "timestamp": row.timestamp,
+            "properties": _decoded(row.properties),
+            "context": _decoded(row.context),
+        }
         known = seen[key] = observation_of(row.type, fields)
     return replace(known, at=row.timestamp)
 
