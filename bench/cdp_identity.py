@@ -13,6 +13,10 @@ values (``null``, ``0``) that must identify no one. Then it measures, on a fresh
   it until the log is drained, each resolving the log after the cursor and recording every
   event's profile in its transaction (``--events-per-run``; default 10,000 events a run on
   SQLite, 50,000 on PostgreSQL);
+* ``log``: the same runs called back to back in the benchmark's process, without the job's
+  pauses: how fast the graph resolves the log (a worker process of its own on PostgreSQL works
+  this way; on SQLite, and in the web process, the job pauses four times as long as each run
+  took, so that ingestion gets the write lock and the interpreter: ADR 0018);
 * ``batch``: ``resolve_many`` on batches of 1,000 observations (the same graph work without the
   event log);
 * ``single``: ``resolve`` one message per transaction, the slowest way to call the graph, on the
@@ -52,6 +56,7 @@ from loopcrm.modules.cdp.identity.schemas import Observation
 from loopcrm.modules.cdp.models import ChannelType, Event, EventAttribution
 from loopcrm.modules.cdp.schemas import SourceCreate
 from loopcrm.platform.db import create_database_engine, create_session_factory, new_id, utc_now
+from loopcrm.platform.jobs.models import Job, JobStatus
 from loopcrm.platform.jobs.registry import registry
 from loopcrm.platform.jobs.service import JobOutcome, enqueue_periodic_slot
 from loopcrm.platform.jobs.worker import Worker
@@ -196,6 +201,16 @@ class StatementTimings:
         return "\n".join(lines)
 
 
+def _next_run_at(engine: Engine) -> datetime | None:
+    """When the identity job's next queued run is due, if one is queued."""
+    with engine.connect() as connection:
+        return connection.scalar(
+            select(func.min(Job.run_at)).where(
+                Job.name == RESOLVE_IDENTITIES, Job.status == JobStatus.QUEUED.value
+            )
+        )
+
+
 def measure(
     kind: str,
     engine: Engine,
@@ -222,9 +237,14 @@ def measure(
             began = time.perf_counter()
             enqueue_periodic_slot(uow_factory(), registry.get(RESOLVE_IDENTITIES), utc_now())
             runs = 0
-            while (outcome := worker.run_next()) is not None:
+            while (due := _next_run_at(engine)) is not None:
+                # As the worker does: a run that is not due yet is taken at its next poll.
+                if due > utc_now():
+                    time.sleep(worker.poll_seconds)
+                    continue
+                outcome = worker.run_next()
                 if outcome is not JobOutcome.SUCCEEDED:
-                    raise SystemExit(f"a run of the identity job ended {outcome.value}")
+                    raise SystemExit(f"a run of the identity job ended {outcome}")
                 runs += 1
             seconds = time.perf_counter() - began
         with engine.connect() as connection:
@@ -234,6 +254,13 @@ def measure(
         if statements:
             print(timings.report())
         return len(messages), seconds
+    if kind == "log":
+        _write_event_log(engine, uow_factory, messages)
+        began = time.perf_counter()
+        done = 0
+        while (count := identity.resolve_pending_events(uow_factory(), max_events=events_per_run)) > 0:
+            done += count
+        return done, time.perf_counter() - began
     observations = [_observation(message) for message in messages]  # parsing is timed in "job" only
     if kind == "batch":
         began = time.perf_counter()

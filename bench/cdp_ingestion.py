@@ -161,7 +161,11 @@ def main() -> None:
 
     data_dir = Path(tempfile.mkdtemp(prefix="loopcrm-bench-"))
     port = free_port()
-    environment = {**os.environ, "LOOPCRM_DATA_DIR": str(data_dir), "LOOPCRM_EMBEDDED_WORKER": "false"}
+    environment = {
+        **os.environ,
+        "LOOPCRM_DATA_DIR": str(data_dir),
+        "LOOPCRM_EMBEDDED_WORKER": os.environ.get("BENCH_EMBEDDED_WORKER", "false"),
+    }
     if arguments.database_url:
         environment["LOOPCRM_DATABASE_URL"] = arguments.database_url
     token = migrate_and_create_admin_token(environment)

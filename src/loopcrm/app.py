@@ -104,7 +104,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     register_tasks()
     # The embedded default runs jobs in a thread of the web process; production runs
     # `loopcrm worker` processes instead (LOOPCRM_EMBEDDED_WORKER=false).
-    background = BackgroundWorker(Worker(session_factory, settings)) if settings.embedded_worker else None
+    background = (
+        BackgroundWorker(Worker(session_factory, settings, embedded=True))
+        if settings.embedded_worker
+        else None
+    )
     ingestion = cdp.Ingestion(
         session_factory,
         engine.url.render_as_string(hide_password=False),

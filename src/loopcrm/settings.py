@@ -68,8 +68,9 @@ class Settings(BaseSettings):
     # contact has (the cdp.link_contacts job; docs/cdp.md "Profiles and CRM contacts"). Off: the
     # CRM holds only the people someone entered or imported.
     cdp_create_contacts: bool = False
-    # Events one run of the identity job resolves in its transaction; unset: 10,000 on SQLite
-    # (the run holds the write lock), 50,000 on PostgreSQL. A full run queues the next at once.
+    # Events one run of the identity job resolves in its transaction; unset: 50,000 for a worker
+    # process of its own on PostgreSQL, else 10,000 (on SQLite the run holds the write lock, in
+    # the web process the interpreter). A full run queues the next.
     cdp_identity_events_per_run: int | None = Field(default=None, ge=1)
     # Events one run of the computed-traits job folds; a full run queues the next at once.
     cdp_computed_events_per_run: int = Field(default=20_000, ge=1)

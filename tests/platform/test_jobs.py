@@ -744,8 +744,9 @@ def drain_backlog(uow: UnitOfWork, payload: dict[str, Any], context: JobContext)
         enqueue_continuation(uow, "tests.jobs.drain_backlog", context, tasks=BACKLOG)
 
 
+@pytest.mark.parametrize("embedded", [False, True], ids=["own worker", "embedded worker"])
 def test_a_periodic_run_that_stops_at_its_limit_queues_the_next_at_once_and_its_slots_wait(
-    engine: Engine, session_factory: sessionmaker[Any], settings: Settings, effects: Table
+    engine: Engine, session_factory: sessionmaker[Any], settings: Settings, effects: Table, embedded: bool
 ) -> None:
     # Given five waiting items, a task that takes two a run, and its 10:00 run enqueued,
     with engine.begin() as connection:
@@ -754,23 +755,29 @@ def test_a_periodic_run_that_stops_at_its_limit_queues_the_next_at_once_and_its_
     [first] = scheduler.tick(datetime(2026, 11, 23, 10, 17, tzinfo=UTC))
     clock = HandClock()
     clock.now = datetime(2026, 11, 23, 10, 18, tzinfo=UTC)
-    worker = Worker(session_factory, settings, clock=clock, tasks=BACKLOG, run_scheduler=False)
+    worker = Worker(
+        session_factory, settings, clock=clock, tasks=BACKLOG, run_scheduler=False, embedded=embedded
+    )
 
-    # when a worker runs it, the scheduler ticks in the next slot, and the worker goes on,
+    # when a worker runs it, the scheduler ticks in the next slot, and the worker goes on a
+    # second later each time (SQLite's pause between runs is as long as a run took),
     outcomes = [worker.run_next()]
     skipped = scheduler.tick(datetime(2026, 11, 23, 11, 5, tzinfo=UTC))
-    while (outcome := worker.run_next()) is not None:
-        outcomes.append(outcome)
+    for _ in range(3):
+        clock.now += timedelta(seconds=1)
+        outcomes.append(worker.run_next())
 
-    # then each full run queued the next, due at once, until the backlog was drained, and the
-    # 11:00 slot was skipped while they were queued: three runs, never two at once.
+    # then each full run queued the next until the backlog was drained, and the 11:00 slot was
+    # skipped while they were queued: three runs, never two at once. A worker of its own on
+    # PostgreSQL finds the next run due when the last began; one sharing the web process or
+    # SQLite's write lock finds it a moment later (four times a run's few milliseconds).
     with engine.connect() as connection:
         jobs = connection.execute(
-            select(Job.id, Job.payload, Job.status)
+            select(Job.id, Job.payload, Job.status, Job.run_at)
             .where(Job.name == "tests.jobs.drain_backlog")
             .order_by(Job.created_at, Job.id)
         ).all()
-    assert outcomes == [JobOutcome.SUCCEEDED] * 3
+    assert outcomes == [JobOutcome.SUCCEEDED] * 3 + [None]
     assert skipped == []
     assert [job.payload for job in jobs] == [
         {"slot_start": "2026-11-23T10:00:00+00:00"},
@@ -779,6 +786,12 @@ def test_a_periodic_run_that_stops_at_its_limit_queues_the_next_at_once_and_its_
     ]
     assert {job.status for job in jobs} == {JobStatus.SUCCEEDED.value}
     assert first.id == jobs[0].id
+    began = [datetime(2026, 11, 23, 10, 18, tzinfo=UTC), datetime(2026, 11, 23, 10, 18, 1, tzinfo=UTC)]
+    pauses = [job.run_at - start for job, start in zip(jobs[1:], began, strict=True)]
+    if embedded or engine.dialect.name == "sqlite":
+        assert all(timedelta(0) < pause < timedelta(seconds=1) for pause in pauses)
+    else:
+        assert pauses == [timedelta(0), timedelta(0)]
     assert effect_labels(engine) == [f"done by {jobs[index].id}" for index in (0, 0, 1, 1, 2)]
 
 

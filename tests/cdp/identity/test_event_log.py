@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
+from tests.support.workers import run_until_idle
 
 from loopcrm.app import register_tasks
 from loopcrm.modules.cdp import service as cdp
@@ -119,8 +120,7 @@ def test_a_backlog_larger_than_a_run_is_resolved_by_runs_that_follow_each_other_
     )
 
     worker.tick_scheduler()  # one slot: without the follow-up runs only two events would resolve
-    while worker.run_once():
-        pass
+    run_until_idle(worker, engine)
 
     with engine.connect() as connection:
         runs = connection.execute(

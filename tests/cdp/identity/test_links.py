@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text, update
+from tests.support.workers import run_until_idle
 
 from loopcrm.app import register_tasks
 from loopcrm.modules.cdp.identity import service as identity
@@ -158,8 +159,7 @@ def test_the_contact_linking_job_queues_runs_until_every_changed_contact_is_fed(
     )
 
     worker.tick_scheduler()
-    while worker.run_once():
-        pass
+    run_until_idle(worker, engine)
 
     with engine.connect() as connection:
         runs = connection.scalar(

@@ -26,8 +26,9 @@ before the first query and keep the database work short.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,6 +45,11 @@ class JobContext:
     job_id: str  # the job being run: stable across attempts, so it can key external effects
     attempt: int  # 1 on the first run; a retry or a takeover after a lost lease counts up
     now: datetime  # the worker's clock when this run began (aware, UTC)
+    # Whether the worker runs inside the web process (``loopcrm serve``'s embedded worker), where
+    # a handler shares the interpreter with requests and ingestion.
+    embedded: bool = False
+    # When the handler was called, on the monotonic clock: how long a run has taken so far.
+    began: float = field(default_factory=time.monotonic, compare=False)
 
 
 Handler = Callable[[UnitOfWork, dict[str, Any], JobContext], None]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -183,19 +184,34 @@ def enqueue_periodic_slot(
         return job
 
 
+# A continuing task that shares the process or SQLite's write lock with ingestion works at most
+# a fifth of the time: about what one capped run per 5-second slot took, which ingestion at its
+# full rate withstood.
+SHARED_CONTINUATION_PAUSE = 4
+
+
 def enqueue_continuation(
     uow: UnitOfWork, name: str, context: JobContext, *, tasks: TaskRegistry = registry
 ) -> JobOut:
-    """Queue the next run of the running periodic task ``name`` at once, in the handler's
-    transaction.
+    """Queue the next run of the running periodic task ``name``, in the handler's transaction.
 
     For a task that stops at its per-run limit with work left (the event log after a burst): one
     run per slot would cap its throughput at that limit per period, so it could fall behind for
     good. The new run is an unfinished job of the task, so the scheduler skips the task's slots
-    while it is queued and runs still never overlap; a handler that fails or loses its lease rolls
-    the continuation back with the rest of its work.
+    while it is queued and runs never overlap; a handler that fails or loses its lease rolls the
+    continuation back with the rest of its work.
+
+    A worker of its own on PostgreSQL (``loopcrm worker``) runs the next at once. A run that
+    shared something with ingestion, the process and its interpreter lock (the embedded worker of
+    ``loopcrm serve``) or the database's one write lock (SQLite), makes the next wait
+    ``SHARED_CONTINUATION_PAUSE`` times as long as it took: back to back, such runs slowed
+    ingestion at its full rate to seconds a request, and on SQLite made it time out
+    (docs/benchmarks.md).
     """
-    return enqueue(uow, name, {"continues": context.job_id}, run_at=context.now, tasks=tasks)
+    due = context.now
+    if context.embedded or uow.session.get_bind().dialect.name == "sqlite":
+        due += SHARED_CONTINUATION_PAUSE * timedelta(seconds=time.monotonic() - context.began)
+    return enqueue(uow, name, {"continues": context.job_id}, run_at=due, tasks=tasks)
 
 
 # --- Running: claim under a lease, run in one transaction with the completion ------------------
@@ -333,6 +349,7 @@ def run_claimed_job(
     settings: Settings,
     tasks: TaskRegistry = registry,
     clock: Clock = utc_now,
+    embedded: bool = False,
 ) -> JobOutcome:
     """Run the handler and mark the job succeeded in the same transaction, fenced by the claim.
 
@@ -351,7 +368,9 @@ def run_claimed_job(
                 raise LookupError(
                     f"no task named {claimed.name!r} is registered in worker {claimed.worker_id}"
                 )
-            context = JobContext(settings=settings, job_id=claimed.id, attempt=claimed.attempt, now=clock())
+            context = JobContext(
+                settings=settings, job_id=claimed.id, attempt=claimed.attempt, now=clock(), embedded=embedded
+            )
             task.handler(uow, dict(claimed.payload), context)
             result = uow.session.execute(
                 update(Job)

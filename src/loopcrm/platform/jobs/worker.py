@@ -172,8 +172,10 @@ class Worker:
         clock: Clock = utc_now,
         tasks: TaskRegistry = registry,
         run_scheduler: bool = True,
+        embedded: bool = False,
     ) -> None:
         self._session_factory = session_factory
+        self.embedded = embedded  # inside the web process: handlers share it with requests
         self._settings = settings
         self.worker_id = worker_id or new_worker_id()
         self.lease = lease if lease is not None else timedelta(seconds=settings.job_lease_seconds)
@@ -198,7 +200,12 @@ class Worker:
         )
         with _Heartbeat(self._session_factory, claimed, lease=self.lease, clock=self._clock):
             return run_claimed_job(
-                self._session_factory, claimed, settings=self._settings, tasks=self._tasks, clock=self._clock
+                self._session_factory,
+                claimed,
+                settings=self._settings,
+                tasks=self._tasks,
+                clock=self._clock,
+                embedded=self.embedded,
             )
 
     def run_once(self) -> bool:

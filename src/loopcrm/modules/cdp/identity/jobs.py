@@ -21,7 +21,9 @@ def resolve_identities(uow: UnitOfWork, payload: dict[str, Any], context: JobCon
     """Resolve the events ingested since the last run, at most one run's worth; a full run queues
     the next at once, so a backlog drains at the job's own speed, not one run per slot. The
     worker commits the cursor with the profiles, so a crash repeats nothing."""
-    limit = context.settings.cdp_identity_events_per_run or identity.events_per_run(uow.session)
+    limit = context.settings.cdp_identity_events_per_run or identity.events_per_run(
+        uow.session, embedded=context.embedded
+    )
     if identity.resolve_pending_events_in(uow, max_events=limit) >= limit:
         enqueue_continuation(uow, RESOLVE_IDENTITIES, context)
 

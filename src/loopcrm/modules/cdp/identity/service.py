@@ -79,12 +79,15 @@ PROFILE = register_object_type(
 )
 
 # Events one run of the identity job resolves in its transaction, unless the settings say (the
-# job queues the next run at once while runs come back full). On SQLite the run holds the write
-# lock: about a second of work, so ingestion does not wait noticeably. On PostgreSQL a run blocks
-# no ingestion (the log is append-only, attributions go beside it), and a larger one reads each
-# person's links and profile once instead of once per run: one run of 50,000 events resolved
-# 11,100 events/s where five of 10,000 gave 7,600 (docs/benchmarks.md).
-EVENTS_PER_RUN = {"sqlite": 10_000, "postgresql": 50_000}
+# job queues the next run while runs come back full). A run that shares something with
+# ingestion resolves about a second's worth: on SQLite it holds the write lock, and in the web
+# process (the embedded worker) it holds the interpreter lock for most of its Python work. A
+# worker process of its own on PostgreSQL blocks no ingestion (the log is append-only,
+# attributions go beside it), and a larger run reads each person's links and profile once
+# instead of once per run: one run of 50,000 events resolved 11,100 events/s where five of
+# 10,000 gave 7,600 (docs/benchmarks.md).
+SHARED_EVENTS_PER_RUN = 10_000
+OWN_WORKER_EVENTS_PER_RUN = 50_000
 
 __all__ = [
     "PROFILE",
@@ -459,9 +462,12 @@ def set_trait_strategy(uow: UnitOfWork, actor: Actor, request: TraitStrategyIn) 
         uow.commit()
 
 
-def events_per_run(session: Session) -> int:
-    """How many events a run resolves by default on the session's database (``EVENTS_PER_RUN``)."""
-    return EVENTS_PER_RUN[session.get_bind().dialect.name]
+def events_per_run(session: Session, *, embedded: bool = False) -> int:
+    """How many events a run resolves by default: ``OWN_WORKER_EVENTS_PER_RUN`` for a worker
+    process of its own on PostgreSQL, else ``SHARED_EVENTS_PER_RUN``."""
+    if embedded or session.get_bind().dialect.name == "sqlite":
+        return SHARED_EVENTS_PER_RUN
+    return OWN_WORKER_EVENTS_PER_RUN
 
 
 def resolve_pending_events(uow: UnitOfWork, *, max_events: int | None = None) -> int:
