@@ -123,9 +123,11 @@ def generate_messages(events: int, people: int, seed: int) -> list[dict[str, Any
     return messages
 
 
-def _fresh_engine(database_url: str | None, directory: Path, run: int) -> Engine:
+def _fresh_engine(database_url: str | None, directory: Path, name: str) -> Engine:
+    """An empty database migrated to the newest revision: a new SQLite file per kind and run, or
+    the PostgreSQL database's public schema dropped."""
     if database_url is None:
-        engine = create_database_engine(f"sqlite:///{directory / f'identity-{run}.sqlite3'}")
+        engine = create_database_engine(f"sqlite:///{directory / f'identity-{name}.sqlite3'}")
     else:
         engine = create_database_engine(database_url)
         with engine.begin() as connection:
@@ -313,7 +315,7 @@ def main() -> None:
         for kind in arguments.kinds.split(","):
             rates = []
             for run in range(arguments.runs):
-                engine = _fresh_engine(arguments.database_url, Path(directory), run)
+                engine = _fresh_engine(arguments.database_url, Path(directory), f"{kind}-{run}")
                 count, seconds = measure(
                     kind,
                     engine,
