@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, text, update
 from tests.support.workers import run_until_idle
 
 from loopcrm.app import register_tasks
@@ -18,9 +19,9 @@ from loopcrm.modules.cdp.identity import service as identity
 from loopcrm.modules.cdp.identity.event_log import consume_event_log
 from loopcrm.modules.cdp.identity.jobs import RESOLVE_IDENTITIES
 from loopcrm.modules.cdp.identity.schemas import MergeIn
-from loopcrm.modules.cdp.models import ChannelType
+from loopcrm.modules.cdp.models import ChannelType, Event
 from loopcrm.modules.cdp.schemas import SourceCreate
-from loopcrm.platform.db import create_session_factory
+from loopcrm.platform.db import create_session_factory, utc_now
 from loopcrm.platform.jobs.worker import Worker
 from loopcrm.platform.permissions import system_actor
 from loopcrm.platform.unit_of_work import UnitOfWork
@@ -138,6 +139,23 @@ def test_a_backlog_larger_than_a_run_is_resolved_by_runs_that_follow_each_other_
         assert (
             _cursor(engine) == connection.execute(text("SELECT max(sequence) FROM cdp_events")).scalar_one()
         )
+
+
+def test_ingestion_counts_as_busy_while_the_log_got_events_in_the_last_seconds(
+    client: TestClient, engine: Engine, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    def busy() -> bool:
+        with uow_factory() as uow:
+            return identity.ingestion_is_busy_in(uow)
+
+    empty = busy()
+    _send(client, uow_factory)
+    just_sent = busy()
+    with engine.begin() as connection:  # as if the batch had come a minute ago
+        connection.execute(update(Event).values(received_at=utc_now() - timedelta(minutes=1)))
+    a_minute_later = busy()
+
+    assert (empty, just_sent, a_minute_later) == (False, True, False)
 
 
 def test_a_run_that_does_not_commit_leaves_the_cursor_and_the_events_as_they_were(

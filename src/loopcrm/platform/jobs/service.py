@@ -184,14 +184,14 @@ def enqueue_periodic_slot(
         return job
 
 
-# A continuing task that shares the process or SQLite's write lock with ingestion works at most
-# a fifth of the time: about what one capped run per 5-second slot took, which ingestion at its
-# full rate withstood.
+# A continuing task that shares the process or SQLite's write lock with busy ingestion works at
+# most a fifth of the time: about what one capped run per 5-second slot took, which ingestion at
+# its full rate withstood.
 SHARED_CONTINUATION_PAUSE = 4
 
 
 def enqueue_continuation(
-    uow: UnitOfWork, name: str, context: JobContext, *, tasks: TaskRegistry = registry
+    uow: UnitOfWork, name: str, context: JobContext, *, contended: bool, tasks: TaskRegistry = registry
 ) -> JobOut:
     """Queue the next run of the running periodic task ``name``, in the handler's transaction.
 
@@ -201,15 +201,15 @@ def enqueue_continuation(
     while it is queued and runs never overlap; a handler that fails or loses its lease rolls the
     continuation back with the rest of its work.
 
-    A worker of its own on PostgreSQL (``loopcrm worker``) runs the next at once. A run that
-    shared something with ingestion, the process and its interpreter lock (the embedded worker of
-    ``loopcrm serve``) or the database's one write lock (SQLite), makes the next wait
-    ``SHARED_CONTINUATION_PAUSE`` times as long as it took: back to back, such runs slowed
-    ingestion at its full rate to seconds a request, and on SQLite made it time out
-    (docs/benchmarks.md).
+    The next run is due at once, unless the handler says the resource it works through is
+    ``contended`` (ingestion is writing the event log now) and this run shared something with
+    that writer: the process and its interpreter lock (the embedded worker of ``loopcrm
+    serve``) or the database's one write lock (SQLite). Then it waits ``SHARED_CONTINUATION_PAUSE``
+    times as long as this run took: back to back, such runs slowed ingestion at its full rate to
+    seconds a request, and on SQLite made it time out (docs/benchmarks.md).
     """
     due = context.now
-    if context.embedded or uow.session.get_bind().dialect.name == "sqlite":
+    if contended and (context.embedded or uow.session.get_bind().dialect.name == "sqlite"):
         due += SHARED_CONTINUATION_PAUSE * timedelta(seconds=time.monotonic() - context.began)
     return enqueue(uow, name, {"continues": context.job_id}, run_at=due, tasks=tasks)
 

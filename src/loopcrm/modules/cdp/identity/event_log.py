@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, Text, case, null, select
+from sqlalchemy import Table, Text, case, func, null, select
 from sqlalchemy import cast as cast_as
 from sqlalchemy.orm import Session
 
@@ -30,13 +31,16 @@ from loopcrm.modules.cdp.identity.rules import (
 )
 from loopcrm.modules.cdp.identity.schemas import Observation
 from loopcrm.modules.cdp.models import Event, EventAttribution, MessageType
-from loopcrm.platform.db import insert_rows
+from loopcrm.platform.db import insert_rows, utc_now
 
 CURSOR_NAME = "identity"
 # Events per read and per flush: large enough that lookups and writes are batched, small enough
 # that one batch's objects stay a few megabytes.
 BATCH_SIZE = 1000
 EVENTS = cast(Table, Event.__table__)
+# How recently the log's newest event must have been received for ingestion to count as busy:
+# the identity job's period.
+RECENT_INGESTION = timedelta(seconds=5)
 
 
 def observation_of(event_type: str, fields: Mapping[Any, Any]) -> Observation:
@@ -115,6 +119,17 @@ def _attribute(session: Session, attributions: list[dict[str, Any]]) -> None:
         " SELECT sequence, ?, timestamp FROM cdp_events WHERE sequence = ?",
         [(row["profile_id"], row["sequence"]) for row in attributions],
     )
+
+
+def is_being_written(session: Session, *, within: timedelta = RECENT_INGESTION) -> bool:
+    """Whether ingestion is writing the log now: its newest event was received less than
+    ``within`` ago. Jobs that read the log yield to it while it is (``enqueue_continuation``)."""
+    newest = session.scalar(
+        select(EVENTS.c.received_at).where(
+            EVENTS.c.sequence == select(func.max(EVENTS.c.sequence)).scalar_subquery()
+        )
+    )
+    return newest is not None and newest > utc_now() - within
 
 
 def profile_family(session: Session, profile_id: str) -> set[str]:

@@ -19,13 +19,14 @@ RESOLVE_IDENTITIES = "cdp.resolve_identities"
 @periodic(RESOLVE_IDENTITIES, every=timedelta(seconds=5))
 def resolve_identities(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     """Resolve the events ingested since the last run, at most one run's worth; a full run queues
-    the next at once, so a backlog drains at the job's own speed, not one run per slot. The
-    worker commits the cursor with the profiles, so a crash repeats nothing."""
+    the next, so a backlog drains at the job's own speed, not one run per slot (paused while
+    ingestion is busy, where the two share the process or SQLite's lock). The worker commits the
+    cursor with the profiles, so a crash repeats nothing."""
     limit = context.settings.cdp_identity_events_per_run or identity.events_per_run(
         uow.session, embedded=context.embedded
     )
     if identity.resolve_pending_events_in(uow, max_events=limit) >= limit:
-        enqueue_continuation(uow, RESOLVE_IDENTITIES, context)
+        enqueue_continuation(uow, RESOLVE_IDENTITIES, context, contended=identity.ingestion_is_busy_in(uow))
 
 
 LINK_CONTACTS = "cdp.link_contacts"
@@ -40,4 +41,5 @@ def link_crm_contacts(uow: UnitOfWork, payload: dict[str, Any], context: JobCont
     limit = settings.cdp_link_contacts_per_run
     run = identity.link_crm_contacts_in(uow, create_contacts=settings.cdp_create_contacts, max_contacts=limit)
     if run.contacts_read >= limit:
-        enqueue_continuation(uow, LINK_CONTACTS, context)
+        # Contacts change in bursts from imports, whose steps write as often as they can.
+        enqueue_continuation(uow, LINK_CONTACTS, context, contended=True)

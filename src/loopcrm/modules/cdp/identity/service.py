@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loopcrm.modules.cdp.identity.event_log import consume_event_log, profile_family
+from loopcrm.modules.cdp.identity.event_log import consume_event_log, is_being_written, profile_family
 from loopcrm.modules.cdp.identity.graph import IdentityGraph, MergeRow, ProfileRow
 from loopcrm.modules.cdp.identity.links import MAX_CONTACTS_PER_RUN, LinkRun, link_contacts
 from loopcrm.modules.cdp.identity.models import (
@@ -97,6 +97,7 @@ __all__ = [
     "find_profile",
     "get_profile",
     "identifiers_of_message",
+    "ingestion_is_busy_in",
     "link_crm_contacts",
     "link_crm_contacts_in",
     "list_merges",
@@ -468,6 +469,13 @@ def events_per_run(session: Session, *, embedded: bool = False) -> int:
     if embedded or session.get_bind().dialect.name == "sqlite":
         return SHARED_EVENTS_PER_RUN
     return OWN_WORKER_EVENTS_PER_RUN
+
+
+def ingestion_is_busy_in(uow: UnitOfWork) -> bool:
+    """Whether ingestion is writing the event log now (its newest event arrived seconds ago), in
+    the caller's active transaction: jobs reading the log then leave it room between their runs
+    (``enqueue_continuation``)."""
+    return is_being_written(uow.session)
 
 
 def resolve_pending_events(uow: UnitOfWork, *, max_events: int | None = None) -> int:
