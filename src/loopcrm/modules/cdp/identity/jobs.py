@@ -36,7 +36,7 @@ LINK_CONTACTS = "cdp.link_contacts"
 def link_crm_contacts(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     """Feed changed CRM contacts into the graph (and, when ``cdp_create_contacts`` is on, create
     contacts for identified profiles first); committed by the worker with the feed's cursor. A
-    full run (an import changes many contacts at once) queues the next at once."""
+    full run (an import changes many contacts at once) queues the next."""
     settings = context.settings
     limit = settings.cdp_link_contacts_per_run
     run = identity.link_crm_contacts_in(uow, create_contacts=settings.cdp_create_contacts, max_contacts=limit)
