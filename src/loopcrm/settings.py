@@ -69,8 +69,8 @@ class Settings(BaseSettings):
     # CRM holds only the people someone entered or imported.
     cdp_create_contacts: bool = False
     # Events one run of the identity job resolves in its transaction; unset: 50,000 for a worker
-    # process of its own on PostgreSQL, else 10,000 (on SQLite the run holds the write lock, in
-    # the web process the interpreter). A full run queues the next.
+    # process of its own on PostgreSQL, else 25,000, or 10,000 while ingestion is busy (on SQLite
+    # the run holds the write lock, in the web process the interpreter). A full run queues the next.
     cdp_identity_events_per_run: int | None = Field(default=None, ge=1)
     # Events one run of the computed-traits job folds; a full run queues the next at once.
     cdp_computed_events_per_run: int = Field(default=20_000, ge=1)

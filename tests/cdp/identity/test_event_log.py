@@ -158,6 +158,25 @@ def test_ingestion_counts_as_busy_while_the_log_got_events_in_the_last_seconds(
     assert (empty, just_sent, a_minute_later) == (False, True, False)
 
 
+def test_a_run_is_large_only_where_nobody_waits_for_it(
+    engine: Engine, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    with uow_factory() as uow:
+        sizes = {
+            (embedded, busy): identity.events_per_run(uow.session, embedded=embedded, ingestion_busy=busy)
+            for embedded in (False, True)
+            for busy in (False, True)
+        }
+
+    own_worker = 25_000 if engine.dialect.name == "sqlite" else 50_000  # SQLite: the write lock
+    assert sizes == {
+        (False, False): own_worker,
+        (False, True): 10_000 if engine.dialect.name == "sqlite" else 50_000,
+        (True, False): 25_000,
+        (True, True): 10_000,
+    }
+
+
 def test_a_run_that_does_not_commit_leaves_the_cursor_and_the_events_as_they_were(
     client: TestClient, engine: Engine, uow_factory: Callable[[], UnitOfWork]
 ) -> None:

@@ -23,7 +23,7 @@ def resolve_identities(uow: UnitOfWork, payload: dict[str, Any], context: JobCon
     ingestion is busy, where the two share the process or SQLite's lock). The worker commits the
     cursor with the profiles, so a crash repeats nothing."""
     limit = context.settings.cdp_identity_events_per_run or identity.events_per_run(
-        uow.session, embedded=context.embedded
+        uow.session, embedded=context.embedded, ingestion_busy=identity.ingestion_is_busy_in(uow)
     )
     if identity.resolve_pending_events_in(uow, max_events=limit) >= limit:
         enqueue_continuation(uow, RESOLVE_IDENTITIES, context, contended=identity.ingestion_is_busy_in(uow))

@@ -79,15 +79,17 @@ PROFILE = register_object_type(
 )
 
 # Events one run of the identity job resolves in its transaction, unless the settings say (the
-# job queues the next run while runs come back full). A run that shares something with
-# ingestion resolves about a second's worth: on SQLite it holds the write lock, and in the web
-# process (the embedded worker) it holds the interpreter lock for most of its Python work. A
-# worker process of its own on PostgreSQL blocks no ingestion (the log is append-only,
-# attributions go beside it), and a larger run reads each person's links and profile once
-# instead of once per run: one run of 50,000 events resolved 11,100 events/s where five of
-# 10,000 gave 7,600 (docs/benchmarks.md).
-SHARED_EVENTS_PER_RUN = 10_000
+# job queues the next run while runs come back full). Larger runs are faster per event: a run
+# reads each person's links and profile once, so five runs of 10,000 read most people five times
+# (docs/benchmarks.md: 7,600 → 11,600 events/s on PostgreSQL). What limits them is who waits.
+# A worker process of its own on PostgreSQL blocks no ingestion (the log is append-only,
+# attributions go beside it). On SQLite a run holds the write lock, and in the web process (the
+# embedded worker) the interpreter lock for most of its Python work: while ingestion is busy a
+# run there is about a second's worth; while it is quiet, about 2.5 s, so that the first events
+# of a new burst wait well under the event writer's lock timeout (5 s).
 OWN_WORKER_EVENTS_PER_RUN = 50_000
+SHARED_QUIET_EVENTS_PER_RUN = 25_000
+SHARED_BUSY_EVENTS_PER_RUN = 10_000
 
 __all__ = [
     "PROFILE",
@@ -463,11 +465,12 @@ def set_trait_strategy(uow: UnitOfWork, actor: Actor, request: TraitStrategyIn) 
         uow.commit()
 
 
-def events_per_run(session: Session, *, embedded: bool = False) -> int:
-    """How many events a run resolves by default: ``OWN_WORKER_EVENTS_PER_RUN`` for a worker
-    process of its own on PostgreSQL, else ``SHARED_EVENTS_PER_RUN``."""
+def events_per_run(session: Session, *, embedded: bool = False, ingestion_busy: bool = False) -> int:
+    """How many events a run resolves by default (see ``OWN_WORKER_EVENTS_PER_RUN``): everything
+    a worker process of its own on PostgreSQL reads in one go, less where the run shares SQLite's
+    write lock or the web process with ingestion, least while ingestion is busy."""
     if embedded or session.get_bind().dialect.name == "sqlite":
-        return SHARED_EVENTS_PER_RUN
+        return SHARED_BUSY_EVENTS_PER_RUN if ingestion_busy else SHARED_QUIET_EVENTS_PER_RUN
     return OWN_WORKER_EVENTS_PER_RUN
 
 
