@@ -190,6 +190,13 @@ def enqueue_periodic_slot(
 SHARED_CONTINUATION_PAUSE = 4
 
 
+def shares_with_writers(session: Session, *, embedded: bool) -> bool:
+    """Whether a job's run shares what other writers (ingestion) need while it runs: the web
+    process and its interpreter lock (``embedded``, ``loopcrm serve``'s worker) or the database's
+    one write lock (SQLite). Such a run should be short, and pause while they are busy."""
+    return embedded or session.get_bind().dialect.name == "sqlite"
+
+
 def enqueue_continuation(
     uow: UnitOfWork, name: str, context: JobContext, *, contended: bool, tasks: TaskRegistry = registry
 ) -> JobOut:
@@ -209,7 +216,7 @@ def enqueue_continuation(
     seconds a request, and on SQLite made it time out (docs/benchmarks.md).
     """
     due = context.now
-    if contended and (context.embedded or uow.session.get_bind().dialect.name == "sqlite"):
+    if contended and shares_with_writers(uow.session, embedded=context.embedded):
         due += SHARED_CONTINUATION_PAUSE * timedelta(seconds=time.monotonic() - context.began)
     return enqueue(uow, name, {"continues": context.job_id}, run_at=due, tasks=tasks)
 

@@ -48,6 +48,7 @@ from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import record_change
 from loopcrm.platform.db import utc_now
 from loopcrm.platform.errors import Conflict, NotFound
+from loopcrm.platform.jobs.service import shares_with_writers
 from loopcrm.platform.permissions import (
     GRANT_ALL,
     GRANT_READ_ALL,
@@ -469,7 +470,7 @@ def events_per_run(session: Session, *, embedded: bool = False, ingestion_busy: 
     """How many events a run resolves by default (see ``OWN_WORKER_EVENTS_PER_RUN``): everything
     a worker process of its own on PostgreSQL reads in one go, less where the run shares SQLite's
     write lock or the web process with ingestion, least while ingestion is busy."""
-    if embedded or session.get_bind().dialect.name == "sqlite":
+    if shares_with_writers(session, embedded=embedded):
         return SHARED_BUSY_EVENTS_PER_RUN if ingestion_busy else SHARED_QUIET_EVENTS_PER_RUN
     return OWN_WORKER_EVENTS_PER_RUN
 
