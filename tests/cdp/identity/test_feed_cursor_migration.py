@@ -1,6 +1,6 @@
-"""The migration that makes the contact feed's cursor a position keeps what the feed would read
-next: the feed's old cursor (re-read a minute before it) becomes the position a minute before it,
-other cursors are left alone, and a downgrade gives back the old cursor."""
+"""The migrations that make the contact feed's and the creation rule's cursors positions keep what
+each would read next: the old cursor (re-read a minute before it) becomes the position a minute
+before it, other cursors are left alone, and a downgrade gives back the old cursor."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_upgrading_moves_the_feed_cursor_a_minute_back_and_downgrading_moves_it_
             ],
         )
 
-    upgrade(empty_engine)
+    upgrade(empty_engine, REVISION)
 
     assert _cursors(empty_engine) == {
         "contact_creation": (AT, None),
@@ -65,3 +65,29 @@ def test_upgrading_moves_the_feed_cursor_a_minute_back_and_downgrading_moves_it_
         "crm_contacts": (AT, None),
         "identity": (None, None),
     }
+
+
+def test_the_creation_rule_cursor_becomes_a_position_a_minute_back_and_downgrading_moves_it_forward(
+    empty_engine: Engine,
+) -> None:
+    creation = "20261221_cdp_creation_resume"
+    upgrade(empty_engine, revision_before(empty_engine, creation))
+    with empty_engine.begin() as connection:
+        connection.execute(
+            insert(OLD_CURSORS),
+            [
+                {"name": "crm_contacts", "last_sequence": 0, "last_changed_at": AT, "updated_at": AT},
+                {"name": "contact_creation", "last_sequence": 0, "last_changed_at": AT, "updated_at": AT},
+            ],
+        )
+
+    upgrade(empty_engine)
+
+    assert _cursors(empty_engine) == {
+        "contact_creation": (AT - timedelta(minutes=1), ""),
+        "crm_contacts": (AT, None),
+    }
+
+    downgrade_past(empty_engine, creation)
+
+    assert _cursors(empty_engine) == {"contact_creation": (AT, None), "crm_contacts": (AT, None)}

@@ -343,3 +343,27 @@ def test_the_creation_rule_makes_one_contact_per_identified_profile(send: Send, 
     )
     assert [email.value for email in contact.emails or []] == ["new@example.com"]
     assert _profile(uow_factory, anonymous).contact_id is None
+
+
+def test_profiles_the_creation_rule_passes_over_do_not_hold_back_the_ones_behind(
+    send: Send, uow_factory: Factory
+) -> None:
+    # Given three profiles whose only email the CRM refuses (the graph keeps it), then one it takes,
+    passed_over = [
+        _resolved(
+            send, {"type": "identify", "userId": f"odd-{n}", "traits": {"email": f"odd{n}@test.invalid"}}, n
+        )
+        for n in range(3)
+    ]
+    wanted = _resolved(
+        send, {"type": "identify", "userId": "shop-9", "traits": {"email": "lei@example.com"}}, 5
+    )
+
+    # when the rule looks at two profiles a run,
+    runs = [identity.link_crm_contacts(uow_factory(), create_contacts=True, max_created=2) for _ in range(3)]
+
+    # then each run goes on after the last: the second reaches the profile behind, the third has
+    # nothing left to look at.
+    assert [(run.contacts_created, run.creation_full) for run in runs] == [(0, True), (1, True), (0, False)]
+    assert _profile(uow_factory, wanted).contact_id is not None
+    assert [_profile(uow_factory, profile).contact_id for profile in passed_over] == [None] * 3

@@ -40,6 +40,7 @@ def link_crm_contacts(uow: UnitOfWork, payload: dict[str, Any], context: JobCont
     settings = context.settings
     limit = settings.cdp_link_contacts_per_run
     run = identity.link_crm_contacts_in(uow, create_contacts=settings.cdp_create_contacts, max_contacts=limit)
-    if run.contacts_read >= limit:
-        # Contacts change in bursts from imports, whose steps write as often as they can.
+    if run.contacts_read >= limit or run.creation_full:
+        # Contacts change in bursts from imports, whose steps write as often as they can (and
+        # profiles get emails in bursts from a backlog of events).
         enqueue_continuation(uow, LINK_CONTACTS, context, contended=True)

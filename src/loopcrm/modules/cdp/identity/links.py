@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from loopcrm.modules.cdp.identity.event_log import CURSOR_NAME as IDENTITY_CURSOR_NAME
@@ -36,7 +36,7 @@ from loopcrm.modules.customers.schemas import ContactCreate, CustomerSource, Ema
 from loopcrm.modules.customers.service.feeds import ContactFeedItem
 from loopcrm.platform.db import utc_now
 from loopcrm.platform.errors import ValidationFailed
-from loopcrm.platform.permissions import system_actor
+from loopcrm.platform.permissions import Actor, system_actor
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 FEED_CURSOR_NAME = "crm_contacts"
@@ -44,7 +44,8 @@ CREATION_CURSOR_NAME = "contact_creation"
 # Contacts read per query; a run reads at most MAX_CONTACTS_PER_RUN (a few seconds of work).
 FEED_BATCH = 1000
 MAX_CONTACTS_PER_RUN = 10_000
-# Contacts the creation rule makes per run: creating one costs about as much as a person's save.
+# Profiles the creation rule looks at per run: creating a contact costs about as much as a
+# person's save.
 MAX_CREATED_PER_RUN = 500
 # How long a transaction saving contacts may take to commit: what changed up to a minute before
 # a run began is read again by the next run (feed) or looked at again (creation rule), since a
@@ -57,10 +58,12 @@ MAX_NAME_LENGTH = 100
 
 @dataclass(frozen=True)
 class LinkRun:
-    """What one run of contact linking did."""
+    """What one run of contact linking did. ``creation_full`` says the creation rule stopped at
+    its limit with more profiles waiting."""
 
     contacts_read: int
     contacts_created: int
+    creation_full: bool = False
 
 
 def _cursor(session: Session, name: str) -> IdentityCursor:
@@ -123,12 +126,22 @@ def feed_contacts(uow: UnitOfWork, *, max_contacts: int = MAX_CONTACTS_PER_RUN) 
         since, after_id = items[-1].updated_at, items[-1].id
         done += len(items)
     graph.flush()
-    settled = started - REREAD_WINDOW
-    if done < max_contacts and since is not None and since > settled:
-        since, after_id = settled, ""
-    cursor.last_changed_at, cursor.last_id = since, after_id
+    _move(cursor, since, after_id, drained=done < max_contacts, started=started)
     session.flush()
     return done
+
+
+def _move(
+    cursor: IdentityCursor, since: datetime | None, after_id: str, *, drained: bool, started: datetime
+) -> None:
+    """Leave a position cursor after the last row a run read, or, when the run read to the end,
+    ``REREAD_WINDOW`` before the run's start if it read past that: what a transaction that
+    commits late saved with an earlier time is read on the next run, and nothing is read again
+    once a minute has passed with no change."""
+    settled = started - REREAD_WINDOW
+    if drained and since is not None and since > settled:
+        since, after_id = settled, ""
+    cursor.last_changed_at, cursor.last_id = since, after_id
 
 
 def _name_of(traits: dict[str, Any], fallback: str) -> tuple[str, str]:
@@ -176,17 +189,25 @@ def _contact_for(profile: Profile, links: Sequence[tuple[str, str]]) -> ContactC
         return None
 
 
-def create_contacts(uow: UnitOfWork, *, max_contacts: int = MAX_CREATED_PER_RUN) -> int:
+def create_contacts(uow: UnitOfWork, *, max_profiles: int = MAX_CREATED_PER_RUN) -> tuple[int, bool]:
     """The creation rule, in the caller's transaction: a CRM contact (source CDP) for each live
     profile that got an email or phone since the rule's cursor and has no contact, unless a live
-    contact already holds one of its emails, phones or its user id; how many were created."""
+    contact already holds one of its emails, phones or its user id. Returns how many were
+    created, and whether the run stopped at ``max_profiles`` with more waiting.
+
+    Like the feed's, the cursor is a position, here in (link valid_from, profile id) order, and
+    a run resumes right after it: profiles the rule passes over (their email belongs to a
+    contact, or the CRM refuses their values) are not looked at again, so any number of them
+    cannot hold back the ones behind.
+    """
     session = uow.session
     cursor = _cursor(session, CREATION_CURSOR_NAME)
     started = utc_now()
+    since, after_id = cursor.last_changed_at, cursor.last_id or ""
     recent = aliased(IdentityLink)
     contact = aliased(IdentityLink)
     query = (
-        select(recent.profile_id)
+        select(recent.valid_from, recent.profile_id)
         .where(
             recent.valid_to.is_(None),
             recent.type.in_([IdentityType.EMAIL.value, IdentityType.PHONE.value]),
@@ -200,47 +221,68 @@ def create_contacts(uow: UnitOfWork, *, max_contacts: int = MAX_CREATED_PER_RUN)
             )
             .exists(),
         )
-        .distinct()
-        .limit(max_contacts)
+        .order_by(recent.valid_from, recent.profile_id)
+        .limit(max_profiles)
     )
-    if cursor.last_changed_at is not None:
-        query = query.where(recent.valid_from > cursor.last_changed_at - REREAD_WINDOW)
-    profile_ids = sorted(session.scalars(query))
+    if since is not None:
+        query = query.where(
+            or_(
+                recent.valid_from > since,
+                and_(recent.valid_from == since, recent.profile_id > after_id),
+            )
+        )
+    positions = session.execute(query).all()
     created = 0
     actor = system_actor("cdp")
-    for profile_id in profile_ids:
-        profile = session.get(Profile, profile_id)
-        if profile is None or profile.merged_into is not None:
-            continue
-        links = [
-            (kind, value)
-            for kind, value in session.execute(
-                select(IdentityLink.type, IdentityLink.value)
-                .where(IdentityLink.profile_id == profile_id, IdentityLink.valid_to.is_(None))
-                .order_by(IdentityLink.valid_from, IdentityLink.id)
-            )
-        ]
-        holders = customers.contacts_having(
-            uow,
-            emails=[value for kind, value in links if kind == IdentityType.EMAIL],
-            phones=[value for kind, value in links if kind == IdentityType.PHONE],
-            external_ids=[value for kind, value in links if kind == IdentityType.USER_ID],
-        )
-        data = None if holders else _contact_for(profile, links)
-        if data is None:
-            continue
-        try:
-            customers.create_contact_in(uow, actor, data)
-        except ValidationFailed:
-            continue  # refused by the CRM's rules (a value taken meanwhile): nothing was written
-        created += 1
-    if len(profile_ids) < max_contacts:  # all candidates seen: the next run looks at newer ones
-        cursor.last_changed_at = started
+    # A profile with two new emails comes twice; it is looked at once.
+    for profile_id in dict.fromkeys(profile_id for _, profile_id in positions):
+        if _create_contact_for(uow, actor, profile_id):
+            created += 1
+    if positions:
+        since, after_id = positions[-1]
+    full = len(positions) >= max_profiles
+    _move(cursor, since, after_id, drained=not full, started=started)
     session.flush()
-    return created
+    return created, full
 
 
-def link_contacts(uow: UnitOfWork, *, create: bool, max_contacts: int = MAX_CONTACTS_PER_RUN) -> LinkRun:
+def _create_contact_for(uow: UnitOfWork, actor: Actor, profile_id: str) -> bool:
+    """Create the contact of one candidate profile if the rule says so; whether it did."""
+    session = uow.session
+    profile = session.get(Profile, profile_id)
+    if profile is None or profile.merged_into is not None:
+        return False
+    links = [
+        (kind, value)
+        for kind, value in session.execute(
+            select(IdentityLink.type, IdentityLink.value)
+            .where(IdentityLink.profile_id == profile_id, IdentityLink.valid_to.is_(None))
+            .order_by(IdentityLink.valid_from, IdentityLink.id)
+        )
+    ]
+    holders = customers.contacts_having(
+        uow,
+        emails=[value for kind, value in links if kind == IdentityType.EMAIL],
+        phones=[value for kind, value in links if kind == IdentityType.PHONE],
+        external_ids=[value for kind, value in links if kind == IdentityType.USER_ID],
+    )
+    data = None if holders else _contact_for(profile, links)
+    if data is None:
+        return False
+    try:
+        customers.create_contact_in(uow, actor, data)
+    except ValidationFailed:
+        return False  # refused by the CRM's rules (a value taken meanwhile): nothing was written
+    return True
+
+
+def link_contacts(
+    uow: UnitOfWork,
+    *,
+    create: bool,
+    max_contacts: int = MAX_CONTACTS_PER_RUN,
+    max_created: int = MAX_CREATED_PER_RUN,
+) -> LinkRun:
     """One run of contact linking in the caller's transaction: the creation rule when ``create``,
     then the feed (which links the contacts just created too).
 
@@ -248,8 +290,12 @@ def link_contacts(uow: UnitOfWork, *, create: bool, max_contacts: int = MAX_CONT
     PostgreSQL instead of racing for the same identifiers (SQLite's write lock does it already).
     """
     _cursor(uow.session, IDENTITY_CURSOR_NAME)
-    created = create_contacts(uow) if create else 0
-    return LinkRun(contacts_read=feed_contacts(uow, max_contacts=max_contacts), contacts_created=created)
+    created, full = create_contacts(uow, max_profiles=max_created) if create else (0, False)
+    return LinkRun(
+        contacts_read=feed_contacts(uow, max_contacts=max_contacts),
+        contacts_created=created,
+        creation_full=full,
+    )
 
 
 def contact_of(session: Session, profile_id: str) -> str | None:

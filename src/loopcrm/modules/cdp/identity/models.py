@@ -208,8 +208,9 @@ class IdentityCursor(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_sequence: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
-    # For consumers of changes by time: the CRM contact feed resumes right after
-    # (last_changed_at, last_id); the contact-creation rule keeps the time it last looked.
+    # For consumers of changes by time, a position: the CRM contact feed resumes right after
+    # (last_changed_at, last_id) in (updated_at, id) order, the contact-creation rule in
+    # (identity link valid_from, profile id) order.
     last_changed_at: Mapped[datetime | None] = mapped_column(default=None)
     last_id: Mapped[str | None] = mapped_column(String(36), default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)

@@ -17,7 +17,12 @@ from sqlalchemy.orm import Session
 
 from loopcrm.modules.cdp.identity.event_log import consume_event_log, is_being_written, profile_family
 from loopcrm.modules.cdp.identity.graph import IdentityGraph, MergeRow, ProfileRow
-from loopcrm.modules.cdp.identity.links import MAX_CONTACTS_PER_RUN, LinkRun, link_contacts
+from loopcrm.modules.cdp.identity.links import (
+    MAX_CONTACTS_PER_RUN,
+    MAX_CREATED_PER_RUN,
+    LinkRun,
+    link_contacts,
+)
 from loopcrm.modules.cdp.identity.models import (
     GroupLink,
     IdentityLink,
@@ -500,21 +505,32 @@ def resolve_pending_events_in(uow: UnitOfWork, *, max_events: int | None = None)
 
 
 def link_crm_contacts(
-    uow: UnitOfWork, *, create_contacts: bool = False, max_contacts: int = MAX_CONTACTS_PER_RUN
+    uow: UnitOfWork,
+    *,
+    create_contacts: bool = False,
+    max_contacts: int = MAX_CONTACTS_PER_RUN,
+    max_created: int = MAX_CREATED_PER_RUN,
 ) -> LinkRun:
     """Feed the CRM contacts changed since the last run into the graph (linking profiles to
     contacts), at most ``max_contacts``, and first, when ``create_contacts``
     (``Settings.cdp_create_contacts``), create a contact for each identified profile that has
-    none; one transaction. A run that read ``max_contacts`` stopped with more waiting: the next
+    none, looking at most at ``max_created`` profiles; one transaction. A run that read
+    ``max_contacts`` (or looked at ``max_created`` profiles) stopped with more waiting: the next
     resumes where it stopped."""
     with uow:
-        run = link_crm_contacts_in(uow, create_contacts=create_contacts, max_contacts=max_contacts)
+        run = link_crm_contacts_in(
+            uow, create_contacts=create_contacts, max_contacts=max_contacts, max_created=max_created
+        )
         uow.commit()
     return run
 
 
 def link_crm_contacts_in(
-    uow: UnitOfWork, *, create_contacts: bool = False, max_contacts: int = MAX_CONTACTS_PER_RUN
+    uow: UnitOfWork,
+    *,
+    create_contacts: bool = False,
+    max_contacts: int = MAX_CONTACTS_PER_RUN,
+    max_created: int = MAX_CREATED_PER_RUN,
 ) -> LinkRun:
     """``link_crm_contacts`` inside the caller's active transaction (the job worker's)."""
-    return link_contacts(uow, create=create_contacts, max_contacts=max_contacts)
+    return link_contacts(uow, create=create_contacts, max_contacts=max_contacts, max_created=max_created)
