@@ -23,10 +23,20 @@ from loopcrm.settings import Mode, Settings, UnsafeSettingsError, load_settings
 
 
 def _settings() -> Settings:
+    """The settings, or a message naming each bad one as it is set (an environment variable)
+    instead of a traceback."""
     try:
         return load_settings()
     except UnsafeSettingsError as error:
         raise click.ClickException(str(error)) from None
+    except ValidationError as error:
+        prefix = Settings.model_config.get("env_prefix", "")
+        names = [prefix + "_".join(str(part) for part in issue["loc"]).upper() for issue in error.errors()]
+        lines = [
+            f"  {name}={issue['input']!r}: {issue['msg']}"
+            for name, issue in zip(names, error.errors(), strict=True)
+        ]
+        raise click.ClickException("invalid settings:\n" + "\n".join(lines)) from None
 
 
 def _fail(error: DomainError | ValidationError) -> click.ClickException:

@@ -79,3 +79,17 @@ def test_token_create_for_an_unknown_user_fails_clearly(cli_env: CliRunner) -> N
 
     assert result.exit_code == 1
     assert "no user with email ghost@example.com" in result.output
+
+
+def test_a_bad_setting_stops_a_command_with_one_line_naming_the_variable(
+    cli_env: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOOPCRM_CDP_IDENTITY_EVENTS_PER_RUN", "0")
+
+    result = cli_env.invoke(main, ["migrate"])
+
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: invalid settings:\n"
+        "  LOOPCRM_CDP_IDENTITY_EVENTS_PER_RUN='0': Input should be greater than or equal to 1\n"
+    )
