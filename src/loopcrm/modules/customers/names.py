@@ -118,11 +118,17 @@ def _syllables(hanzi: str) -> list[str]:
     Reading the run as a whole lets pypinyin pick 银行 → yin hang and 重庆 → chong qing. A
     character without a known reading stands for itself, so the list always aligns with the run.
     """
+    return list(_phrase_syllables(hanzi))
+
+
+# Names repeat (family names above all, and common given names): an import reads each one once.
+@lru_cache(maxsize=65_536)
+def _phrase_syllables(hanzi: str) -> tuple[str, ...]:
     syllables = lazy_pinyin(hanzi, style=Style.NORMAL)
     # pypinyin returns consecutive characters it cannot read as one item; realign one by one then.
     if len(syllables) != len(hanzi):
         syllables = [lazy_pinyin(character, style=Style.NORMAL)[0] for character in hanzi]
-    return syllables
+    return tuple(syllables)
 
 
 def _surname_syllables(family_name: str) -> list[str]:

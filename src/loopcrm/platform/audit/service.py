@@ -29,8 +29,14 @@ AUDIT_ENTRY = register_object_type(
 )
 
 
+# Values kept as they are; checked first, by exact type, as most values are one of these.
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def json_value(value: Any) -> Any:
     """A value as it is kept in the audit log's JSON: exact decimals and ISO times as text."""
+    if type(value) in _PLAIN_TYPES:
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime | date):

@@ -6,7 +6,7 @@ Used inside an open unit of work by the account and contact use cases; nothing h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -383,9 +383,13 @@ def check_owner_and_team(
     action: Action,
     owner_id: str | None,
     team_id: str | None,
+    *,
+    active_user_ids: Container[str] = frozenset(),
 ) -> None:
     """The owner must be an active user and the team must exist, and the actor must be allowed to
     give a record this owner and team (a rep with *own* scope cannot hand a record to a colleague).
+    ``active_user_ids`` are users the caller read as active in its transaction (an import chunk
+    reads its rows' owners at once): they are not read again.
 
     Checked without autoflush: an update has already set the new ids on the record, and flushing
     an unknown one would break its foreign key (a server error) instead of answering this error.
@@ -393,6 +397,7 @@ def check_owner_and_team(
     with session.no_autoflush:
         if (
             owner_id is not None
+            and owner_id not in active_user_ids
             and session.scalar(select(User.id).where(User.id == owner_id, User.is_active.is_(True))) is None
         ):
             raise ValidationFailed.single("owner_id", "No active user has this id", "unknown_user")

@@ -390,7 +390,8 @@ class ChunkLanding:
         self.levels = records.custom_levels(self.session, self.kind)
         self.now = utc_now()
         self.owner_checks: dict[tuple[Action, str | None, str | None], FieldError | None] = {}
-        self.users: dict[str, str | None] = {}
+        self.users: dict[str, str | None] = {}  # email or name → active user id (None: ambiguous)
+        self.active_user_ids: set[str] = set()
         self.tags: dict[str, Tag] = {}
         self.accounts_by_name: dict[str, list[str]] = {}
         self.account_names: dict[str, str] = {}
@@ -505,6 +506,7 @@ class ChunkLanding:
         )
         by_name: dict[str, list[str]] = {}
         for user_id, email, name in found:
+            self.active_user_ids.add(user_id)
             self.users[email.casefold()] = user_id
             by_name.setdefault(name, []).append(user_id)
         for name, ids in by_name.items():
@@ -713,7 +715,13 @@ class ChunkLanding:
         if cache_key not in self.owner_checks:
             try:
                 records.check_owner_and_team(
-                    self.session, self.actor, self.object_type.key, action, owner_id, team_id
+                    self.session,
+                    self.actor,
+                    self.object_type.key,
+                    action,
+                    owner_id,
+                    team_id,
+                    active_user_ids=self.active_user_ids,
                 )
                 self.owner_checks[cache_key] = None
             except ValidationFailed as refused:
