@@ -178,7 +178,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     # Middleware runs outermost-last-added: request id first, then the body limit, then idempotency.
     app.add_middleware(IdempotencyMiddleware, session_factory=session_factory)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     app.add_middleware(RequestIdMiddleware)
     return app
 

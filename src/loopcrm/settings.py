@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     login_ip_max_failures: int = Field(default=30, ge=1)  # per IP per lockout window, any account
 
     max_request_bytes: int = Field(default=1_000_000, ge=1024)  # API bodies, after decompression
+    # File uploads to the API (multipart/form-data): an import file of up to 50 MiB and its fields.
+    max_upload_bytes: int = Field(default=51 * 1024 * 1024, ge=1024)
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

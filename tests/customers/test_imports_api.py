@@ -7,8 +7,10 @@ import csv
 import io
 
 import openpyxl
+from fastapi.testclient import TestClient
 
 import loopcrm.modules.customers.jobs  # noqa: F401  (registers the import tasks)
+from loopcrm.app import create_app
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import ContactCreate
 
@@ -154,3 +156,23 @@ def test_the_rejected_rows_report_and_exports_are_never_cached(client, make_pers
     assert workbook.headers["cache-control"] == "no-store"
     assert exported.headers["cache-control"] == "no-store"
     assert "12345" in report.content.decode("utf-8-sig")
+
+
+def test_a_file_larger_than_a_json_body_may_be_uploaded_up_to_the_upload_limit(settings, engine, make_person):
+    # Given JSON bodies limited to 2 KB and uploads to 64 KB,
+    limited = settings.model_copy(update={"max_request_bytes": 2048, "max_upload_bytes": 64 * 1024})
+    rep = make_person("sales_rep")
+    rows = "".join(f"王芳{n},138{n:08d},buyer{n}@x.cn\n" for n in range(400))
+    small, large = "姓名,手机,邮箱\n" + rows, "姓名,手机,邮箱\n" + rows * 6
+    assert 2048 < len(small.encode()) < 64 * 1024 < len(large.encode())
+
+    with TestClient(create_app(limited, engine=engine)) as client:
+        accepted = upload(client, rep, small.encode())
+        refused = upload(client, rep, large.encode())
+        imports = client.get("/api/v1/imports", headers=rep.headers).json()["items"]
+
+    # a file over the JSON limit is taken, one over the upload limit is refused before it is stored.
+    assert accepted.status_code == 201, accepted.text
+    assert (accepted.json()["status"], accepted.json()["headers"]) == ("uploaded", ["姓名", "手机", "邮箱"])
+    assert (refused.status_code, refused.json()["code"]) == (413, "body_too_large")
+    assert [run["id"] for run in imports] == [accepted.json()["id"]]

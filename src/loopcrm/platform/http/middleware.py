@@ -67,15 +67,25 @@ async def send_problem(
 
 class BodyLimitMiddleware:
     """Refuses API request bodies over ``max_bytes`` with 413 before any handler runs, and any
-    request whose path or query carries a NUL character with 400.
+    request whose path or query carries a NUL character with 400. File uploads
+    (``multipart/form-data``: import files) may be up to ``max_upload_bytes``, so that a file the
+    web page takes can be sent through the API too, while JSON bodies stay small.
 
     The body is read here (bounded) and replayed to the app, so a lying ``Content-Length`` or
     a chunked upload cannot get past the limit.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, path_prefix: str = "/api/") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        max_upload_bytes: int | None = None,
+        path_prefix: str = "/api/",
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max(max_bytes, max_upload_bytes or max_bytes)
         self.path_prefix = path_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -97,9 +107,12 @@ class BodyLimitMiddleware:
         if not scope["path"].startswith(self.path_prefix):
             await self.app(scope, receive, send)
             return
-        detail = f"The request body is larger than {self.max_bytes} bytes"
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        headers = dict(scope.get("headers") or [])
+        is_upload = headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data")
+        max_bytes = self.max_upload_bytes if is_upload else self.max_bytes
+        detail = f"The request body is larger than {max_bytes} bytes"
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
             await send_problem(send, 413, "body_too_large", "Request body too large", detail, request_id)
             return
         chunks: list[bytes] = []
@@ -110,7 +123,7 @@ class BodyLimitMiddleware:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > max_bytes:
                 await send_problem(send, 413, "body_too_large", "Request body too large", detail, request_id)
                 return
             chunks.append(chunk)

@@ -1,9 +1,9 @@
 """REST routes of imports and exports: upload a file, read its suggested mapping, preview, start,
 follow, download the report, undo; and export account and contact lists to CSV or XLSX.
 
-An upload is a ``multipart/form-data`` POST of ``file`` and ``record_kind``; API bodies are
-limited to ``LOOPCRM_MAX_REQUEST_BYTES`` (1 MB by default), so larger files go through the web
-page or a raised limit. Downloads stream: large exports start at once and use constant memory.
+An upload is a ``multipart/form-data`` POST of ``file`` and ``record_kind``, limited by
+``LOOPCRM_MAX_UPLOAD_BYTES`` (a 50 MiB file and its fields) rather than the 1 MB of JSON bodies.
+Downloads stream: large exports start at once and use constant memory.
 """
 
 from __future__ import annotations
