@@ -21,6 +21,12 @@ Two modes:
 
 It also reports the server's CPU time per event, which other load on the machine does not
 distort, so a change can be judged while the machine is busy.
+
+``--import-rows N`` measures ingestion while a CSV import of N new contacts runs in the same
+server (uploaded and started through the REST API, landed by the embedded job worker, which it
+turns on): what a brand sees when someone imports customers while its website sends events.
+
+    .venv/bin/python bench/cdp_ingestion.py --rate 200 --seconds 20 --import-rows 20000
 """
 
 from __future__ import annotations
@@ -48,6 +54,39 @@ from live_server import (
     server_group_id,
     serving,
 )
+
+
+def import_file(rows: int) -> bytes:
+    """A UTF-8 CSV of ``rows`` new contacts (name, mobile, email, city) as a shop exports them."""
+    lines = ["姓名,手机,邮箱,城市"]
+    families, givens, cities = (
+        "王李张刘陈杨黄赵吴周",
+        "伟芳娜敏静丽强磊军洋",
+        ("上海", "北京", "杭州", "深圳"),
+    )
+    for number in range(rows):
+        name = families[number % 10] + givens[(number // 10) % 10] + givens[(number // 100) % 10]
+        lines.append(f"{name},139{number:08d},buyer{number}@example.com,{cities[number % 4]}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def start_import(api: httpx.Client, rows: int) -> str:
+    """Upload and start an import of ``rows`` contacts; its id once its first step has landed."""
+    uploaded = api.post(
+        "/api/v1/imports",
+        files={"file": ("customers.csv", import_file(rows), "text/csv")},
+        data={"record_kind": "contact"},
+    )
+    uploaded.raise_for_status()
+    run = uploaded.json()
+    started = api.post(
+        f"/api/v1/imports/{run['id']}/start", json={"mapping": run["mapping"], "upsert_key": "email"}
+    )
+    started.raise_for_status()
+    while api.get(f"/api/v1/imports/{run['id']}").json()["processed_rows"] == 0:
+        time.sleep(0.2)
+    return str(run["id"])
+
 
 EVENTS = ["Product Viewed", "Product Added", "Checkout Started", "Order Completed", "页面浏览"]
 
@@ -153,6 +192,9 @@ def main() -> None:
         help="load generator: pre-built keep-alive requests (lean) or httpx (~2 ms CPU a request)",
     )
     parser.add_argument(
+        "--import-rows", type=int, default=0, help="run an import of this many contacts meanwhile"
+    )
+    parser.add_argument(
         "--trace",
         type=Path,
         help="write each answered request's send time (s from the first) and latency (ms) to this file",
@@ -164,7 +206,9 @@ def main() -> None:
     environment = {
         **os.environ,
         "LOOPCRM_DATA_DIR": str(data_dir),
-        "LOOPCRM_EMBEDDED_WORKER": os.environ.get("BENCH_EMBEDDED_WORKER", "false"),
+        "LOOPCRM_EMBEDDED_WORKER": (
+            "true" if arguments.import_rows else os.environ.get("BENCH_EMBEDDED_WORKER", "false")
+        ),
     }
     if arguments.database_url:
         environment["LOOPCRM_DATABASE_URL"] = arguments.database_url
@@ -177,6 +221,8 @@ def main() -> None:
         )
         template = batch_template(source["write_key"], arguments.batch)
         bodies = [template.replace(b"@@", str(number).encode()) for number in range(requests)]
+        import_id = start_import(api, arguments.import_rows) if arguments.import_rows else None
+        landed_before = api.get(f"/api/v1/imports/{import_id}").json()["processed_rows"] if import_id else 0
         cpu_before = process_group_cpu_seconds(server_group_id(url))
         trace: list[tuple[float, float]] = []
         # The load generator's own garbage collections would pause its event loop (4,000 bodies of
@@ -197,6 +243,11 @@ def main() -> None:
         gc.enable()
         server_cpu = process_group_cpu_seconds(server_group_id(url)) - cpu_before
         counters = api.get(f"/api/v1/cdp/sources/{source['id']}/counters").json()
+        landed = (
+            api.get(f"/api/v1/imports/{import_id}").json()["processed_rows"] - landed_before
+            if import_id
+            else 0
+        )
     shutil.rmtree(data_dir, ignore_errors=True)  # a SQLite log of 400,000 events is ~300 MB
 
     accepted = len(latencies) * arguments.batch
@@ -217,6 +268,8 @@ def main() -> None:
             f"server CPU: {server_cpu:.1f} s for {accepted:,} events = {per_event:.0f} µs per event "
             f"({arguments.workers} web process(es); database server processes not counted)"
         )
+    if arguments.import_rows:
+        print(f"import meanwhile: {landed:,} rows landed during the load ({landed / duration:,.0f} rows/s)")
     if latencies:
         p50, p95, p99 = p50_p95_p99(latencies)
         print(f"latency ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {max(latencies):.1f}")

@@ -9,6 +9,7 @@ shared by every request that arrived meanwhile instead of paid by each.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import logging
@@ -16,7 +17,7 @@ import queue
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -220,12 +221,15 @@ class EventWriter:
             return
         for submission, outcome in zip(group, outcomes, strict=True):
             self._release(submission)
-            submission.future.set_result(outcome)
+            # A request that stopped waiting (its handler answered 503 and cancelled the future)
+            # has nobody to tell: its events are stored, and the client's retry is deduplicated.
+            with contextlib.suppress(InvalidStateError):
+                submission.future.set_result(outcome)
 
     def _fail(self, group: Iterable[Submission], error: BaseException) -> None:
         for submission in group:
             self._release(submission)
-            if not submission.future.done():
+            with contextlib.suppress(InvalidStateError):  # cancelled: see _commit_group
                 submission.future.set_exception(error)
 
     def _release(self, submission: Submission) -> None:
