@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import openpyxl
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
 
 import loopcrm.modules.customers.jobs  # noqa: F401  (registers the import tasks)
-from loopcrm.app import create_app
+from loopcrm.app import create_app, register_tasks
+from loopcrm.modules.cdp import service as cdp
+from loopcrm.modules.cdp.models import Event
+from loopcrm.modules.cdp.schemas import ChannelType, SourceCreate
 from loopcrm.modules.customers import service as customers
 from loopcrm.modules.customers.schemas import ContactCreate
+from loopcrm.modules.customers.service.imports import IMPORT_TASK
+from loopcrm.platform.db import create_session_factory, utc_now
+from loopcrm.platform.jobs.models import Job, JobStatus
+from loopcrm.platform.jobs.worker import Worker
+from loopcrm.platform.permissions import system_actor
 
 ROWS = "姓名,手机,邮箱\n王芳,138 1234 5678,wang@x.cn\n李雷,12345,li@x.cn\n"
 
@@ -176,3 +186,48 @@ def test_a_file_larger_than_a_json_body_may_be_uploaded_up_to_the_upload_limit(s
     assert (accepted.json()["status"], accepted.json()["headers"]) == ("uploaded", ["姓名", "手机", "邮箱"])
     assert (refused.status_code, refused.json()["code"]) == (413, "body_too_large")
     assert [run["id"] for run in imports] == [accepted.json()["id"]]
+
+
+def test_while_ingestion_is_busy_an_import_in_the_web_process_lands_small_steps_that_wait(
+    client, engine, settings, make_person, uow_factory
+):
+    # Given an import of 250 contacts started through the API, and events arriving this second,
+    register_tasks()  # the CDP registers ingestion as the writer imports make room for
+    rep = make_person("sales_rep")
+    rows = "".join(f"王芳{n},138{n:08d},buyer{n}@x.cn\n" for n in range(250))
+    run = upload(client, rep, ("姓名,手机,邮箱\n" + rows).encode()).json()
+    body = {"mapping": run["mapping"], "upsert_key": "email"}
+    assert (
+        client.post(f"/api/v1/imports/{run['id']}/start", headers=rep.headers, json=body).status_code == 202
+    )
+    source = cdp.create_source(
+        uow_factory(), system_actor(), SourceCreate(name="Shop", channel=ChannelType.WEB)
+    )
+    events = {"batch": [{"type": "page", "anonymousId": "visitor-1"}], "writeKey": source.write_key}
+    assert client.post("/v1/batch", json=events).status_code == 200
+    worker = Worker(create_session_factory(engine), settings, run_scheduler=False, embedded=True)
+
+    # when the web process's worker runs a step, and the rest once the events have stopped,
+    worker.run_next()
+    first = client.get(f"/api/v1/imports/{run['id']}", headers=rep.headers).json()
+    with engine.begin() as connection:
+        [(next_due,)] = connection.execute(
+            select(Job.run_at).where(Job.name == IMPORT_TASK, Job.status == JobStatus.QUEUED.value)
+        ).all()
+        [(first_finished,)] = connection.execute(
+            select(Job.finished_at).where(Job.name == IMPORT_TASK, Job.status == JobStatus.SUCCEEDED.value)
+        ).all()
+        connection.execute(update(Event).values(received_at=utc_now() - timedelta(minutes=1)))
+        connection.execute(update(Job).where(Job.name == IMPORT_TASK).values(run_at=utc_now()))
+    while worker.run_next() is not None:
+        pass
+    last = client.get(f"/api/v1/imports/{run['id']}", headers=rep.headers).json()
+
+    # then the busy step landed a hundred lines (the header and 99 rows) and the next was due
+    # only a while after it finished; once ingestion was quiet one step landed the other 151.
+    assert (first["status"], first["processed_rows"]) == ("running", 99)
+    assert next_due > first_finished
+    assert (last["status"], last["created_count"], last["processed_rows"]) == ("completed", 250, 250)
+    with engine.connect() as connection:
+        steps = connection.scalar(select(func.count()).select_from(Job).where(Job.name == IMPORT_TASK))
+    assert steps == 2

@@ -52,6 +52,8 @@ from loopcrm.platform.jobs.service import (
     enqueue_continuation,
     get_job,
     list_jobs,
+    must_make_room,
+    next_step_at,
     purge_finished_jobs,
     retry_job,
 )
@@ -806,6 +808,39 @@ def test_a_periodic_run_that_stops_at_its_limit_queues_the_next_at_once_and_its_
     assert (
         effect_labels(engine) == [f"done by {jobs[index].id}" for index in (0, 0, 1, 1, 2)] + ["busy"] * busy
     )
+
+
+def test_a_run_makes_room_only_where_it_shares_with_a_registered_writer_that_is_busy(
+    engine: Engine, session_factory: sessionmaker[Any], settings: Settings
+) -> None:
+    # Given a registry whose one writer (ingestion, in the app) is busy or not as this says,
+    tasks = TaskRegistry()
+    writer = {"busy": False}
+    tasks.busy_writer_probe(lambda uow: writer["busy"])
+    started = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+    # when runs in the web process or in a worker of their own ask, with the writer busy or not,
+    answers = {}
+    for embedded in (False, True):
+        for busy in (False, True):
+            writer["busy"] = busy
+            context = JobContext(
+                settings, "job-1", 1, started, embedded=embedded, began=time.monotonic() - 0.5
+            )
+            with UnitOfWork(session_factory) as uow:
+                answers[embedded, busy] = must_make_room(uow, context, tasks=tasks)
+            due = next_step_at(context, making_room=answers[embedded, busy])
+            assert due == started if not answers[embedded, busy] else due >= started + timedelta(seconds=2)
+
+    # then only a busy writer that shares the process, or SQLite's one write lock, makes room:
+    # the next step is then due four times as long after as the run took (half a second here).
+    shares_the_lock = engine.dialect.name == "sqlite"
+    assert answers == {
+        (False, False): False,
+        (False, True): shares_the_lock,
+        (True, False): False,
+        (True, True): True,
+    }
 
 
 # --- Administration -------------------------------------------------------------------------------

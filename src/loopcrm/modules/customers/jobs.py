@@ -29,12 +29,12 @@ def _give_up_undo(uow: UnitOfWork, payload: dict[str, Any], context: JobContext)
 
 @task(imports.IMPORT_TASK, max_attempts=STEP_ATTEMPTS, on_give_up=_give_up_import)
 def import_rows(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
-    imports.run_import_step(uow, payload, context.settings.data_dir)
+    imports.run_import_step(uow, payload, context.settings.data_dir, context)
 
 
 @task(imports.UNDO_TASK, max_attempts=STEP_ATTEMPTS, on_give_up=_give_up_undo)
 def undo_import(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
-    imports.run_undo_step(uow, payload)
+    imports.run_undo_step(uow, payload, context)
 
 
 @periodic("customers.import_housekeeping", every=timedelta(days=1))

@@ -53,6 +53,9 @@ class JobContext:
 
 
 Handler = Callable[[UnitOfWork, dict[str, Any], JobContext], None]
+# Says, in the caller's active transaction, whether a writer that long jobs make room for (event
+# ingestion) is busy now; modules register theirs with ``busy_writer_probe``.
+BusyWriterProbe = Callable[[UnitOfWork], bool]
 Backoff = Callable[[int], timedelta]  # attempts made so far (1 after the first failure) → delay
 # Called when a job has failed its last attempt, in the transaction that marks it failed: what
 # the job was doing can be marked failed too (an import run that would otherwise stay "running").
@@ -113,6 +116,14 @@ class TaskRegistry:
 
     def __init__(self) -> None:
         self._tasks: dict[str, Task] = {}
+        self.busy_writer_probes: list[BusyWriterProbe] = []
+
+    def busy_writer_probe(self, probe: BusyWriterProbe) -> BusyWriterProbe:
+        """Register a writer that jobs sharing its process or SQLite's write lock make room for
+        while it is busy (``jobs.service.must_make_room``); usable as a decorator."""
+        if probe not in self.busy_writer_probes:
+            self.busy_writer_probes.append(probe)
+        return probe
 
     def register(
         self,
@@ -206,4 +217,5 @@ registry = TaskRegistry()
 
 task = registry.task
 periodic = registry.periodic
+busy_writer_probe = registry.busy_writer_probe
 register_task = registry.register

@@ -197,6 +197,26 @@ def shares_with_writers(session: Session, *, embedded: bool) -> bool:
     return embedded or session.get_bind().dialect.name == "sqlite"
 
 
+def must_make_room(uow: UnitOfWork, context: JobContext, *, tasks: TaskRegistry = registry) -> bool:
+    """Whether a run should make room for other writers now: one of the registered writers
+    (``busy_writer_probe``: event ingestion) is busy, and the run shares with it the process
+    (``context.embedded``) or SQLite's write lock. Such a run keeps its steps short and pauses
+    between them (:func:`next_step_at`)."""
+    return shares_with_writers(uow.session, embedded=context.embedded) and any(
+        probe(uow) for probe in tasks.busy_writer_probes
+    )
+
+
+def next_step_at(context: JobContext, *, making_room: bool) -> datetime:
+    """When the next step of a job that continues its own work is due: at once, or, for a run
+    that is making room for busy writers, after ``SHARED_CONTINUATION_PAUSE`` times as long as
+    this run took. Back to back, such runs slowed ingestion at its full rate to seconds a
+    request, and on SQLite made it time out (docs/benchmarks.md)."""
+    if not making_room:
+        return context.now
+    return context.now + SHARED_CONTINUATION_PAUSE * timedelta(seconds=time.monotonic() - context.began)
+
+
 def enqueue_continuation(
     uow: UnitOfWork, name: str, context: JobContext, *, contended: bool, tasks: TaskRegistry = registry
 ) -> JobOut:
@@ -211,13 +231,10 @@ def enqueue_continuation(
     The next run is due at once, unless the handler says the resource it works through is
     ``contended`` (ingestion is writing the event log now) and this run shared something with
     that writer: the process and its interpreter lock (the embedded worker of ``loopcrm
-    serve``) or the database's one write lock (SQLite). Then it waits ``SHARED_CONTINUATION_PAUSE``
-    times as long as this run took: back to back, such runs slowed ingestion at its full rate to
-    seconds a request, and on SQLite made it time out (docs/benchmarks.md).
+    serve``) or the database's one write lock (SQLite). Then it pauses (:func:`next_step_at`).
     """
-    due = context.now
-    if contended and shares_with_writers(uow.session, embedded=context.embedded):
-        due += SHARED_CONTINUATION_PAUSE * timedelta(seconds=time.monotonic() - context.began)
+    making_room = contended and shares_with_writers(uow.session, embedded=context.embedded)
+    due = next_step_at(context, making_room=making_room)
     return enqueue(uow, name, {"continues": context.job_id}, run_at=due, tasks=tasks)
 
 

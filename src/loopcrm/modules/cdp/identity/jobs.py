@@ -9,11 +9,15 @@ from datetime import timedelta
 from typing import Any
 
 from loopcrm.modules.cdp.identity import service as identity
-from loopcrm.platform.jobs.registry import JobContext, periodic
+from loopcrm.platform.jobs.registry import JobContext, busy_writer_probe, periodic
 from loopcrm.platform.jobs.service import enqueue_continuation
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 RESOLVE_IDENTITIES = "cdp.resolve_identities"
+
+# Event ingestion is the writer that long jobs (imports) make room for while it is busy, where
+# they share the web process or SQLite's write lock with it (ADR 0018).
+busy_writer_probe(identity.ingestion_is_busy_in)
 
 
 @periodic(RESOLVE_IDENTITIES, every=timedelta(seconds=5))

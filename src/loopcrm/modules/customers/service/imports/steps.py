@@ -29,21 +29,31 @@ from loopcrm.platform.auth.models import User
 from loopcrm.platform.auth.service import build_actor
 from loopcrm.platform.db import utc_now
 from loopcrm.platform.i18n import N_
-from loopcrm.platform.jobs.service import enqueue
+from loopcrm.platform.jobs.registry import JobContext
+from loopcrm.platform.jobs.service import enqueue, must_make_room, next_step_at
 from loopcrm.platform.unit_of_work import UnitOfWork
 
 # Rows per step: large enough that a step's fixed costs (claiming the job, committing) are small
 # beside its rows, small enough that the progress bar moves every second or so and the embedded
 # database's write lock is released often for the people using the application meanwhile.
 CHUNK_ROWS = 1000
+# Rows per step while the step makes room for busy ingestion (``must_make_room``): about a quarter
+# of a second of work, the longest ingestion then waits for SQLite's lock or the interpreter.
+CHUNK_ROWS_MAKING_ROOM = 100
 
 
-def run_import_step(uow: UnitOfWork, payload: dict[str, Any], data_dir: Path) -> None:
+def run_import_step(
+    uow: UnitOfWork, payload: dict[str, Any], data_dir: Path, context: JobContext | None = None
+) -> None:
     """Land the next chunk of the run named in ``payload`` (inside the job's active unit of work).
 
     The first step converts a workbook to CSV and counts the rows; each step's payload carries
-    the CSV's byte offset and row number where the next one begins.
+    the CSV's byte offset and row number where the next one begins. Run by the job worker
+    (``context``), a step that shares SQLite's write lock or the web process with busy ingestion
+    lands fewer rows and the next one waits (ADR 0018), so an import cannot starve ingestion.
     """
+    making_room = context is not None and must_make_room(uow, context)
+    chunk_rows = CHUNK_ROWS_MAKING_ROOM if making_room else CHUNK_ROWS
     run_id = str(payload["run_id"])
     directory = files.run_directory(data_dir, run_id)
     problem: files.UnreadableFile | None = None
@@ -55,7 +65,7 @@ def run_import_step(uow: UnitOfWork, payload: dict[str, Any], data_dir: Path) ->
             table, total = files.prepare_table(directory / files.UPLOAD_STEM, str(step["format"]))
             step.update(table=table.as_payload(), total=total, offset=0, row=1)
         table = files.Table.from_payload(directory, step["table"])
-        records, step["next_offset"], finished = files.read_records(table, int(step["offset"]), CHUNK_ROWS)
+        records, step["next_offset"], finished = files.read_records(table, int(step["offset"]), chunk_rows)
     except files.UnreadableFile as error:
         problem = error
     except OSError:
@@ -91,7 +101,13 @@ def run_import_step(uow: UnitOfWork, payload: dict[str, Any], data_dir: Path) ->
         return
     next_step = {**step, "offset": step["next_offset"], "row": last_row + 1}
     next_step.pop("next_offset")
-    enqueue(uow, IMPORT_TASK, next_step, idempotency_key=f"{IMPORT_TASK}:{run.id}:{last_row + 1}")
+    enqueue(
+        uow,
+        IMPORT_TASK,
+        next_step,
+        idempotency_key=f"{IMPORT_TASK}:{run.id}:{last_row + 1}",
+        run_at=next_step_at(context, making_room=making_room) if context is not None else None,
+    )
 
 
 def give_up_import(uow: UnitOfWork, payload: dict[str, Any], data_dir: Path) -> None:

@@ -38,7 +38,8 @@ from loopcrm.platform.auth.service import build_actor
 from loopcrm.platform.db import utc_now
 from loopcrm.platform.errors import Conflict
 from loopcrm.platform.i18n import N_
-from loopcrm.platform.jobs.service import enqueue
+from loopcrm.platform.jobs.registry import JobContext
+from loopcrm.platform.jobs.service import enqueue, must_make_room, next_step_at
 from loopcrm.platform.permissions import Action, Actor, can_reach_record
 from loopcrm.platform.unit_of_work import UnitOfWork
 
@@ -46,6 +47,8 @@ UNDO_TASK = "customers.undo_import"
 # Records per step: each is a few queries (its current values for the audit diff), so a step
 # stays well under a second.
 UNDO_CHUNK_RECORDS = 200
+# Records per step while the step makes room for busy ingestion (see ``run_import_step``).
+UNDO_CHUNK_RECORDS_MAKING_ROOM = 25
 _WRITTEN = (ImportRowOutcome.CREATED.value, ImportRowOutcome.UPDATED.value)
 
 
@@ -76,8 +79,11 @@ def give_up_undo(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     run.error = {"message": N_("The undo stopped after repeated errors; part of the import was undone")}
 
 
-def run_undo_step(uow: UnitOfWork, payload: dict[str, Any]) -> None:
-    """Reverse the next records of the run, in record id order (inside the job's unit of work)."""
+def run_undo_step(uow: UnitOfWork, payload: dict[str, Any], context: JobContext | None = None) -> None:
+    """Reverse the next records of the run, in record id order (inside the job's unit of work).
+    Like an import step, it takes fewer records and pauses after them while it makes room for
+    busy ingestion (``context``: run by the job worker)."""
+    making_room = context is not None and must_make_room(uow, context)
     session = uow.session
     run = session.scalar(select(ImportRun).where(ImportRun.id == payload["run_id"]).with_for_update())
     if run is None or run.status != ImportStatus.UNDOING:
@@ -102,7 +108,7 @@ def run_undo_step(uow: UnitOfWork, payload: dict[str, Any]) -> None:
             )
             .group_by(ImportRowResult.record_id)
             .order_by(ImportRowResult.record_id)
-            .limit(UNDO_CHUNK_RECORDS)
+            .limit(UNDO_CHUNK_RECORDS_MAKING_ROOM if making_room else UNDO_CHUNK_RECORDS)
         )
         if record_id is not None
     ]
@@ -137,6 +143,7 @@ def run_undo_step(uow: UnitOfWork, payload: dict[str, Any]) -> None:
         UNDO_TASK,
         {"run_id": run.id, "after": record_ids[-1]},
         idempotency_key=f"{UNDO_TASK}:{run.id}:{record_ids[-1]}",
+        run_at=next_step_at(context, making_room=making_room) if context is not None else None,
     )
 
 
