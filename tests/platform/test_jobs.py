@@ -819,8 +819,9 @@ def test_a_run_makes_room_only_where_it_shares_with_a_registered_writer_that_is_
     tasks.busy_writer_probe(lambda uow: writer["busy"])
     started = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
-    # when runs in the web process or in a worker of their own ask, with the writer busy or not,
-    answers = {}
+    # when runs in the web process or in a worker of their own ask, with the writer busy or not
+    # (and, for lock_only, counting only SQLite's write lock as shared),
+    answers, lock_only = {}, {}
     for embedded in (False, True):
         for busy in (False, True):
             writer["busy"] = busy
@@ -829,6 +830,9 @@ def test_a_run_makes_room_only_where_it_shares_with_a_registered_writer_that_is_
             )
             with UnitOfWork(session_factory) as uow:
                 answers[embedded, busy] = must_make_room(uow, context, tasks=tasks)
+                lock_only[embedded, busy] = must_make_room(
+                    uow, context, counting_the_process=False, tasks=tasks
+                )
             due = next_step_at(context, making_room=answers[embedded, busy])
             assert due == started if not answers[embedded, busy] else due >= started + timedelta(seconds=2)
 
@@ -840,6 +844,12 @@ def test_a_run_makes_room_only_where_it_shares_with_a_registered_writer_that_is_
         (False, True): shares_the_lock,
         (True, False): False,
         (True, True): True,
+    }
+    assert lock_only == {
+        (False, False): False,
+        (False, True): shares_the_lock,
+        (True, False): False,
+        (True, True): shares_the_lock,
     }
 
 

@@ -197,12 +197,15 @@ def shares_with_writers(session: Session, *, embedded: bool) -> bool:
     return embedded or session.get_bind().dialect.name == "sqlite"
 
 
-def must_make_room(uow: UnitOfWork, context: JobContext, *, tasks: TaskRegistry = registry) -> bool:
+def must_make_room(
+    uow: UnitOfWork, context: JobContext, *, counting_the_process: bool = True, tasks: TaskRegistry = registry
+) -> bool:
     """Whether a run should make room for other writers now: one of the registered writers
-    (``busy_writer_probe``: event ingestion) is busy, and the run shares with it the process
-    (``context.embedded``) or SQLite's write lock. Such a run keeps its steps short and pauses
-    between them (:func:`next_step_at`)."""
-    return shares_with_writers(uow.session, embedded=context.embedded) and any(
+    (``busy_writer_probe``: event ingestion) is busy, and the run shares with it SQLite's write
+    lock or (unless not ``counting_the_process``) the process (``context.embedded``). Such a
+    run keeps its steps short and pauses between them (:func:`next_step_at`)."""
+    embedded = context.embedded and counting_the_process
+    return shares_with_writers(uow.session, embedded=embedded) and any(
         probe(uow) for probe in tasks.busy_writer_probes
     )
 

@@ -49,10 +49,12 @@ def run_import_step(
 
     The first step converts a workbook to CSV and counts the rows; each step's payload carries
     the CSV's byte offset and row number where the next one begins. Run by the job worker
-    (``context``), a step that shares SQLite's write lock or the web process with busy ingestion
-    lands fewer rows and the next one waits (ADR 0018), so an import cannot starve ingestion.
+    (``context``), a step that shares SQLite's write lock with busy ingestion lands fewer rows
+    and the next one waits (ADR 0018), so an import cannot starve ingestion.
     """
-    making_room = context is not None and must_make_room(uow, context)
+    # Only SQLite's write lock counts: on PostgreSQL a step in the web process slowed ingestion
+    # no more than a pause would have, and pausing cut the import to a third (docs/benchmarks.md).
+    making_room = context is not None and must_make_room(uow, context, counting_the_process=False)
     chunk_rows = CHUNK_ROWS_MAKING_ROOM if making_room else CHUNK_ROWS
     run_id = str(payload["run_id"])
     directory = files.run_directory(data_dir, run_id)

@@ -83,7 +83,7 @@ def run_undo_step(uow: UnitOfWork, payload: dict[str, Any], context: JobContext 
     """Reverse the next records of the run, in record id order (inside the job's unit of work).
     Like an import step, it takes fewer records and pauses after them while it makes room for
     busy ingestion (``context``: run by the job worker)."""
-    making_room = context is not None and must_make_room(uow, context)
+    making_room = context is not None and must_make_room(uow, context, counting_the_process=False)
     session = uow.session
     run = session.scalar(select(ImportRun).where(ImportRun.id == payload["run_id"]).with_for_update())
     if run is None or run.status != ImportStatus.UNDOING:
