@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -851,6 +852,53 @@ def test_a_run_makes_room_only_where_it_shares_with_a_registered_writer_that_is_
         (True, False): False,
         (True, True): shares_the_lock,
     }
+
+
+LONG_STEPS = TaskRegistry()  # steps that hold the database's write lock for a while each
+
+
+@LONG_STEPS.task("tests.jobs.long_step")
+def long_step(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
+    uow.session.execute(insert(EFFECTS).values(label=payload["label"]))
+    started_steps.set()
+    time.sleep(0.4)
+
+
+started_steps = threading.Event()
+
+
+def test_on_sqlite_a_worker_between_two_jobs_lets_a_connection_waiting_for_the_write_lock_in(
+    engine: Engine, session_factory: sessionmaker[Any], settings: Settings, effects: Table
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's one write lock")
+    # Given three steps queued, each holding the write lock for 0.4 s, and a worker running them,
+    with UnitOfWork(session_factory) as uow:
+        for number in (1, 2, 3):
+            enqueue(uow, "tests.jobs.long_step", {"label": f"step {number}"}, tasks=LONG_STEPS)
+        uow.commit()
+    started_steps.clear()
+    worker = Worker(session_factory, settings, tasks=LONG_STEPS, run_scheduler=False)
+    stop = threading.Event()
+    running = threading.Thread(target=worker.run_forever, args=(stop,))
+    running.start()
+    try:
+        # when another connection (a web request) asks for the lock while the first step runs,
+        assert started_steps.wait(10)
+        waiting = sqlite3.connect(str(engine.url.database), timeout=10, isolation_level=None)
+        waiting.execute("BEGIN IMMEDIATE")
+        waiting.execute("INSERT INTO test_job_effects (label) VALUES ('web request')")
+        waiting.execute("COMMIT")
+        waiting.close()
+        deadline = time.monotonic() + 10
+        while len(effect_labels(engine)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        running.join(10)
+
+    # then it got the lock between the first and the second step, not after all of them.
+    assert effect_labels(engine) == ["step 1", "web request", "step 2", "step 3"]
 
 
 # --- Administration -------------------------------------------------------------------------------

@@ -155,6 +155,13 @@ def _is_sqlite_busy(error: OperationalError) -> bool:
     return getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
 
 
+# SQLite hands its write lock to no one in particular: a connection waiting for it polls, with
+# sleeps that grow to 100 ms. A worker that claims its next job the instant it commits one keeps
+# the lock as long as it has work (an import's steps), and the web requests waiting meanwhile
+# time out. Between jobs on SQLite the worker leaves the lock free a little longer than one poll.
+SQLITE_LOCK_HANDOVER_SECONDS = 0.12
+
+
 class Worker:
     """Claims and runs jobs one at a time, and ticks the scheduler between them.
 
@@ -183,6 +190,8 @@ class Worker:
         self._clock = clock
         self._tasks = tasks
         self._scheduler = Scheduler(session_factory, tasks=tasks) if run_scheduler else None
+        with session_factory() as session:
+            self._hands_over_lock = session.get_bind().dialect.name == "sqlite"
 
     def run_next(self) -> JobOutcome | None:
         """Claim the next due job and run it; ``None`` when no job was due."""
@@ -221,8 +230,10 @@ class Worker:
     def run_forever(self, stop_event: threading.Event) -> None:
         """Work until ``stop_event`` is set; the job running at that moment is finished first.
 
-        Jobs run back to back while any are due; when none is, the worker waits the poll
-        interval. A database outage is logged and retried at the same pace, never fatal.
+        Jobs run one after another while any are due (on SQLite with a pause of
+        ``SQLITE_LOCK_HANDOVER_SECONDS`` between them, for whoever waits for the write lock); when
+        none is, the worker waits the poll interval. A database outage is logged and retried at
+        the same pace, never fatal.
         """
         log.info("worker %s started", self.worker_id)
         while not stop_event.is_set():
@@ -237,6 +248,8 @@ class Worker:
                 ran = False
             if not ran:
                 stop_event.wait(self.poll_seconds)
+            elif self._hands_over_lock:
+                stop_event.wait(SQLITE_LOCK_HANDOVER_SECONDS)
         log.info("worker %s stopped", self.worker_id)
 
 
