@@ -39,6 +39,10 @@ from loopcrm.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+# The API routes that take a file (multipart/form-data): only their POST bodies may be as large
+# as an upload (``Settings.max_upload_bytes``). tests/platform/test_api_conventions.py checks the
+# list against the OpenAPI document.
+UPLOAD_PATHS = frozenset(f"{API_PREFIX}{path}" for path in ("/imports", "/lead-imports", "/orders/imports"))
 
 
 def build_api_router() -> APIRouter:
@@ -182,6 +186,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         BodyLimitMiddleware,
         max_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        upload_paths=UPLOAD_PATHS,
     )
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -180,12 +180,31 @@ def test_a_file_larger_than_a_json_body_may_be_uploaded_up_to_the_upload_limit(s
         accepted = upload(client, rep, small.encode())
         refused = upload(client, rep, large.encode())
         imports = client.get("/api/v1/imports", headers=rep.headers).json()["items"]
+        # The upload's limit is for uploads only: not for a route that takes no file, nor for a
+        # body that also calls itself JSON (the app reads the first Content-Type).
+        elsewhere = client.post(
+            "/api/v1/teams",
+            headers=rep.headers,
+            data={"name": "x" * 4000},
+            files={"file": ("a.csv", small.encode(), "text/csv")},
+        )
+        json_body = ('{"name": "' + "x" * 4000 + '"}').encode()
+        two_types = client.post(
+            "/api/v1/imports",
+            content=json_body,
+            headers=[
+                *rep.headers.items(),
+                ("content-type", "application/json"),
+                ("content-type", "multipart/form-data; boundary=x"),
+            ],
+        )
 
     # a file over the JSON limit is taken, one over the upload limit is refused before it is stored.
     assert accepted.status_code == 201, accepted.text
     assert (accepted.json()["status"], accepted.json()["headers"]) == ("uploaded", ["姓名", "手机", "邮箱"])
     assert (refused.status_code, refused.json()["code"]) == (413, "body_too_large")
     assert [run["id"] for run in imports] == [accepted.json()["id"]]
+    assert (elsewhere.status_code, two_types.status_code) == (413, 413)
 
 
 def test_while_ingestion_is_busy_an_import_sharing_sqlites_lock_lands_small_steps_that_wait(

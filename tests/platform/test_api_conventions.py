@@ -8,6 +8,7 @@ import json
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from loopcrm.app import UPLOAD_PATHS
 from loopcrm.platform.audit.models import AuditEntry
 from loopcrm.platform.auth.models import Team, User
 
@@ -337,3 +338,16 @@ def test_nul_characters_are_refused_everywhere_and_change_nothing(
     assert in_path.status_code == 400
     assert in_query.status_code == 400
     assert count(engine, Team) == teams
+
+
+def test_the_routes_given_the_uploads_body_limit_are_exactly_those_that_take_a_file(
+    client: TestClient,
+) -> None:
+    document = client.app.openapi()  # type: ignore[attr-defined]
+    taking_files = {
+        path
+        for path, operations in document["paths"].items()
+        if "multipart/form-data" in operations.get("post", {}).get("requestBody", {}).get("content", {})
+    }
+
+    assert taking_files == UPLOAD_PATHS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -67,9 +67,10 @@ async def send_problem(
 
 class BodyLimitMiddleware:
     """Refuses API request bodies over ``max_bytes`` with 413 before any handler runs, and any
-    request whose path or query carries a NUL character with 400. File uploads
-    (``multipart/form-data``: import files) may be up to ``max_upload_bytes``, so that a file the
-    web page takes can be sent through the API too, while JSON bodies stay small.
+    request whose path or query carries a NUL character with 400. A file upload may be up to
+    ``max_upload_bytes``, so that a file the web page takes can be sent through the API too,
+    while JSON bodies stay small: a ``POST`` to one of ``upload_paths`` (the routes that take a
+    file) with one ``Content-Type``, ``multipart/form-data``.
 
     The body is read here (bounded) and replayed to the app, so a lying ``Content-Length`` or
     a chunked upload cannot get past the limit.
@@ -81,12 +82,25 @@ class BodyLimitMiddleware:
         *,
         max_bytes: int,
         max_upload_bytes: int | None = None,
+        upload_paths: Collection[str] = frozenset(),
         path_prefix: str = "/api/",
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_upload_bytes = max(max_bytes, max_upload_bytes or max_bytes)
+        self.upload_paths = frozenset(upload_paths)
         self.path_prefix = path_prefix
+
+    def _is_upload(self, scope: Scope) -> bool:
+        # Every Content-Type header is looked at: with two, the app would read the first and a
+        # check of another could grant a JSON body the upload's limit.
+        content_types = [value for name, value in scope.get("headers") or [] if name == b"content-type"]
+        return (
+            scope.get("method") == "POST"
+            and len(content_types) == 1
+            and content_types[0].split(b";")[0].strip().lower() == b"multipart/form-data"
+            and scope["path"].rstrip("/") in self.upload_paths
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -107,11 +121,9 @@ class BodyLimitMiddleware:
         if not scope["path"].startswith(self.path_prefix):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        is_upload = headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data")
-        max_bytes = self.max_upload_bytes if is_upload else self.max_bytes
+        max_bytes = self.max_upload_bytes if self._is_upload(scope) else self.max_bytes
         detail = f"The request body is larger than {max_bytes} bytes"
-        declared = headers.get(b"content-length")
+        declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
             await send_problem(send, 413, "body_too_large", "Request body too large", detail, request_id)
             return
