@@ -861,7 +861,7 @@ LONG_STEPS = TaskRegistry()  # steps that hold the database's write lock for a w
 def long_step(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     uow.session.execute(insert(EFFECTS).values(label=payload["label"]))
     started_steps.set()
-    time.sleep(0.4)
+    time.sleep(0.6)
 
 
 started_steps = threading.Event()
@@ -872,7 +872,7 @@ def test_on_sqlite_a_worker_between_two_jobs_lets_a_connection_waiting_for_the_w
 ) -> None:
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite's one write lock")
-    # Given three steps queued, each holding the write lock for 0.4 s, and a worker running them,
+    # Given three steps queued, each holding the write lock for 0.6 s, and a worker running them,
     with UnitOfWork(session_factory) as uow:
         for number in (1, 2, 3):
             enqueue(uow, "tests.jobs.long_step", {"label": f"step {number}"}, tasks=LONG_STEPS)
@@ -899,6 +899,31 @@ def test_on_sqlite_a_worker_between_two_jobs_lets_a_connection_waiting_for_the_w
 
     # then it got the lock between the first and the second step, not after all of them.
     assert effect_labels(engine) == ["step 1", "web request", "step 2", "step 3"]
+
+
+def test_short_jobs_run_back_to_back_with_a_pause_only_every_half_second(
+    engine: Engine, session_factory: sessionmaker[Any], settings: Settings, effects: Table
+) -> None:
+    # Given twenty quick jobs (a fan-out of emails, say) and a worker running them,
+    with UnitOfWork(session_factory) as uow:
+        for number in range(20):
+            enqueue(uow, "tests.jobs.record_effect", {"label": f"email {number}"})
+        uow.commit()
+    worker = Worker(session_factory, settings, run_scheduler=False)
+    stop = threading.Event()
+    running = threading.Thread(target=worker.run_forever, args=(stop,))
+    began = time.monotonic()
+    running.start()
+    deadline = began + 10
+    while len(effect_labels(engine)) < 20 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    took = time.monotonic() - began
+    stop.set()
+    running.join(10)
+
+    # then they all ran well within the 2.4 s that a pause after each (on SQLite) would take.
+    assert len(effect_labels(engine)) == 20
+    assert took < 1.5
 
 
 # --- Administration -------------------------------------------------------------------------------

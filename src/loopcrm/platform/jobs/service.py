@@ -210,14 +210,16 @@ def must_make_room(
     )
 
 
-def next_step_at(context: JobContext, *, making_room: bool) -> datetime:
+def next_step_at(context: JobContext, *, making_room: bool, began: float | None = None) -> datetime:
     """When the next step of a job that continues its own work is due: at once, or, for a run
     that is making room for busy writers, after ``SHARED_CONTINUATION_PAUSE`` times as long as
-    this run took. Back to back, such runs slowed ingestion at its full rate to seconds a
-    request, and on SQLite made it time out (docs/benchmarks.md)."""
+    this run's database work took (since ``began`` on the monotonic clock, by default since the
+    run began). Back to back, such runs slowed ingestion at its full rate to seconds a request,
+    and on SQLite made it time out (docs/benchmarks.md)."""
     if not making_room:
         return context.now
-    return context.now + SHARED_CONTINUATION_PAUSE * timedelta(seconds=time.monotonic() - context.began)
+    since = context.began if began is None else began
+    return context.now + SHARED_CONTINUATION_PAUSE * timedelta(seconds=time.monotonic() - since)
 
 
 def enqueue_continuation(

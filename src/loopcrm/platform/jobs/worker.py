@@ -19,6 +19,7 @@ import signal
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import FrameType, TracebackType
@@ -158,7 +159,10 @@ def _is_sqlite_busy(error: OperationalError) -> bool:
 # SQLite hands its write lock to no one in particular: a connection waiting for it polls, with
 # sleeps that grow to 100 ms. A worker that claims its next job the instant it commits one keeps
 # the lock as long as it has work (an import's steps), and the web requests waiting meanwhile
-# time out. Between jobs on SQLite the worker leaves the lock free a little longer than one poll.
+# time out. So on SQLite, once the worker has run jobs back to back for half a second, it leaves
+# the lock free a little longer than one poll before the next (short jobs, such as a fan-out of
+# emails, are not slowed to one per pause).
+SQLITE_BACK_TO_BACK_SECONDS = 0.5
 SQLITE_LOCK_HANDOVER_SECONDS = 0.12
 
 
@@ -231,24 +235,28 @@ class Worker:
         """Work until ``stop_event`` is set; the job running at that moment is finished first.
 
         Jobs run one after another while any are due (on SQLite with a pause of
-        ``SQLITE_LOCK_HANDOVER_SECONDS`` between them, for whoever waits for the write lock); when
-        none is, the worker waits the poll interval. A database outage is logged and retried at
-        the same pace, never fatal.
+        ``SQLITE_LOCK_HANDOVER_SECONDS`` after each ``SQLITE_BACK_TO_BACK_SECONDS`` of them, for
+        whoever waits for the write lock); when none is, the worker waits the poll interval. A
+        database outage is logged and retried at the same pace, never fatal.
         """
+        busy_since: float | None = None  # when the current run of back-to-back jobs began
         log.info("worker %s started", self.worker_id)
         while not stop_event.is_set():
             try:
                 self.tick_scheduler()
             except Exception:  # a failed tick must not keep due jobs from running
                 log.exception("worker %s: the scheduler tick failed; trying again", self.worker_id)
+            busy_since = busy_since if busy_since is not None else time.monotonic()
             try:
                 ran = self.run_once()
             except Exception:
                 log.exception("worker %s: claiming or recording a job failed; trying again", self.worker_id)
                 ran = False
             if not ran:
+                busy_since = None
                 stop_event.wait(self.poll_seconds)
-            elif self._hands_over_lock:
+            elif self._hands_over_lock and time.monotonic() - busy_since >= SQLITE_BACK_TO_BACK_SECONDS:
+                busy_since = None
                 stop_event.wait(SQLITE_LOCK_HANDOVER_SECONDS)
         log.info("worker %s stopped", self.worker_id)
 
