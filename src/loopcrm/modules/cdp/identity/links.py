@@ -17,13 +17,14 @@ See docs/adr/0011-profile-links.md.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
 from loopcrm.modules.cdp.identity.event_log import CURSOR_NAME as IDENTITY_CURSOR_NAME
@@ -197,41 +198,25 @@ def create_contacts(uow: UnitOfWork, *, max_profiles: int = MAX_CREATED_PER_RUN)
 
     Like the feed's, the cursor is a position, here in (link valid_from, profile id) order, and
     a run resumes right after it: profiles the rule passes over (their email belongs to a
-    contact, or the CRM refuses their values) are not looked at again, so any number of them
-    cannot hold back the ones behind.
+    contact, or the CRM refuses their values) cannot hold back the ones behind, however many.
+    As for the feed, a run that reads to the end leaves the cursor a minute before its start,
+    so the last minute's candidates are looked at again (late commits), and then no more.
     """
     session = uow.session
     cursor = _cursor(session, CREATION_CURSOR_NAME)
     started = utc_now()
     since, after_id = cursor.last_changed_at, cursor.last_id or ""
-    recent = aliased(IdentityLink)
-    contact = aliased(IdentityLink)
-    query = (
-        select(recent.valid_from, recent.profile_id)
-        .where(
-            recent.valid_to.is_(None),
-            recent.type.in_([IdentityType.EMAIL.value, IdentityType.PHONE.value]),
-            ~select(contact.id)
-            .where(
-                and_(
-                    contact.profile_id == recent.profile_id,
-                    contact.type == IdentityType.CRM_CONTACT.value,
-                    contact.valid_to.is_(None),
-                )
-            )
-            .exists(),
-        )
-        .order_by(recent.valid_from, recent.profile_id)
-        .limit(max_profiles)
+    # One query per type, each read in the order of its (type, valid_from) index and stopped at
+    # the limit, then merged: one query over both types would sort every link after the cursor
+    # (the whole graph on the rule's first run) on every run.
+    positions = heapq.nsmallest(
+        max_profiles,
+        (
+            position
+            for kind in (IdentityType.EMAIL, IdentityType.PHONE)
+            for position in session.execute(_candidates_after(kind, since, after_id, max_profiles)).tuples()
+        ),
     )
-    if since is not None:
-        query = query.where(
-            or_(
-                recent.valid_from > since,
-                and_(recent.valid_from == since, recent.profile_id > after_id),
-            )
-        )
-    positions = session.execute(query).all()
     created = 0
     actor = system_actor("cdp")
     # A profile with two new emails comes twice; it is looked at once.
@@ -244,6 +229,35 @@ def create_contacts(uow: UnitOfWork, *, max_profiles: int = MAX_CREATED_PER_RUN)
     _move(cursor, since, after_id, drained=not full, started=started)
     session.flush()
     return created, full
+
+
+def _candidates_after(kind: IdentityType, since: datetime | None, after_id: str, limit: int) -> Any:
+    """(valid_from, profile id) of the first ``limit`` live ``kind`` links after the position,
+    of profiles that have no contact."""
+    recent = aliased(IdentityLink)
+    contact = aliased(IdentityLink)
+    query = (
+        select(recent.valid_from, recent.profile_id)
+        .where(
+            recent.type == kind.value,
+            recent.valid_to.is_(None),
+            ~select(contact.id)
+            .where(
+                contact.profile_id == recent.profile_id,
+                contact.type == IdentityType.CRM_CONTACT.value,
+                contact.valid_to.is_(None),
+            )
+            .exists(),
+        )
+        .order_by(recent.valid_from, recent.profile_id)
+        .limit(limit)
+    )
+    if since is None:
+        return query
+    # The range on valid_from is the index's; the rest of the position is checked on its rows.
+    return query.where(
+        recent.valid_from >= since, or_(recent.valid_from > since, recent.profile_id > after_id)
+    )
 
 
 def _create_contact_for(uow: UnitOfWork, actor: Actor, profile_id: str) -> bool:
