@@ -10,7 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 import loopcrm.modules.customers.jobs  # noqa: F401  (registers the import tasks)
 from loopcrm.modules.customers import service as customers
@@ -28,6 +28,7 @@ from loopcrm.modules.customers.service.imports import steps
 from loopcrm.platform.audit.models import AuditEntry
 from loopcrm.platform.errors import Conflict, NotFound, ValidationFailed
 from loopcrm.platform.i18n import translator
+from loopcrm.platform.jobs.models import Job
 
 GOOD_CODE = "91350100M000100Y43"
 
@@ -305,6 +306,35 @@ def test_undo_skips_records_changed_since_the_import(uow_factory, make_person, r
     finished = imports.get_import(uow_factory(), rep.actor, run.id)
     assert (finished.reversed_count, finished.undo_skipped_count) == (1, 1)
     assert contact_names(uow_factory, rep.actor) == ["李雷"]
+
+
+def test_an_undo_asked_for_again_after_one_gave_up_runs_to_the_end(
+    engine, uow_factory, make_person, run_import, work
+):
+    # Given an import whose undo gave up (its step failed its last attempt),
+    rep = make_person("sales_rep")
+    rows = [["姓名", "邮箱"], ["王芳", "wang.fang@example.cn"], ["李雷", "li.lei@example.cn"]]
+    run = run_import(rep.actor, RecordKind.CONTACT, csv_file(rows))
+    imports.undo_import(uow_factory(), rep.actor, run.id)
+    with engine.begin() as connection:
+        [(job_id, payload)] = connection.execute(
+            select(Job.id, Job.payload).where(Job.name == imports.UNDO_TASK, Job.status == "queued")
+        ).all()
+        connection.execute(update(Job).where(Job.id == job_id).values(status="failed"))
+    with uow_factory() as uow:
+        imports.give_up_undo(uow, payload)
+        uow.commit()
+    gave_up = imports.get_import(uow_factory(), rep.actor, run.id)
+
+    # when the user asks for the undo again,
+    imports.undo_import(uow_factory(), rep.actor, run.id)
+    work()
+
+    # then a new chain of steps runs, and the run is undone.
+    finished = imports.get_import(uow_factory(), rep.actor, run.id)
+    assert gave_up.status == "completed"
+    assert (finished.status, finished.reversed_count) == ("undone", 2)
+    assert contact_names(uow_factory, rep.actor) == []
 
 
 def test_gbk_csv_utf8_bom_csv_and_xlsx_all_read_alike(uow_factory, make_person, data_dir):

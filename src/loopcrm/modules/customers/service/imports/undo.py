@@ -35,7 +35,7 @@ from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import diff, record_change
 from loopcrm.platform.auth.models import User
 from loopcrm.platform.auth.service import build_actor
-from loopcrm.platform.db import utc_now
+from loopcrm.platform.db import new_id, utc_now
 from loopcrm.platform.errors import Conflict
 from loopcrm.platform.i18n import N_
 from loopcrm.platform.jobs.registry import JobContext
@@ -62,7 +62,15 @@ def undo_import(uow: UnitOfWork, actor: Actor, run_id: str) -> ImportRunOut:
         before = run.status
         run.status = ImportStatus.UNDOING.value
         run.undone_by = actor.user_id
-        enqueue(uow, UNDO_TASK, {"run_id": run.id, "after": ""}, idempotency_key=f"{UNDO_TASK}:{run.id}")
+        # Each request for an undo starts a chain of steps of its own (``chain``): one asked for
+        # again after a chain gave up must not find that chain's jobs by their keys.
+        chain = new_id()
+        enqueue(
+            uow,
+            UNDO_TASK,
+            {"run_id": run.id, "after": "", "chain": chain},
+            idempotency_key=f"{UNDO_TASK}:{run.id}:{chain}",
+        )
         record_change(uow, actor, AuditAction.UPDATE, IMPORT.key, run.id, {"status": [before, run.status]})
         result = run_out(run)
         uow.commit()
@@ -141,8 +149,8 @@ def run_undo_step(uow: UnitOfWork, payload: dict[str, Any], context: JobContext 
     enqueue(
         uow,
         UNDO_TASK,
-        {"run_id": run.id, "after": record_ids[-1]},
-        idempotency_key=f"{UNDO_TASK}:{run.id}:{record_ids[-1]}",
+        {"run_id": run.id, "after": record_ids[-1], "chain": payload.get("chain", "")},
+        idempotency_key=f"{UNDO_TASK}:{run.id}:{payload.get('chain', '')}:{record_ids[-1]}",
         run_at=next_step_at(context, making_room=making_room) if context is not None else None,
     )
 
