@@ -29,7 +29,7 @@ def _give_up_undo(uow: UnitOfWork, payload: dict[str, Any], context: JobContext)
 
 @task(imports.IMPORT_TASK, max_attempts=STEP_ATTEMPTS, on_give_up=_give_up_import)
 def import_rows(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
-    imports.run_import_step(uow, payload, context.settings.data_dir, context)
+    imports.run_import_step(uow, payload, context)
 
 
 @task(imports.UNDO_TASK, max_attempts=STEP_ATTEMPTS, on_give_up=_give_up_undo)

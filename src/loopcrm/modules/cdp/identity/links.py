@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from loopcrm.modules.cdp.identity.event_log import CURSOR_NAME as IDENTITY_CURSOR_NAME
@@ -231,7 +231,9 @@ def create_contacts(uow: UnitOfWork, *, max_profiles: int = MAX_CREATED_PER_RUN)
     return created, full
 
 
-def _candidates_after(kind: IdentityType, since: datetime | None, after_id: str, limit: int) -> Any:
+def _candidates_after(
+    kind: IdentityType, since: datetime | None, after_id: str, limit: int
+) -> Select[datetime, str]:
     """(valid_from, profile id) of the first ``limit`` live ``kind`` links after the position,
     of profiles that have no contact."""
     recent = aliased(IdentityLink)

@@ -43,18 +43,16 @@ CHUNK_ROWS = 1000
 CHUNK_ROWS_MAKING_ROOM = 100
 
 
-def run_import_step(
-    uow: UnitOfWork, payload: dict[str, Any], data_dir: Path, context: JobContext | None = None
-) -> None:
+def run_import_step(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     """Land the next chunk of the run named in ``payload`` (inside the job's active unit of work).
 
     The first step converts a workbook to CSV and counts the rows; each step's payload carries
-    the CSV's byte offset and row number where the next one begins. Run by the job worker
-    (``context``), a step that shares SQLite's write lock with busy ingestion lands fewer rows
-    and the next one waits (ADR 0018), so an import cannot starve ingestion.
+    the CSV's byte offset and row number where the next one begins. A step that shares SQLite's
+    write lock with busy ingestion lands fewer rows and the next one waits (ADR 0018), so an
+    import cannot starve ingestion.
     """
     run_id = str(payload["run_id"])
-    directory = files.run_directory(data_dir, run_id)
+    directory = files.run_directory(context.settings.data_dir, run_id)
     problem: files.UnreadableFile | None = None
     step = dict(payload)
     records: list[list[str]] = []
@@ -70,7 +68,7 @@ def run_import_step(
         # lock counts: on PostgreSQL a step in the web process slowed ingestion no more than a
         # pause would have, and pausing cut the import to a third (docs/benchmarks.md).
         landing_began = time.monotonic()
-        making_room = context is not None and must_make_room(uow, context, counting_the_process=False)
+        making_room = must_make_room(uow, context, counting_the_process=False)
         chunk_rows = CHUNK_ROWS_MAKING_ROOM if making_room else CHUNK_ROWS
         records, step["next_offset"], finished = files.read_records(table, int(step["offset"]), chunk_rows)
     except files.UnreadableFile as error:
@@ -113,11 +111,7 @@ def run_import_step(
         IMPORT_TASK,
         next_step,
         idempotency_key=f"{IMPORT_TASK}:{run.id}:{last_row + 1}",
-        run_at=(
-            next_step_at(context, making_room=making_room, began=landing_began)
-            if context is not None
-            else None
-        ),
+        run_at=next_step_at(context, making_room=making_room, began=landing_began),
     )
 
 

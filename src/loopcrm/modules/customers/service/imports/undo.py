@@ -87,11 +87,11 @@ def give_up_undo(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     run.error = {"message": N_("The undo stopped after repeated errors; part of the import was undone")}
 
 
-def run_undo_step(uow: UnitOfWork, payload: dict[str, Any], context: JobContext | None = None) -> None:
+def run_undo_step(uow: UnitOfWork, payload: dict[str, Any], context: JobContext) -> None:
     """Reverse the next records of the run, in record id order (inside the job's unit of work).
     Like an import step, it takes fewer records and pauses after them while it makes room for
-    busy ingestion (``context``: run by the job worker)."""
-    making_room = context is not None and must_make_room(uow, context, counting_the_process=False)
+    busy ingestion."""
+    making_room = must_make_room(uow, context, counting_the_process=False)
     session = uow.session
     run = session.scalar(select(ImportRun).where(ImportRun.id == payload["run_id"]).with_for_update())
     if run is None or run.status != ImportStatus.UNDOING:
@@ -151,7 +151,7 @@ def run_undo_step(uow: UnitOfWork, payload: dict[str, Any], context: JobContext 
         UNDO_TASK,
         {"run_id": run.id, "after": record_ids[-1], "chain": payload.get("chain", "")},
         idempotency_key=f"{UNDO_TASK}:{run.id}:{payload.get('chain', '')}:{record_ids[-1]}",
-        run_at=next_step_at(context, making_room=making_room) if context is not None else None,
+        run_at=next_step_at(context, making_room=making_room),
     )
 
 
