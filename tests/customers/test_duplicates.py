@@ -216,3 +216,47 @@ def test_the_list_of_possible_duplicates_pairs_recent_records(uow_factory, make_
     older = customers.scan_duplicates(uow_factory(), admin.actor, "contact", window=2)
     assert [(p.first_id, p.second_id) for p in older.pairs] == [(li_again.id, li.id)]
     assert older.next_before == li.id
+
+
+def test_many_candidates_at_once_find_what_each_finds_alone(uow_factory, make_person):
+    """The batch an import runs for a chunk: each candidate gets exactly its own matches, though
+    the statements are shared (the same key in two cities, keys that continue each other, a typo,
+    a shared phone, a pinyin slip, a person without a city)."""
+    admin = make_person("admin")
+    _account(uow_factory, admin, name="上海晨光文具", city="上海")
+    _account(uow_factory, admin, name="上海晨光文具用品有限公司", city="北京")
+    _account(uow_factory, admin, name="Acme Trading", city="Shanghai", phones=[{"number": "021 6123 4567"}])
+    _account(uow_factory, admin, name="Acme Tradings", city="Beijing")
+    _account(uow_factory, admin, name="无城市文具公司")
+    _contact(uow_factory, admin, family_name="王", given_name="芳", city="上海")
+    typed = [
+        AccountCreate(name="上海晨光文具用品", city="上海"),  # continues 上海's key, not 北京's
+        AccountCreate(name="上海晨光文具用品有限公司", city="北京"),  # equal to 北京's only
+        AccountCreate(name="ACME Tradng", city="Shanghai"),  # a typo, same city
+        AccountCreate(name="Other", city="Beijing", phones=[{"number": "+86 21 61234567"}]),
+        AccountCreate(name="无城市文具用品"),  # a typed account without a city: any city
+        AccountCreate(name="Nothing Alike", city="Shanghai"),
+    ]
+    people = [
+        ContactCreate(family_name="汪", given_name="芳", city="上海"),  # the same sound
+        ContactCreate(family_name="王", given_name="芳", city="北京"),  # another city
+        ContactCreate(family_name="王", given_name="芳"),  # no city: not compared
+    ]
+
+    with uow_factory() as uow:
+        for kind, candidates in (("account", typed), ("contact", people)):
+            together = customers.find_duplicates_of_many(uow, admin.actor, kind, candidates)
+            alone = [customers.find_duplicates(uow, admin.actor, kind, candidate) for candidate in candidates]
+            assert together == alone
+        accounts = customers.find_duplicates_of_many(uow, admin.actor, "account", typed)
+        contacts = customers.find_duplicates_of_many(uow, admin.actor, "contact", people)
+
+    assert [[(match.label, match.reasons) for match in found] for found in accounts] == [
+        [("上海晨光文具", ["similar_name"])],
+        [("上海晨光文具用品有限公司", ["similar_name"])],
+        [("Acme Trading", ["similar_name"])],
+        [("Acme Trading", ["phone"])],
+        [("无城市文具公司", ["similar_name"])],
+        [],
+    ]
+    assert [[match.label for match in found] for found in contacts] == [["王芳"], [], []]

@@ -33,6 +33,7 @@ from loopcrm.modules.customers.service.duplicates import (
     candidate_from_input,
     duplicates_of,
     find_duplicates,
+    find_duplicates_of_many,
     scan_duplicates,
 )
 from loopcrm.modules.customers.service.feeds import (
@@ -83,6 +84,7 @@ __all__ = [
     "duplicates_of",
     "field_history",
     "find_duplicates",
+    "find_duplicates_of_many",
     "get_account",
     "get_contact",
     "get_custom_field",

@@ -22,7 +22,7 @@ from typing import Any
 import phonenumbers
 from pydantic import ValidationError
 from rapidfuzz import fuzz
-from sqlalchemy import func, null, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from loopcrm.modules.customers.identifiers import normalize_credit_code, phone_search_key
@@ -45,6 +45,7 @@ from loopcrm.modules.customers.schemas import (
     ContactCreate,
     ContactPointOut,
     ContactUpdate,
+    DuplicateMatch,
     EmailIn,
     EmploymentOut,
     PhoneIn,
@@ -129,14 +130,6 @@ class _State:
     employments: list[EmploymentOut]
 
 
-# Values per IN list: far below SQLite's limit of bound parameters, few enough statements per chunk.
-_IN_BATCH = 500
-
-
-def _batches(values: Sequence[Any]) -> list[Sequence[Any]]:
-    return [values[start : start + _IN_BATCH] for start in range(0, len(values), _IN_BATCH)]
-
-
 @dataclass(frozen=True)
 class _Probe:
     """What the duplicate screen compares of one record, in the forms ``find_duplicates`` queries:
@@ -166,37 +159,21 @@ class _Probe:
 # Every name a prefix or fuzzy comparison can match begins with the same characters as the
 # candidate's: the fuzzy search's prefix, or the shortest prefix compared.
 _NAME_PREFIX_LENGTH = min(duplicates.FUZZY_PREFIX_LENGTH, duplicates.MIN_PREFIX_KEY_LENGTH)
-# Upper bound of a prefix range, as ``duplicates`` bounds its own.
-_PREFIX_END = "\U0010ffff"
 
 
 class DuplicateScreen:
-    """Tells which rows of a chunk may have a possible duplicate, so that the full search
-    (:func:`~loopcrm.modules.customers.service.duplicates.find_duplicates`, four or five queries)
-    runs for those rows only.
+    """The records a chunk created or changed (an updated one as it was and as it is), kept in
+    memory to tell whether a row's duplicate search could find one of them.
 
-    Before the rows land, :meth:`load` reads, in a few queries for the whole chunk, every stored
-    record that shares an email, a phone, an external id or a credit code with a row, or whose
-    name ``find_duplicates`` could find similar (same key or pinyin in the same city, or the same
-    first characters for the prefix and fuzzy comparisons). Records the chunk creates or changes
-    are added with :meth:`remember`. :meth:`may_match` answers "no" only when none of these
-    could match by ``find_duplicates``' own rules, and "yes" for anything it did not look up
-    (a row whose validated values differ from what was read before): it may call the search
+    The chunk's rows are searched for stored duplicates all at once before they land
+    (``find_duplicates_of_many``); that answer holds for a row unless something the chunk wrote
+    since could change it. :meth:`may_match` answers "no" only when none of the remembered records
+    could match by ``find_duplicates``' own rules: it may send a row to a search of its own
     needlessly, never skip a warning. Scope and deletion are left to ``find_duplicates``.
     """
 
-    def __init__(self, session: Session, record_kind: str, *, knows_all: bool = False) -> None:
-        self.session = session
-        # A screen that only ever holds what was remembered (the records a chunk wrote itself)
-        # knows everything it could match; it looks nothing up.
-        self.knows_all = knows_all
+    def __init__(self, record_kind: str) -> None:
         self.is_account = record_kind == RecordKind.ACCOUNT.value
-        self.model: Any = Account if self.is_account else Contact
-        self.record_kind = record_kind
-        self.asked: dict[str, set[Any]] = {
-            name: set() for name in ("emails", "phones", "external_id", "credit_code", "names", "pinyin")
-        }
-        self.asked_prefixes: set[tuple[str | None, str]] = set()
         self.emails: set[str] = set()
         self.phones: set[str] = set()
         self.external_ids: set[str] = set()
@@ -206,6 +183,12 @@ class DuplicateScreen:
         self.pinyin: set[tuple[str | None, str]] = set()
         self.by_prefix: dict[tuple[str | None, str], set[str]] = {}
         self.any_city_by_prefix: dict[str, set[str]] = {}
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.any_city_by_prefix and not (
+            self.emails or self.phones or self.external_ids or self.credit_codes
+        )
 
     def probe(self, candidate: duplicates.DuplicateCandidate) -> _Probe:
         """The probe of a candidate, computed as ``find_duplicates`` computes its lookups."""
@@ -226,83 +209,6 @@ class DuplicateScreen:
             place=candidate.city or None,
         )
 
-    def load(self, probes: Sequence[_Probe]) -> None:
-        """Read what the chunk's rows could match, a few statements for all of them."""
-        session, model = self.session, self.model
-        for kind, attribute in (("emails", ContactPointKind.EMAIL), ("phones", ContactPointKind.PHONE)):
-            wanted = sorted({key for probe in probes for key in getattr(probe, kind)})
-            self.asked[kind].update(wanted)
-            found = self.emails if kind == "emails" else self.phones
-            for batch in _batches(wanted):
-                found.update(
-                    session.scalars(
-                        select(ContactPoint.search_key).where(
-                            ContactPoint.kind == attribute.value,
-                            ContactPoint.search_key.in_(batch),
-                            ContactPoint.record_kind == self.record_kind,
-                        )
-                    )
-                )
-        identifiers = [("external_id", model.external_id, self.external_ids)]
-        if self.is_account:
-            identifiers.append(("credit_code", Account.credit_code, self.credit_codes))
-        for name, column, found in identifiers:
-            wanted = sorted({getattr(probe, name) for probe in probes if getattr(probe, name)})
-            self.asked[name].update(wanted)
-            for batch in _batches(wanted):
-                found.update(
-                    value for value in session.scalars(select(column).where(column.in_(batch))) if value
-                )
-        compared = [probe for probe in probes if probe.compares_names]
-        columns = [model.city, model.name_key, Contact.name_pinyin if not self.is_account else null()]
-        in_city = sorted({(probe.name_key, probe.place) for probe in compared if probe.place is not None})
-        any_city = sorted({probe.name_key for probe in compared if probe.place is None})
-        self.asked["names"].update((place, key) for key, place in in_city)
-        self.asked["names"].update((None, key) for key in any_city)
-        # A name in a city is looked up by the name alone and its city checked here: SQLite 3.40
-        # answers "(name_key, city) IN (VALUES ...)" by scanning the whole index (120 ms at a
-        # million contacts, per chunk), while "name_key IN (...)" is one index search per name.
-        wanted_names = set(in_city)
-        for batch in _batches(sorted({key for key, _ in in_city})):
-            rows = session.execute(select(*columns).where(model.name_key.in_(batch)))
-            self._add_names(row for row in rows if (row[1], row[0]) in wanted_names)
-        for batch in _batches(any_city):
-            self._add_names(session.execute(select(*columns).where(model.name_key.in_(batch))))
-        if not self.is_account:
-            sounds = {(probe.pinyin, probe.place) for probe in compared if probe.pinyin}
-            self.asked["pinyin"].update((place, pinyin) for pinyin, place in sounds)
-            for batch in _batches(sorted({pinyin for pinyin, _ in sounds})):
-                rows = session.execute(select(*columns).where(Contact.name_pinyin.in_(batch)))
-                self._add_names(row for row in rows if (row[2], row[0]) in sounds)
-        cities_by_prefix: dict[str, set[str | None]] = {}
-        for probe in compared:
-            if probe.compares_prefixes:
-                cities_by_prefix.setdefault(probe.prefix, set()).add(probe.place)
-        for prefix, places in sorted(cities_by_prefix.items()):
-            self.asked_prefixes.update((place, prefix) for place in places)
-            statement = select(*columns).where(
-                model.name_key >= prefix, model.name_key < prefix + _PREFIX_END
-            )
-            if None not in places:
-                statement = statement.where(
-                    duplicates.in_places(model.city, (str(place) for place in places))
-                )
-            self._add_names(session.execute(statement))
-
-    def _add_names(self, rows: Any) -> None:
-        for city, key, pinyin in rows:
-            if key:
-                self._add_name(city, key, pinyin)
-
-    def _add_name(self, city: str | None, key: str, pinyin: str | None) -> None:
-        self.names.add((city, key))
-        self.any_city_names.add(key)
-        if pinyin:
-            self.pinyin.add((city, pinyin))
-        prefix = key[:_NAME_PREFIX_LENGTH]
-        self.by_prefix.setdefault((city, prefix), set()).add(key)
-        self.any_city_by_prefix.setdefault(prefix, set()).add(key)
-
     def remember(self, record: Any, phones: Sequence[str], emails: Sequence[str]) -> None:
         """A record the chunk created or changed, as it now is (phones in E.164)."""
         self.emails.update(email.lower() for email in emails)
@@ -312,18 +218,18 @@ class DuplicateScreen:
         if self.is_account and record.credit_code:
             self.credit_codes.add(record.credit_code)
         if record.name_key:
-            self._add_name(record.city, record.name_key, None if self.is_account else record.name_pinyin)
+            key, city = record.name_key, record.city
+            self.names.add((city, key))
+            self.any_city_names.add(key)
+            pinyin = None if self.is_account else record.name_pinyin
+            if pinyin:
+                self.pinyin.add((city, pinyin))
+            prefix = key[:_NAME_PREFIX_LENGTH]
+            self.by_prefix.setdefault((city, prefix), set()).add(key)
+            self.any_city_by_prefix.setdefault(prefix, set()).add(key)
 
     def may_match(self, probe: _Probe) -> bool:
-        """Whether ``find_duplicates`` could find anything for the probe (see the class)."""
-        asked = self.asked
-        if not self.knows_all and not (
-            asked["emails"].issuperset(probe.emails)
-            and asked["phones"].issuperset(probe.phones)
-            and (not probe.external_id or probe.external_id in asked["external_id"])
-            and (not probe.credit_code or probe.credit_code in asked["credit_code"])
-        ):
-            return True
+        """Whether ``find_duplicates`` could find a remembered record for the probe."""
         if not self.emails.isdisjoint(probe.emails) or not self.phones.isdisjoint(probe.phones):
             return True
         if probe.external_id in self.external_ids or probe.credit_code in self.credit_codes:
@@ -331,12 +237,6 @@ class DuplicateScreen:
         if not probe.compares_names:
             return False
         place, key = probe.place, probe.name_key
-        if not self.knows_all and (
-            (place, key) not in asked["names"]
-            or (probe.pinyin and (place, probe.pinyin) not in asked["pinyin"])
-            or (probe.compares_prefixes and (place, probe.prefix) not in self.asked_prefixes)
-        ):
-            return True
         if (key in self.any_city_names) if place is None else ((place, key) in self.names):
             return True
         if probe.pinyin and (place, probe.pinyin) in self.pinyin:
@@ -398,11 +298,15 @@ class ChunkLanding:
         self.states: dict[str, _State] = {}
         self.key_owners: dict[str, set[str]] = {}  # upsert key value → ids of live records with it
         self.taken: dict[tuple[str, str], str] = {}  # (credit_code | external_id, value) → record id
-        self.screen = DuplicateScreen(self.session, self.kind)
-        # The records the chunk created or changed since they were last written, an updated one
-        # as it was and as it is: a duplicate search writes them first only when one of them
+        # The stored duplicates of each row that will likely create a record, found for the whole
+        # chunk before it lands (by the row's cells as the schema will read them).
+        self.stored_duplicates: dict[duplicates.DuplicateCandidate, list[DuplicateMatch]] = {}
+        # The records the chunk created or changed, an updated one as it was and as it is: a row
+        # that could match one of them has a duplicate search of its own.
+        self.landed = DuplicateScreen(self.kind)
+        # Those of them not written yet: that search writes them first only when one of them
         # could be found (or found wrongly, by what an update changed).
-        self.unwritten = DuplicateScreen(self.session, self.kind, knows_all=True)
+        self.unwritten = DuplicateScreen(self.kind)
         self.touched: set[str] = set()  # ids of the records the chunk created or changed
         self.writer = ChunkWriter(self.session, actor, self.model)
 
@@ -446,13 +350,13 @@ class ChunkLanding:
         self._load_taken(rows)
         if self.plan.upsert_key is not UpsertKey.NONE:
             self._load_matches(rows)
-        screen = self.screen
-        screen.load([probe for row in rows if (probe := self._raw_probe(screen, row)) is not None])
+        candidates = list(dict.fromkeys(c for row in rows if (c := self._raw_candidate(row)) is not None))
+        found = duplicates.find_duplicates_of_many(self.uow, self.actor, self.kind, candidates)
+        self.stored_duplicates = dict(zip(candidates, found, strict=True))
 
-    def _raw_probe(self, screen: DuplicateScreen, row: ParsedRow) -> _Probe | None:
-        """The duplicate probe of a row that will likely create a record, from its cells as the
-        schema will read them (``_create`` probes the validated input; what differs is looked
-        up then)."""
+    def _raw_candidate(self, row: ParsedRow) -> duplicates.DuplicateCandidate | None:
+        """The duplicate candidate of a row that will likely create a record, from its cells as
+        the schema will read them (``_create`` searches again for a validated input that differs)."""
         key = self.plan.upsert_key
         if key is not UpsertKey.NONE and any(value in self.key_owners for value in key_values(row, key)):
             return None  # an update: no duplicate warning
@@ -468,16 +372,15 @@ class ChunkLanding:
             family = str(values.get("family_name") or "").strip()
             name = display_name(family, str(values.get("given_name") or "").strip())
             family_length = len(family)
-        candidate = duplicates.DuplicateCandidate(
+        return duplicates.DuplicateCandidate(
             name=name,
             city=values.get("city"),
-            emails=tuple(stored_points(row, "emails")),
+            emails=tuple(email.lower() for email in stored_points(row, "emails")),
             phones=tuple(stored_points(row, "phones")),
             credit_code=credit_code,
             external_id=values.get("external_id"),
             family_name_length=family_length,
         )
-        return screen.probe(candidate)
 
     def _visible_accounts(self, condition: Any) -> list[tuple[str, str]]:
         found = self.session.execute(
@@ -805,7 +708,6 @@ class ChunkLanding:
         self.states[record.id] = state
         self._claim_unique(record)
         self._remember(state)
-        self.unwritten.remember(record, [point.value for point in phones], [point.value for point in emails])
         values = self._values(state)
         self.writer.add_audit_entry(
             AuditAction.CREATE,
@@ -821,22 +723,25 @@ class ChunkLanding:
 
     def _remember(self, state: _State) -> None:
         self.touched.add(state.record.id)
-        self.screen.remember(
-            state.record, [point.value for point in state.phones], [point.value for point in state.emails]
-        )
+        for screen in (self.landed, self.unwritten):
+            screen.remember(
+                state.record, [point.value for point in state.phones], [point.value for point in state.emails]
+            )
 
     def _duplicate_warnings(self, model: AccountCreate | ContactCreate) -> list[Note]:
-        probe = self.screen.probe(duplicates.candidate_from_input(model))
-        if not self.screen.may_match(probe):
-            return []
-        # Records the chunk created or changed count as they now are: written before the search
-        # when one of them could be found; otherwise the search runs without writing anything.
-        written = self.unwritten.may_match(probe)
-        if written:
-            self.writer.write_records()
-            self.unwritten = DuplicateScreen(self.session, self.kind, knows_all=True)
-        with contextlib.nullcontext() if written else self.session.no_autoflush:
-            matches = duplicates.find_duplicates(self.uow, self.actor, self.kind, model)
+        candidate = duplicates.candidate_from_input(model)
+        probe = None if self.landed.is_empty else self.landed.probe(candidate)
+        if candidate in self.stored_duplicates and (probe is None or not self.landed.may_match(probe)):
+            matches = self.stored_duplicates[candidate]
+        else:
+            # Records the chunk created or changed count as they now are: written before the
+            # search when one of them could be found; otherwise it runs without writing anything.
+            written = probe is not None and self.unwritten.may_match(probe)
+            if written:
+                self.writer.write_records()
+                self.unwritten = DuplicateScreen(self.kind)
+            with contextlib.nullcontext() if written else self.session.no_autoflush:
+                matches = duplicates.find_duplicates(self.uow, self.actor, self.kind, model)
         return [
             Note(
                 "duplicates",
@@ -968,7 +873,8 @@ class ChunkLanding:
         custom_changed = custom is not None and json_value(custom) != json_value(record.custom_fields or {})
         if not (changed_columns or custom_changed or new_phones or new_emails or tag_ids or employments):
             return LandedRow(row.number, row.cells, ImportRowOutcome.UNCHANGED, state)
-        self.unwritten.remember(record, [p.value for p in state.phones], [e.value for e in state.emails])
+        for screen in (self.landed, self.unwritten):  # as it was
+            screen.remember(record, [p.value for p in state.phones], [e.value for e in state.emails])
         if not self.is_account and not (
             changed_columns.get("family_name", record.family_name)
             or changed_columns.get("given_name", record.given_name)
@@ -1034,7 +940,6 @@ class ChunkLanding:
         change_log = diff(records.audit_snapshot(before), records.audit_snapshot(self._values(state)))
         self._claim_unique(record)
         self._remember(state)
-        self.unwritten.remember(record, [p.value for p in state.phones], [e.value for e in state.emails])
         self.writer.add_audit_entry(AuditAction.UPDATE, self.object_type.key, record.id, change_log)
         return LandedRow(row.number, row.cells, ImportRowOutcome.UPDATED, state, previous=previous)
 
