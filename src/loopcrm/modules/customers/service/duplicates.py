@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -220,6 +221,10 @@ def _compared_names(model: Any, candidates: Sequence[DuplicateCandidate]) -> lis
     return compared
 
 
+def _listed(wanted: dict[str, list[_Compared]], value: str, city: str | None) -> list[_Compared]:
+    return wanted[value]
+
+
 def _similar_names(
     session: Session, model: Any, candidates: Sequence[DuplicateCandidate], visible: ColumnElement[bool]
 ) -> set[tuple[int, str]]:
@@ -265,11 +270,7 @@ def _similar_names(
     for column, wanted in lists:
         for batch in _batches(sorted(wanted)):
             items = [item for value in batch for item in wanted[value]]
-            read(
-                rows(column, column.in_(batch), items),
-                len(items),
-                lambda value, _, wanted=wanted: wanted[value],
-            )
+            read(rows(column, column.in_(batch), items), len(items), partial(_listed, wanted))
     # Stored keys that continue a candidate's ("theirs continues ours"): ranges of the key index.
     by_start: dict[str, list[_Compared]] = {}
     for item in compared:
