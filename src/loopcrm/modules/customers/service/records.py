@@ -385,11 +385,13 @@ def check_owner_and_team(
     team_id: str | None,
     *,
     active_user_ids: Container[str] = frozenset(),
+    team_ids: Container[str] = frozenset(),
 ) -> None:
     """The owner must be an active user and the team must exist, and the actor must be allowed to
     give a record this owner and team (a rep with *own* scope cannot hand a record to a colleague).
-    ``active_user_ids`` are users the caller read as active in its transaction (an import chunk
-    reads its rows' owners at once): they are not read again.
+    ``active_user_ids`` are users the caller read as active in its transaction, and ``team_ids``
+    teams it read (an import chunk reads its rows' owners and the teams at once): they are not
+    read again.
 
     Checked without autoflush: an update has already set the new ids on the record, and flushing
     an unknown one would break its foreign key (a server error) instead of answering this error.
@@ -401,7 +403,7 @@ def check_owner_and_team(
             and session.scalar(select(User.id).where(User.id == owner_id, User.is_active.is_(True))) is None
         ):
             raise ValidationFailed.single("owner_id", "No active user has this id", "unknown_user")
-        if team_id is not None and session.get(Team, team_id) is None:
+        if team_id is not None and team_id not in team_ids and session.get(Team, team_id) is None:
             raise ValidationFailed.single("team_id", "No team has this id", "unknown_team")
     if not can_reach_record(actor, object_type, action, owner_id=owner_id, team_id=team_id):
         raise ValidationFailed.single(

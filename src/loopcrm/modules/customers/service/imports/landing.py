@@ -68,7 +68,7 @@ from loopcrm.modules.customers.service.imports.writing import ChunkWriter, NewRe
 from loopcrm.modules.customers.service.object_types import OBJECT_TYPE_OF_KIND, TAG
 from loopcrm.platform.audit.models import AuditAction
 from loopcrm.platform.audit.service import diff, json_value, record_change
-from loopcrm.platform.auth.models import User
+from loopcrm.platform.auth.models import Team, User
 from loopcrm.platform.db import new_id, utc_now
 from loopcrm.platform.errors import FieldError, ValidationFailed
 from loopcrm.platform.i18n import N_
@@ -292,6 +292,7 @@ class ChunkLanding:
         self.owner_checks: dict[tuple[Action, str | None, str | None], FieldError | None] = {}
         self.users: dict[str, str | None] = {}  # email or name → active user id (None: ambiguous)
         self.active_user_ids: set[str] = set()
+        self.team_ids: set[str] = set()
         self.tags: dict[str, Tag] = {}
         self.accounts_by_name: dict[str, list[str]] = {}
         self.account_names: dict[str, str] = {}
@@ -307,8 +308,7 @@ class ChunkLanding:
         # Those of them not written yet: that search writes them first only when one of them
         # could be found (or found wrongly, by what an update changed).
         self.unwritten = DuplicateScreen(self.kind)
-        self.touched: set[str] = set()  # ids of the records the chunk created or changed
-        self.writer = ChunkWriter(self.session, actor, self.model)
+        self.writer = ChunkWriter(self.session, actor, self.model, self.kind)
 
     # ------------------------------------------------------------ the chunk
 
@@ -337,6 +337,7 @@ class ChunkLanding:
             text for row in rows for text in row.custom_users.values()
         }
         self._load_users(names)
+        self.team_ids.update(session.scalars(select(Team.id)))  # an organisation has few teams
         tag_names = {name.casefold() for row in rows for name in row.tag_names}
         if tag_names:
             for tag in session.scalars(select(Tag).where(func.lower(Tag.name).in_(sorted(tag_names)))):
@@ -625,6 +626,7 @@ class ChunkLanding:
                     owner_id,
                     team_id,
                     active_user_ids=self.active_user_ids,
+                    team_ids=self.team_ids,
                 )
                 self.owner_checks[cache_key] = None
             except ValidationFailed as refused:
@@ -722,7 +724,6 @@ class ChunkLanding:
         return LandedRow(row.number, row.cells, ImportRowOutcome.CREATED, state, warnings=warnings)
 
     def _remember(self, state: _State) -> None:
-        self.touched.add(state.record.id)
         for screen in (self.landed, self.unwritten):
             screen.remember(
                 state.record, [point.value for point in state.phones], [point.value for point in state.emails]
@@ -774,7 +775,7 @@ class ChunkLanding:
     def _add_tags(self, record_id: str, tag_ids: Sequence[str]) -> list[TagRef]:
         by_id = {tag.id: tag for tag in self.tags.values()}
         for tag_id in tag_ids:
-            self.writer.add_tagging(tag_id, self.kind, record_id)
+            self.writer.add_tagging(tag_id, record_id)
         return sorted(
             (TagRef(id=t, name=by_id[t].name, colour=by_id[t].colour) for t in tag_ids),
             key=lambda tag: tag.name,
@@ -890,9 +891,8 @@ class ChunkLanding:
                     )
                 ]
             )
-        # The record's own row changes first and all at once (derived keys and the stamp too), so
-        # it is written as one UPDATE (by the autoflush before the phone and tag statements below,
-        # or the chunk's flush): one version step, which undo later checks.
+        # The record's own row changes all at once (derived keys and the stamp too), so it is
+        # written as one UPDATE at the next flush: one version step, which undo later checks.
         previous: dict[str, Any] = {
             "columns": {name: json_value(getattr(record, name)) for name in changed_columns}
         }
@@ -907,23 +907,19 @@ class ChunkLanding:
         self.service.apply_derived(record)
         record.updated_by = self.actor.user_id
         record.updated_at = self.now
-        # A record the chunk has not touched yet has no pending phones or tags, so replacing them
-        # need not write the chunk's pending rows first: the chunk flushes once, not once per
-        # updated row. One it has touched is flushed first, as the statements must see its rows.
-        untouched = record.id not in self.touched
         if new_phones or new_emails:
             previous["phones"] = [point.model_dump(mode="json") for point in state.phones]
             previous["emails"] = [point.model_dump(mode="json") for point in state.emails]
             phones += new_phones
             emails += new_emails
-            with self.session.no_autoflush if untouched else contextlib.nullcontext():
-                records.set_contact_points(self.session, self.kind, record.id, phones, emails)
+            self.writer.replace_points(
+                record.id, records.contact_point_values(self.kind, record.id, phones, emails)
+            )
             state.phones, state.emails = _points_out(phones), _points_out(emails)
         if tag_ids:
             previous["tag_ids"] = [tag.id for tag in state.tags]
             all_ids = [tag.id for tag in state.tags] + tag_ids
-            with self.session.no_autoflush if untouched else contextlib.nullcontext():
-                records.set_tags(self.session, self.kind, record.id, all_ids)
+            self.writer.replace_tags(record.id, all_ids)
             names = {tag.id: (tag.name, tag.colour) for tag in self.tags.values()}
             names.update({tag.id: (tag.name, tag.colour) for tag in state.tags})
             state.tags = sorted(
