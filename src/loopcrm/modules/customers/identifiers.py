@@ -121,6 +121,12 @@ def normalize_phone(text: str, default_region: str = "CN") -> str:
     a possible length. Extensions are refused rather than silently dropped: E.164 cannot hold them,
     and storing a switchboard number alone would make every colleague behind it a "duplicate".
     """
+    return phonenumbers.format_number(parse_phone(text, default_region), phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_phone(text: str, default_region: str = "CN") -> phonenumbers.PhoneNumber:
+    """The number :func:`normalize_phone` formats, for a caller that also needs its type (an
+    import labels mobile numbers): parsing is most of the cost of either."""
     try:
         number = phonenumbers.parse(text, default_region.upper())
     except phonenumbers.NumberParseException as error:
@@ -129,7 +135,7 @@ def normalize_phone(text: str, default_region: str = "CN") -> str:
         raise ValueError("phone extensions are not supported")
     if not phonenumbers.is_valid_number(number):
         raise ValueError("not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number
 
 
 def phone_search_key(e164: str) -> str:

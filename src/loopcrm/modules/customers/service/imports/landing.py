@@ -703,7 +703,7 @@ class ChunkLanding:
             record.consent_updated_at = self.now if consents else None
         self.service.apply_derived(record)
         self.writer.add_record(record)
-        phones, emails = self._add_points(record.id, _labelled(model.phones), model.emails)
+        phones, emails = self._add_points(record.id, _labelled(model.phones, row), model.emails)
         tags = self._add_tags(record.id, tag_ids)
         employments = self._add_employments(record.id, model) if not self.is_account else []
         state = _State(record, phones, emails, tags, employments)
@@ -858,7 +858,9 @@ class ChunkLanding:
             if model.custom_fields
             else None
         )
-        new_phones = [p for p in _labelled(model.phones) if p.number not in {x.value for x in state.phones}]
+        new_phones = [
+            p for p in _labelled(model.phones, row) if p.number not in {x.value for x in state.phones}
+        ]
         new_emails = [e for e in model.emails if e.address not in {x.value for x in state.emails}]
         tag_ids = (
             [t for t in self._tag_ids(row) if t not in {tag.id for tag in state.tags}]
@@ -940,19 +942,19 @@ class ChunkLanding:
         return LandedRow(row.number, row.cells, ImportRowOutcome.UPDATED, state, previous=previous)
 
 
-def _labelled(phones: Sequence[PhoneIn]) -> list[PhoneIn]:
-    """Phones labelled mobile or work by what the number is (a file rarely says which)."""
+def _labelled(phones: Sequence[PhoneIn], row: ParsedRow) -> list[PhoneIn]:
+    """Phones labelled mobile or work by what the number is (a file rarely says which), as the
+    row reader's parse found it."""
     labelled = []
     for phone in phones:
-        try:
-            number_type = phonenumbers.number_type(phonenumbers.parse(phone.number))
-        except phonenumbers.NumberParseException:
-            number_type = None
-        label = (
-            ContactPointLabel.MOBILE
-            if number_type == phonenumbers.PhoneNumberType.MOBILE
-            else ContactPointLabel.WORK
-        )
+        is_mobile = row.phone_is_mobile.get(phone.number)
+        if is_mobile is None:
+            try:
+                number_type = phonenumbers.number_type(phonenumbers.parse(phone.number))
+            except phonenumbers.NumberParseException:
+                number_type = None
+            is_mobile = number_type == phonenumbers.PhoneNumberType.MOBILE
+        label = ContactPointLabel.MOBILE if is_mobile else ContactPointLabel.WORK
         labelled.append(phone.model_copy(update={"label": label}))
     return labelled
 

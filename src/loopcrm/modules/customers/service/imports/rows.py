@@ -12,9 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import phonenumbers
 from pydantic import ValidationError
 
-from loopcrm.modules.customers.identifiers import normalize_credit_code, normalize_email, normalize_phone
+from loopcrm.modules.customers.identifiers import normalize_credit_code, normalize_email, parse_phone
 from loopcrm.modules.customers.models import CustomFieldDefinition, CustomFieldKind, UpsertKey
 from loopcrm.modules.customers.schemas import EmailIn, PhoneIn
 from loopcrm.modules.customers.service.custom_fields import CUSTOM_FIELD_PREFIX
@@ -105,6 +106,8 @@ class ParsedRow:
     # the upsert lookup, the duplicate screen and the schema each need them, and checking an
     # address or a number takes tens of microseconds.
     stored_points_cache: dict[str, list[str | None]] = dataclasses.field(default_factory=dict, repr=False)
+    # Whether each of those phones (E.164) is a mobile number, from the same parse.
+    phone_is_mobile: dict[str, bool] = dataclasses.field(default_factory=dict, repr=False)
 
     @property
     def is_blank(self) -> bool:
@@ -243,7 +246,6 @@ def _normalised_points(row: ParsedRow, kind: str) -> list[str | None]:
     found = row.stored_points_cache.get(kind)
     if found is None:
         shortest, longest = _POINT_LENGTHS[kind]
-        normalise = normalize_email if kind == "emails" else normalize_phone
         found = []
         for point in row.values.get(kind, []):
             text = point[_POINT_TEXT[kind]]
@@ -251,9 +253,18 @@ def _normalised_points(row: ParsedRow, kind: str) -> list[str | None]:
                 found.append(None)
                 continue
             try:
-                found.append(normalise(text))
+                if kind == "emails":
+                    found.append(normalize_email(text))
+                    continue
+                number = parse_phone(text)
             except ValueError:
                 found.append(None)
+                continue
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            row.phone_is_mobile[e164] = (
+                phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE
+            )
+            found.append(e164)
         row.stored_points_cache[kind] = found
     return found
 
