@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import customers_search as seeding
 
-from loopcrm.app import register_tasks
+from loopcrm.app import freeze_startup_objects, register_tasks
 from loopcrm.modules.customers.models import (
     Account,
     Contact,
@@ -333,6 +333,8 @@ def main() -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
+    # As `loopcrm worker` does once it has started (this process runs the worker in-process).
+    freeze_startup_objects()
     print(
         f"load average before measuring: {' / '.join(f'{load:.1f}' for load in os.getloadavg())}", flush=True
     )

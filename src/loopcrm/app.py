@@ -199,11 +199,9 @@ SERVED_SWITCH_INTERVAL_SECONDS = 0.001
 def create_served_app(settings: Settings | None = None) -> FastAPI:
     """The application as ``loopcrm serve`` runs it, in each web process.
 
-    Everything built here (modules, routes, templates, catalogues: some 400,000 objects) lives as
-    long as the process. Frozen, the garbage collector stops walking it on every full collection,
-    which request handling that allocates a lot (event ingestion) triggers often: it cost about a
-    third of the time spent reading events (docs/benchmarks.md). Tests build many applications in
-    one process and must not freeze each one's garbage, so only the server does this.
+    Everything built here lives as long as the process and is frozen for the garbage collector
+    (:func:`freeze_startup_objects`): walking it cost about a third of the time spent reading
+    events (docs/benchmarks.md).
 
     The request handlers share the GIL with the event writer's and the jobs' threads. Python hands
     it over every 5 ms by default, so a handler that wanted it back waited up to that long, several
@@ -211,7 +209,19 @@ def create_served_app(settings: Settings | None = None) -> FastAPI:
     runs fell from 60 ms to 30 ms with 1 ms (docs/benchmarks.md, ADR 0016).
     """
     app = create_app(settings)
-    gc.collect()
-    gc.freeze()
+    freeze_startup_objects()
     sys.setswitchinterval(SERVED_SWITCH_INTERVAL_SECONDS)
     return app
+
+
+def freeze_startup_objects() -> None:
+    """Keep the garbage collector from walking what a long-running process built at startup
+    (modules, routes, catalogues: some 400,000 objects in ``serve``, 500,000 in ``worker``).
+
+    A full collection walks every tracked object, and work that allocates a lot triggers them
+    often: event ingestion in the web process, an import's steps in the worker (a tenth of an
+    import's time; docs/benchmarks.md). Tests build many applications in one process and must not
+    freeze each one's garbage, so only ``serve`` and ``worker`` call this, once ready.
+    """
+    gc.collect()
+    gc.freeze()

@@ -112,11 +112,13 @@ def serve(host: str, port: int, workers: int) -> None:
 @main.command()
 def worker() -> None:
     """Run background jobs until SIGTERM; the job running then finishes first."""
-    from loopcrm.app import register_tasks
+    from loopcrm.app import freeze_startup_objects, register_tasks
     from loopcrm.platform.jobs.worker import run_worker_process
 
     register_tasks()
-    sys.exit(run_worker_process(_settings()))
+    settings = _settings()
+    freeze_startup_objects()
+    sys.exit(run_worker_process(settings))
 
 
 @main.command()

@@ -43,10 +43,13 @@ def json_value(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    # Items of plain types are kept without a call each: an audited change is a dict of lists.
     if isinstance(value, list | tuple | set | frozenset):
-        return [json_value(item) for item in value]
+        return [item if type(item) in _PLAIN_TYPES else json_value(item) for item in value]
     if isinstance(value, dict):
-        return {str(key): json_value(item) for key, item in value.items()}
+        return {
+            str(key): item if type(item) in _PLAIN_TYPES else json_value(item) for key, item in value.items()
+        }
     return value
 
 
