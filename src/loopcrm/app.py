@@ -4,6 +4,7 @@ platform's and every module's routers. Nothing else wires parts together."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import gc
 import logging
 import sys
@@ -221,7 +222,10 @@ def freeze_startup_objects() -> None:
     A full collection walks every tracked object, and work that allocates a lot triggers them
     often: event ingestion in the web process, an import's steps in the worker (a tenth of an
     import's time; docs/benchmarks.md). Tests build many applications in one process and must not
-    freeze each one's garbage, so only ``serve`` and ``worker`` call this, once ready.
+    freeze each one's garbage, so only ``serve`` and ``worker`` call this, once ready. They are
+    unfrozen at exit, so that shutdown collects them: extension modules (duckdb's) otherwise report
+    their objects as leaked.
     """
     gc.collect()
     gc.freeze()
+    atexit.register(gc.unfreeze)

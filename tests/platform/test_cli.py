@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,3 +96,27 @@ def test_a_bad_setting_stops_a_command_with_one_line_naming_the_variable(
         "Error: invalid settings:\n"
         "  LOOPCRM_CDP_IDENTITY_EVENTS_PER_RUN='0': Input should be greater than or equal to 1\n"
     )
+
+
+def test_the_worker_stops_on_sigterm_and_exits_quietly(cli_env: CliRunner, tmp_path: Path) -> None:
+    """``loopcrm worker`` freezes its startup objects for the garbage collector; they are unfrozen
+    at exit, or extension modules (duckdb's) would print hundreds of lines about leaked objects."""
+    assert cli_env.invoke(main, ["migrate"]).exit_code == 0
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "loopcrm"), "worker"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert worker.stdout is not None
+    lines = []
+    for line in worker.stdout:
+        lines.append(line)
+        if "started" in line:
+            break
+    worker.send_signal(signal.SIGTERM)
+    rest, _ = worker.communicate(timeout=30)
+
+    assert worker.returncode == 0
+    assert "stopped" in rest
+    assert "leaked" not in "".join(lines) + rest
