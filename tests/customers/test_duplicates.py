@@ -260,3 +260,11 @@ def test_many_candidates_at_once_find_what_each_finds_alone(uow_factory, make_pe
         [],
     ]
     assert [[match.label for match in found] for found in contacts] == [["王芳"], [], []]
+
+
+def test_many_candidates_need_one_excluded_id_each(uow_factory, make_person):
+    admin = make_person("admin")
+    with uow_factory() as uow, pytest.raises(ValueError, match="one id"):
+        customers.find_duplicates_of_many(
+            uow, admin.actor, "account", [AccountCreate(name="A")], exclude_ids=[None, None]
+        )

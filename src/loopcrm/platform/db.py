@@ -8,7 +8,6 @@ busy timeout so concurrent writers wait instead of failing.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import secrets
 import threading
@@ -18,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-import orjson
 from sqlalchemy import (
     JSON,
     DateTime,
@@ -170,25 +168,6 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
-def json_text(value: Any) -> str:
-    """A JSON column's text. orjson writes it several times faster than the standard library
-    (whose encoder was a fifth of an import's parameter handling); the standard library writes
-    what orjson refuses (integers beyond 64 bits)."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(value)
-
-
-def json_from_text(text: str | bytes) -> Any:
-    """A JSON column's value: orjson, or the standard library for what orjson refuses to read
-    (``NaN``, integers beyond 64 bits)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
-
-
 def create_database_engine(url: str, *, echo: bool = False) -> Engine:
     """Build the engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
@@ -199,21 +178,11 @@ def create_database_engine(url: str, *, echo: bool = False) -> Engine:
             url,
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            json_serializer=json_text,
-            json_deserializer=json_from_text,
         )
         event.listen(engine, "connect", _configure_sqlite)
         _begin_sqlite_transactions_explicitly(engine)
         return engine
-    return create_engine(
-        url,
-        echo=echo,
-        pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
-        json_serializer=json_text,
-        json_deserializer=json_from_text,
-    )
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
 def _begin_sqlite_transactions_explicitly(engine: Engine) -> None:

@@ -336,6 +336,8 @@ def find_duplicates_of_many(
     first characters of the names that are compared by prefix. An import checks a chunk's rows
     at once instead of running four or five statements for each.
     """
+    if exclude_ids and len(exclude_ids) != len(candidates):
+        raise ValueError("exclude_ids must give one id (or None) per candidate")
     object_type = OBJECT_TYPE_OF_KIND[record_kind]
     if not actor.can(object_type.key, Action.READ):
         return [[] for _ in candidates]
