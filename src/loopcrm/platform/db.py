@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -236,6 +237,15 @@ def orders_text_by_code_point(session: OrmSession) -> bool:
             provider == "c" and collation in _CODE_POINT_COLLATIONS
         )
     return _orders_by_code_point[engine]
+
+
+# Values per IN list: far below SQLite's limit of bound parameters, few statements for a batch.
+IN_LIST_SIZE = 500
+
+
+def in_batches(values: Sequence[Any], size: int = IN_LIST_SIZE) -> list[Sequence[Any]]:
+    """``values`` in consecutive slices of at most ``size``, one statement's IN list each."""
+    return [values[start : start + size] for start in range(0, len(values), size)]
 
 
 def insert_rows(session: OrmSession, table: Table, rows: list[dict[str, Any]]) -> None:

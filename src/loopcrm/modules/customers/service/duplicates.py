@@ -32,6 +32,7 @@ from loopcrm.modules.customers.schemas import (
 )
 from loopcrm.modules.customers.service import records
 from loopcrm.modules.customers.service.object_types import OBJECT_TYPE_OF_KIND
+from loopcrm.platform.db import in_batches
 from loopcrm.platform.permissions import Action, Actor, require, scope_condition
 from loopcrm.platform.unit_of_work import UnitOfWork
 
@@ -91,6 +92,15 @@ class DuplicateCandidate:
     @property
     def name_key(self) -> str:
         return normalize_name_for_matching(self.name) if self.name else ""
+
+    @property
+    def pinyin_key(self) -> str:
+        """A person's name as spoken (王芳 and 汪芳: ``wangfang``), empty when it is the key itself."""
+        key = self.name_key
+        if not key:
+            return ""
+        full_pinyin, _ = pinyin_keys(self.name, family_name_length=self.family_name_length)
+        return full_pinyin if full_pinyin and full_pinyin != key else ""
 
 
 def candidate_from_input(data: AccountCreate | ContactCreate) -> DuplicateCandidate:
@@ -156,7 +166,7 @@ def _points_sharing(
 ) -> list[tuple[str, str]]:
     """``(record id, search key)`` of phones or emails with one of ``keys``."""
     found: list[tuple[str, str]] = []
-    for batch in _batches(sorted(set(keys))):
+    for batch in in_batches(sorted(set(keys))):
         rows = session.execute(
             select(ContactPoint.record_id, ContactPoint.search_key).where(
                 ContactPoint.kind == kind.value,
@@ -168,16 +178,8 @@ def _points_sharing(
     return found
 
 
-# Values per IN list: far below SQLite's limit of bound parameters, few statements for a chunk.
-_IN_BATCH = 500
-
-
 # Prefix ranges ORed in one statement (each is an index search of its own).
 _RANGES_PER_STATEMENT = 100
-
-
-def _batches(values: Sequence[Any], size: int = _IN_BATCH) -> list[Sequence[Any]]:
-    return [values[start : start + size] for start in range(0, len(values), size)]
 
 
 @dataclass(frozen=True)
@@ -213,10 +215,7 @@ def _compared_names(model: Any, candidates: Sequence[DuplicateCandidate]) -> lis
         key = candidate.name_key
         if not key or not (candidate.city or model is Account):
             continue  # two people called 王芳 with no city known are not a finding
-        pinyin = ""
-        if model is Contact:
-            full_pinyin, _ = pinyin_keys(candidate.name, family_name_length=candidate.family_name_length)
-            pinyin = full_pinyin if full_pinyin and full_pinyin != key else ""
+        pinyin = candidate.pinyin_key if model is Contact else ""
         compared.append(_Compared(index, key, pinyin, candidate.city or None))
     return compared
 
@@ -268,7 +267,7 @@ def _similar_names(
             by_pinyin.setdefault(item.pinyin, []).append(item)
     lists = [(model.name_key, by_key)] + ([(model.name_pinyin, by_pinyin)] if by_pinyin else [])
     for column, wanted in lists:
-        for batch in _batches(sorted(wanted)):
+        for batch in in_batches(sorted(wanted)):
             items = [item for value in batch for item in wanted[value]]
             read(rows(column, column.in_(batch), items), len(items), partial(_listed, wanted))
     # Stored keys that continue a candidate's ("theirs continues ours"): ranges of the key index.
@@ -281,7 +280,7 @@ def _similar_names(
         ends = range(MIN_PREFIX_KEY_LENGTH, len(other) + 1)
         return [item for end in ends for item in by_start.get(other[:end], ())]
 
-    for batch in _batches(sorted(by_start), _RANGES_PER_STATEMENT):
+    for batch in in_batches(sorted(by_start), _RANGES_PER_STATEMENT):
         items = [item for start in batch for item in by_start[start]]
         condition = or_(*(_prefix_condition(model.name_key, start) for start in batch))
         read(rows(model.name_key, condition, items), len(items), continued)
@@ -363,7 +362,7 @@ def find_duplicates_of_many(
         for index, candidate in enumerate(wanted):
             if getattr(candidate, name):
                 holders.setdefault(getattr(candidate, name), []).append(index)
-        for batch in _batches(sorted(holders)):
+        for batch in in_batches(sorted(holders)):
             for record_id, value in session.execute(select(model.id, column).where(column.in_(batch))):
                 for index in holders[value]:
                     add(index, record_id, reason)
@@ -388,7 +387,7 @@ def find_duplicates_of_many(
     for index, excluded in enumerate(exclude_ids):
         reasons[index].pop(excluded or "", None)
     labels: dict[str, str] = {}
-    for batch in _batches(sorted({record_id for found in reasons for record_id in found})):
+    for batch in in_batches(sorted({record_id for found in reasons for record_id in found})):
         rows = session.execute(
             select(model.id, _label_column(model)).where(
                 model.id.in_(batch), model.deleted_at.is_(None), visible

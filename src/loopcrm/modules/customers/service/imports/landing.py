@@ -38,7 +38,7 @@ from loopcrm.modules.customers.models import (
     Tag,
     UpsertKey,
 )
-from loopcrm.modules.customers.names import display_name, pinyin_keys
+from loopcrm.modules.customers.names import display_name
 from loopcrm.modules.customers.schemas import (
     AccountCreate,
     AccountUpdate,
@@ -186,17 +186,12 @@ class DuplicateScreen:
 
     @property
     def is_empty(self) -> bool:
-        return not self.any_city_by_prefix and not (
-            self.emails or self.phones or self.external_ids or self.credit_codes
-        )
+        return not (self.names or self.emails or self.phones or self.external_ids or self.credit_codes)
 
     def probe(self, candidate: duplicates.DuplicateCandidate) -> _Probe:
         """The probe of a candidate, computed as ``find_duplicates`` computes its lookups."""
         key = candidate.name_key
-        pinyin = ""
-        if not self.is_account and key:
-            full_pinyin, _ = pinyin_keys(candidate.name, family_name_length=candidate.family_name_length)
-            pinyin = full_pinyin if full_pinyin and full_pinyin != key else ""
+        pinyin = "" if self.is_account else candidate.pinyin_key
         return _Probe(
             city=candidate.city,
             name_key=key,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from loopcrm.modules.customers.models import ContactPoint, Employment, Tagging
 from loopcrm.platform.audit.models import AuditAction, AuditEntry
 from loopcrm.platform.audit.service import json_value
+from loopcrm.platform.db import in_batches
 from loopcrm.platform.permissions import Actor
 
 
@@ -34,8 +35,6 @@ class NewRecord:
 
 # Left to the columns' defaults (the time each row is written, as an ORM flush would set them).
 _DEFAULTED = frozenset({"created_at", "updated_at"})
-# Record ids per DELETE: far below SQLite's limit of bound parameters.
-_IN_BATCH = 500
 
 
 class ChunkWriter:
@@ -116,13 +115,9 @@ class ChunkWriter:
         self._insert(cast(Table, AuditEntry.__table__), self.audit_entries)
 
     def _delete_replaced(self, model: Any, replaced: dict[str, Any]) -> None:
-        record_ids = sorted(replaced)
-        for start in range(0, len(record_ids), _IN_BATCH):
+        for batch in in_batches(sorted(replaced)):
             self.session.execute(
-                delete(model).where(
-                    model.record_kind == self.record_kind,
-                    model.record_id.in_(record_ids[start : start + _IN_BATCH]),
-                )
+                delete(model).where(model.record_kind == self.record_kind, model.record_id.in_(batch))
             )
 
     def _insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
